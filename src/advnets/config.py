@@ -1,0 +1,311 @@
+"""Typed run configuration: the schema, the presets, and validation.
+
+A run is described by one YAML document (a preset under ``advnets/presets`` or a
+user's file) plus ``--set section.key=value`` overrides. Every setting is
+declared once below with its default, its allowed values and a comment on what
+it means. Validation happens before any work starts and fails with one
+sentence that names the offending key and the valid choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be run; the message names the key and the valid choices."""
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)
+
+
+@dataclass
+class DataConfig:
+    """Where the training data come from."""
+
+    dataset: Literal["mnist"] = "mnist"  # the standard 50k/10k/10k split (PAPER.md)
+    data_dir: str | None = None  # cache directory; None: $ADVNETS_DATA_DIR or ~/.cache/advnets
+    download: bool = True  # fetch missing files from the checksummed sources
+    train_subset: int | None = None  # use only the first N training images (tests, quick trials)
+
+
+@dataclass
+class ModelConfig:
+    """The paper's MNIST adversarial net (Goodfellow et al. 2014, reference config)."""
+
+    family: Literal["mlp-maxout"] = "mlp-maxout"  # ReLU/sigmoid MLP generator, maxout discriminator
+    noise_dim: int = 100  # dimension of z
+    noise: Literal["uniform", "gaussian"] = "uniform"  # uniform on [-sqrt3, sqrt3] (unit variance)
+    generator_hidden: list[int] = field(default_factory=lambda: [1200, 1200])  # ReLU layers
+    generator_init_range: float = 0.05  # weights ~ U(-r, r)
+    discriminator_units: list[int] = field(default_factory=lambda: [240, 240])  # maxout units
+    discriminator_pieces: int = 5  # linear pieces per maxout unit
+    discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
+    discriminator_input_keep: float = 0.8  # dropout keep probability on D's input
+    discriminator_hidden_keep: float = 0.5  # dropout keep probability on D's hidden layers
+
+    def validate(self) -> None:
+        _check(self.noise_dim >= 1, f"model.noise_dim must be >= 1, got {self.noise_dim}.")
+        for name in ("generator_hidden", "discriminator_units"):
+            sizes = getattr(self, name)
+            _check(
+                len(sizes) >= 1 and all(s >= 1 for s in sizes),
+                f"model.{name} must be a non-empty list of positive sizes, got {sizes}.",
+            )
+        _check(self.discriminator_pieces >= 1, "model.discriminator_pieces must be >= 1.")
+        for name in ("generator_init_range", "discriminator_init_range"):
+            _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
+        for name in ("discriminator_input_keep", "discriminator_hidden_keep"):
+            value = getattr(self, name)
+            _check(0 < value <= 1, f"model.{name} must be in (0, 1], got {value}.")
+
+
+@dataclass
+class TrainingConfig:
+    """Algorithm 1 of the paper and its optimiser (PAPER.md, "The MNIST model")."""
+
+    epochs: int = 300  # passes over the training set
+    max_steps: int | None = None  # stop after this many generator updates (None: no limit)
+    batch_size: int = 100  # m, images (and noise vectors) per minibatch
+    # simultaneous: the reference code's update, D and G gradients from one shared forward pass,
+    #   applied together; alternating: Algorithm 1 as printed, k D steps then one G step.
+    update: Literal["simultaneous", "alternating"] = "simultaneous"
+    k: int = 1  # discriminator steps per generator step (alternating update only)
+    generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: float = 0.1  # initial learning rate
+    lr_decay: float = 1.000004  # sgd: lr is divided by this after every update
+    lr_min: float = 1e-6  # sgd: floor of the decayed learning rate
+    momentum_start: float = 0.5  # sgd: classical momentum at epoch 1
+    momentum_end: float = 0.7  # sgd: momentum reached at `momentum_saturate_epoch`
+    momentum_saturate_epoch: int = 250  # sgd: linear ramp over epochs 1..this
+    adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])  # adam only
+    threads: int | None = None  # torch CPU threads; None: PyTorch's default
+    checkpoint_every_steps: int | None = None  # extra mid-epoch checkpoints (None: epoch ends only)
+
+    def validate(self) -> None:
+        positive = ("epochs", "batch_size", "k", "momentum_saturate_epoch")
+        for name in positive:
+            value = getattr(self, name)
+            _check(value >= 1, f"training.{name} must be >= 1, got {value}.")
+        for name in ("max_steps", "threads", "checkpoint_every_steps"):
+            value = getattr(self, name)
+            _check(
+                value is None or value >= 1, f"training.{name} must be >= 1 or null, got {value}."
+            )
+        _check(self.lr > 0, f"training.lr must be > 0, got {self.lr}.")
+        _check(self.lr_decay >= 1, f"training.lr_decay must be >= 1, got {self.lr_decay}.")
+        _check(
+            0 <= self.lr_min <= self.lr, f"training.lr_min must be in [0, lr], got {self.lr_min}."
+        )
+        for name in ("momentum_start", "momentum_end"):
+            value = getattr(self, name)
+            _check(0 <= value < 1, f"training.{name} must be in [0, 1), got {value}.")
+        _check(
+            len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
+            f"training.adam_betas must be two numbers in [0, 1), got {self.adam_betas}.",
+        )
+        _check(
+            self.k == 1 or self.update == "alternating",
+            f"training.k = {self.k} needs training.update: alternating "
+            "(the simultaneous update takes one D and one G step per minibatch).",
+        )
+
+
+@dataclass
+class EvaluationConfig:
+    """Model selection during training: a cheap validation Parzen estimate (PAPER.md)."""
+
+    every_epochs: int = 5  # validation Parzen every this many epochs (and at the end)
+    samples: int = 10000  # generated samples in the Parzen window
+    valid_images: int = 1000  # validation images that choose sigma and are scored
+    patience: int | None = None  # stop when validation Parzen has not improved this many times
+
+
+@dataclass
+class LoggingConfig:
+    """What a run writes besides checkpoints."""
+
+    progress: bool = True  # tqdm progress bar
+    tensorboard: bool = True  # scalars and sample grids under tensorboard/
+    log_every_steps: int = 50  # metrics.jsonl and TensorBoard scalar cadence
+    grid_rows: int = 10  # the sample grid is grid_rows x grid_rows, drawn every epoch
+
+
+@dataclass
+class RunConfig:
+    """A complete, validated description of one training run."""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def validate(self) -> RunConfig:
+        self.model.validate()
+        self.training.validate()
+        _check(self.evaluation.every_epochs >= 1, "evaluation.every_epochs must be >= 1.")
+        _check(self.evaluation.samples >= 1, "evaluation.samples must be >= 1.")
+        _check(self.evaluation.valid_images >= 1, "evaluation.valid_images must be >= 1.")
+        _check(
+            self.evaluation.patience is None or self.evaluation.patience >= 1,
+            "evaluation.patience must be >= 1 or null.",
+        )
+        _check(self.logging.log_every_steps >= 1, "logging.log_every_steps must be >= 1.")
+        _check(self.logging.grid_rows >= 1, "logging.grid_rows must be >= 1.")
+        _check(
+            self.data.train_subset is None or self.data.train_subset >= 1,
+            "data.train_subset must be >= 1 or null.",
+        )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {type(None): "null", bool: "true/false", int: "an integer", float: "a number"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Return ``value`` as type ``tp`` or raise ConfigError naming ``key``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{key} = {value!r} is not valid; choose {_type_name(tp)}.")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")
+        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool and isinstance(value, bool):
+        return value
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix or 'the config'} must be a mapping, got {values!r}.")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in fields:
+            where = f"{prefix}.{key}" if prefix else key
+            near = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" Did you mean '{near[0]}'?" if near else ""
+            raise ConfigError(
+                f"Unknown config key '{where}'.{hint} Valid keys"
+                f"{' in ' + prefix if prefix else ''}: {', '.join(fields)}."
+            )
+    kwargs = {}
+    for name, value in values.items():
+        key = f"{prefix}.{name}" if prefix else name
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, key)
+        else:
+            kwargs[name] = _coerce(value, tp, key)
+    return cls(**kwargs)
+
+
+def config_from_dict(values: dict[str, Any]) -> RunConfig:
+    """A validated RunConfig from a nested mapping (e.g. parsed YAML)."""
+    return _build(RunConfig, values or {}, "").validate()
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` overrides (values parsed as YAML) to a nested mapping."""
+    result = yaml.safe_load(yaml.safe_dump(values)) or {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"Override '{item}' must look like section.key=value.")
+        dotted, raw = item.split("=", 1)
+        *parents, leaf = dotted.strip().split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override '{item}': '{part}' is not a section.")
+        node[leaf] = yaml.safe_load(raw)
+    return result
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped with the package."""
+    folder = resources.files("advnets") / "presets"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_summary(name: str) -> str:
+    """The one-line description of a preset (its first comment line)."""
+    text = (resources.files("advnets") / "presets" / f"{name}.yaml").read_text()
+    first = text.splitlines()[0] if text else ""
+    return first.lstrip("# ").strip()
+
+
+def load_config_source(source: str) -> dict[str, Any]:
+    """The raw mapping of a preset name or a YAML file path."""
+    if source in preset_names():
+        text = (resources.files("advnets") / "presets" / f"{source}.yaml").read_text()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(
+                f"'{source}' is neither a preset nor a YAML file; presets: "
+                f"{', '.join(preset_names())}."
+            )
+        text = path.read_text()
+    try:
+        values = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"'{source}' is not valid YAML: {err}") from err
+    return values or {}
+
+
+def load_config(source: str, overrides: list[str] | None = None) -> RunConfig:
+    """Resolve a preset or YAML file plus overrides into a validated RunConfig."""
+    return config_from_dict(apply_overrides(load_config_source(source), overrides or []))

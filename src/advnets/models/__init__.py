@@ -1,0 +1,40 @@
+"""Generators and discriminators, built from a run's model config."""
+
+from __future__ import annotations
+
+import torch
+
+from advnets.config import ModelConfig
+from advnets.models.mlp import MaxoutDiscriminator, MLPGenerator
+
+
+def build_models(
+    config: ModelConfig, data_dim: int, pixel_means_logit: torch.Tensor | None = None
+) -> tuple[MLPGenerator, MaxoutDiscriminator]:
+    """The generator and discriminator a model config describes, freshly initialised."""
+    generator = MLPGenerator(
+        noise_dim=config.noise_dim,
+        hidden=tuple(config.generator_hidden),
+        data_dim=data_dim,
+        init_range=config.generator_init_range,
+        noise=config.noise,
+    )
+    if pixel_means_logit is not None:
+        generator.set_output_bias(pixel_means_logit)
+    discriminator = MaxoutDiscriminator(
+        data_dim=data_dim,
+        units=tuple(config.discriminator_units),
+        pieces=config.discriminator_pieces,
+        init_range=config.discriminator_init_range,
+        input_keep=config.discriminator_input_keep,
+        hidden_keep=config.discriminator_hidden_keep,
+    )
+    return generator, discriminator
+
+
+def count_parameters(module: torch.nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+__all__ = ["MLPGenerator", "MaxoutDiscriminator", "build_models", "count_parameters"]

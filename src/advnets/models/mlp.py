@@ -1,0 +1,111 @@
+"""The paper's MNIST networks (Goodfellow et al. 2014, Section 5 and its reference config).
+
+Generator: z (100-d, uniform on [-sqrt 3, sqrt 3]) -> 1200 ReLU -> 1200 ReLU ->
+784 sigmoid; weights ~ U(+-0.05); the output bias is the logit of each pixel's
+mean training value. 2,503,984 parameters.
+
+Discriminator: x (784) -> maxout 240x5 -> maxout 240x5 -> 1 sigmoid; weights
+~ U(+-0.005); dropout with keep probability 0.8 on the input and 0.5 on each
+hidden layer (inverted scaling). 1,231,441 parameters. It returns logits;
+D(x) = sigmoid(logit).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from advnets.models.layers import Maxout, init_uniform_
+
+SQRT3 = math.sqrt(3.0)
+
+
+def sample_noise(
+    n: int, dim: int, kind: str, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Draw n noise vectors z ~ p_z: uniform on [-sqrt 3, sqrt 3] (unit variance) or N(0, I)."""
+    if kind == "uniform":
+        return torch.rand(n, dim, generator=generator).mul_(2 * SQRT3).sub_(SQRT3)
+    if kind == "gaussian":
+        return torch.randn(n, dim, generator=generator)
+    raise ValueError(f"unknown noise kind {kind!r}; choose 'uniform' or 'gaussian'.")
+
+
+def logit_of_mean_pixel(images: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Per-pixel logit of the mean training image, clipped away from 0 and 1.
+
+    The paper's generator starts from this output bias (Pylearn2's
+    ``init_sigmoid_bias_from_marginals``), so G's first samples already match
+    the data's marginal pixel means.
+    """
+    mean = images.double().mean(dim=0).clamp(eps, 1 - eps)
+    return torch.log(mean / (1 - mean)).float()
+
+
+class MLPGenerator(nn.Module):
+    """G(z; theta_g): ReLU hidden layers and a sigmoid output in [0, 1]."""
+
+    def __init__(
+        self,
+        noise_dim: int = 100,
+        hidden: tuple[int, ...] = (1200, 1200),
+        data_dim: int = 784,
+        init_range: float = 0.05,
+        noise: str = "uniform",
+    ) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.data_dim = data_dim
+        self.noise = noise
+        layers: list[nn.Module] = []
+        width = noise_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        self.hidden = nn.Sequential(*layers)
+        self.output = nn.Linear(width, data_dim)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                init_uniform_(module, init_range)
+
+    def set_output_bias(self, bias: torch.Tensor) -> None:
+        """Set the sigmoid output's bias, e.g. to :func:`logit_of_mean_pixel` of the data."""
+        with torch.no_grad():
+            self.output.bias.copy_(bias)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n noise vectors from this generator's prior p_z."""
+        return sample_noise(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.output(self.hidden(z)))
+
+
+class MaxoutDiscriminator(nn.Module):
+    """D(x; theta_d): maxout layers with dropout; returns the logit of P(x is real)."""
+
+    def __init__(
+        self,
+        data_dim: int = 784,
+        units: tuple[int, ...] = (240, 240),
+        pieces: int = 5,
+        init_range: float = 0.005,
+        input_keep: float = 0.8,
+        hidden_keep: float = 0.5,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Dropout(1 - input_keep)]
+        width = data_dim
+        for size in units:
+            layers += [Maxout(width, size, pieces), nn.Dropout(1 - hidden_keep)]
+            width = size
+        self.features = nn.Sequential(*layers)
+        self.output = nn.Linear(width, 1)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                init_uniform_(module, init_range)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.features(x)).squeeze(-1)

@@ -1,0 +1,1 @@
+"""Training: Algorithm 1, optimisers and schedules, checkpoints, logs, run directories."""

@@ -1,0 +1,432 @@
+"""The training loop: Algorithm 1 of Goodfellow et al. 2014.
+
+    for number of training iterations do
+        for k steps do
+            sample m noise samples z ~ p_z and m examples x ~ p_data
+            update D by ascending  1/m sum [log D(x) + log(1 - D(G(z)))]
+        end for
+        sample m noise samples z ~ p_z
+        update G by descending the generator loss (minimax or non-saturating)
+    end for
+
+Two update orders are offered (``training.update``):
+
+- ``alternating``: Algorithm 1 as printed, k discriminator steps (each on a new
+  minibatch) and then one generator step on fresh noise;
+- ``simultaneous``: the paper's reference code. One forward pass per minibatch
+  (G(z) once, D on the real and the fake half with dropout masks drawn once);
+  the D gradient of the D loss and the G gradient of the G loss are both taken
+  at the same parameters and applied together.
+
+The loop knows nothing about a particular model: it needs a generator with
+``sample_noise`` and a discriminator returning logits.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from advnets import __version__
+from advnets.config import ConfigError, RunConfig
+from advnets.data.datasets import Dataset
+from advnets.evaluation.parzen import parzen_protocol
+from advnets.figures.curves import plot_curves
+from advnets.figures.grid import save_grid, tile_images
+from advnets.models import build_models
+from advnets.models.mlp import logit_of_mean_pixel
+from advnets.objectives import discriminator_loss, generator_loss
+from advnets.sampling import generate
+from advnets.training import checkpoint as ckpt
+from advnets.training.logs import MetricsLog, TensorBoardLog, read_metrics
+from advnets.training.optim import build_optimizer, set_hyperparameters
+from advnets.training.rundir import RunDir
+from advnets.training.schedules import decayed_learning_rate, ramped_momentum
+
+# Fixed seeds of the noise used for pictures and validation, kept apart from the
+# training RNG so that evaluating never changes what training does next.
+GRID_NOISE_SEED = 1234
+VALID_NOISE_SEED = 4321
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is left intact."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training stopped on SIGINT after writing a checkpoint."""
+
+
+@dataclass
+class TrainState:
+    """The scalar part of a run's state, saved in every checkpoint."""
+
+    epoch: int = 0  # completed epochs
+    batch: int = 0  # minibatches consumed in the current epoch
+    d_updates: int = 0  # discriminator updates so far
+    g_updates: int = 0  # generator updates so far (the run's "step")
+    best_valid_ll: float = -math.inf  # best validation Parzen log-likelihood
+    best_epoch: int = 0
+    evals_since_best: int = 0
+    finished: bool = False
+
+
+class Trainer:
+    """Trains one GAN from a validated config into a run directory."""
+
+    def __init__(self, config: RunConfig, dataset: Dataset, run_dir: RunDir) -> None:
+        self.config = config
+        self.data = dataset
+        self.run = run_dir
+        train_cfg = config.training
+        if train_cfg.batch_size > len(dataset.train):
+            raise ConfigError(
+                f"training.batch_size = {train_cfg.batch_size} is larger than the "
+                f"{len(dataset.train)} training images."
+            )
+        if train_cfg.threads is not None:
+            torch.set_num_threads(train_cfg.threads)
+        torch.manual_seed(config.seed)
+        self.generator, self.discriminator = build_models(
+            config.model, dataset.dim, logit_of_mean_pixel(dataset.train)
+        )
+        self.data_rng = torch.Generator().manual_seed(config.seed)
+        self.permutation = torch.arange(len(dataset.train))
+        betas = train_cfg.adam_betas
+        self.opt_d = build_optimizer(
+            train_cfg.optimizer,
+            self.discriminator.parameters(),
+            train_cfg.lr,
+            train_cfg.momentum_start,
+            betas,
+        )
+        self.opt_g = build_optimizer(
+            train_cfg.optimizer,
+            self.generator.parameters(),
+            train_cfg.lr,
+            train_cfg.momentum_start,
+            betas,
+        )
+        self.g_loss_fn = generator_loss(train_cfg.generator_loss)
+        self.state = TrainState()
+        self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
+        self._interrupted = False
+
+    # ----- Algorithm 1 -------------------------------------------------------------------------
+
+    def _set_schedules(self) -> tuple[float, float]:
+        """Apply the paper's lr decay and momentum ramp for the next update (sgd only)."""
+        cfg = self.config.training
+        momentum = ramped_momentum(
+            cfg.momentum_start, cfg.momentum_end, cfg.momentum_saturate_epoch, self.state.epoch + 1
+        )
+        if cfg.optimizer != "sgd":
+            return cfg.lr, math.nan
+        lr_d = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, self.state.d_updates)
+        lr_g = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, self.state.g_updates)
+        set_hyperparameters(self.opt_d, lr_d, momentum)
+        set_hyperparameters(self.opt_g, lr_g, momentum)
+        return lr_g, momentum
+
+    def _discriminate(self, real: torch.Tensor, fake: torch.Tensor):
+        """D's logits on the real and the fake half; dropout masks differ row by row."""
+        logits = self.discriminator(torch.cat([real, fake]))
+        return logits[: len(real)], logits[len(real) :]
+
+    def simultaneous_update(self, real: torch.Tensor) -> torch.Tensor:
+        """The reference code's update: both gradients from one forward pass, applied together."""
+        fake = self.generator(self.generator.sample_noise(len(real)))
+        real_logits, fake_logits = self._discriminate(real, fake)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        g_loss = self.g_loss_fn(fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+        d_loss.backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
+        g_loss.backward(inputs=list(self.generator.parameters()))
+        self.opt_d.step()
+        self.opt_g.step()
+        self.state.d_updates += 1
+        self.state.g_updates += 1
+        return self._stats(d_loss, g_loss, real_logits, fake_logits)
+
+    def discriminator_step(self, real: torch.Tensor) -> torch.Tensor:
+        """Ascend V(D, G) in theta_d on m real images and m fresh fakes."""
+        with torch.no_grad():
+            fake = self.generator(self.generator.sample_noise(len(real)))
+        real_logits, fake_logits = self._discriminate(real, fake)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        self.state.d_updates += 1
+        return self._stats(d_loss, self.g_loss_fn(fake_logits.detach()), real_logits, fake_logits)
+
+    def generator_step(self, m: int) -> None:
+        """Descend the generator loss in theta_g on m fresh noise samples."""
+        fake_logits = self.discriminator(self.generator(self.generator.sample_noise(m)))
+        g_loss = self.g_loss_fn(fake_logits)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=list(self.generator.parameters()))
+        self.opt_g.step()
+        self.state.g_updates += 1
+        self._check_finite(g_loss)
+
+    @staticmethod
+    def _stats(d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
+        """[D loss, G loss, mean D(x), mean D(G(z))] of one update, without a sync."""
+        with torch.no_grad():
+            return torch.stack(
+                [
+                    d_loss,
+                    g_loss,
+                    torch.sigmoid(real_logits).mean(),
+                    torch.sigmoid(fake_logits).mean(),
+                ]
+            )
+
+    def _check_finite(self, values: torch.Tensor) -> None:
+        if not bool(torch.isfinite(values).all()):
+            raise TrainingDiverged(
+                f"a loss became NaN or infinite at step {self.state.g_updates} "
+                f"(epoch {self.state.epoch + 1}); training stopped and the last good checkpoint "
+                f"in {self.run.checkpoints} is intact. Try a smaller training.lr."
+            )
+
+    def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
+        """One minibatch of Algorithm 1: a D update, and a G update every k-th D update."""
+        if self.config.training.update == "simultaneous":
+            stats = self.simultaneous_update(real)
+        else:
+            stats = self.discriminator_step(real)
+            if self.state.d_updates % self.config.training.k == 0:
+                self.generator_step(len(real))
+        self._check_finite(stats)
+        return stats
+
+    # ----- the run -----------------------------------------------------------------------------
+
+    def _epoch_order(self) -> None:
+        if self.state.batch == 0:
+            self.permutation = torch.randperm(len(self.data.train), generator=self.data_rng)
+
+    def _done(self) -> bool:
+        cfg = self.config.training
+        return (
+            self.state.finished
+            or self.state.epoch >= cfg.epochs
+            or (cfg.max_steps is not None and self.state.g_updates >= cfg.max_steps)
+        )
+
+    def train(self) -> TrainState:
+        """Train until the configured epochs or steps are done (or resume until they are)."""
+        cfg, log_cfg = self.config.training, self.config.logging
+        metrics = MetricsLog(self.run.metrics)
+        metrics.truncate_after(self.state.g_updates)
+        board = TensorBoardLog(
+            self.run.tensorboard, log_cfg.tensorboard, purge_step=self.state.g_updates or None
+        )
+        m = cfg.batch_size
+        total = cfg.epochs * self.batches_per_epoch
+        done = self.state.epoch * self.batches_per_epoch + self.state.batch
+        if cfg.max_steps is not None:
+            total = min(
+                total,
+                done
+                + max(cfg.max_steps - self.state.g_updates, 0)
+                * (cfg.k if cfg.update == "alternating" else 1),
+            )
+        bar = tqdm(
+            total=total,
+            initial=min(done, total),
+            disable=not log_cfg.progress,
+            unit="batch",
+            dynamic_ncols=True,
+            desc="training",
+        )
+        previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        window = torch.zeros(4)
+        window_count, window_start = 0, time.perf_counter()
+        try:
+            while not self._done():
+                self._epoch_order()
+                lr, momentum = self._set_schedules()
+                for b in range(self.state.batch, self.batches_per_epoch):
+                    real = self.data.train[self.permutation[b * m : (b + 1) * m]]
+                    window += self.train_minibatch(real)
+                    window_count += 1
+                    self.state.batch = b + 1
+                    bar.update(1)
+                    lr, momentum = self._set_schedules()
+                    if window_count == log_cfg.log_every_steps:
+                        rate = window_count * m / (time.perf_counter() - window_start)
+                        record = self._train_record(window / window_count, lr, momentum, rate)
+                        metrics.write(record)
+                        board.scalars(
+                            record["step"],
+                            {
+                                f"train/{k}": record[k]
+                                for k in (
+                                    "d_loss",
+                                    "g_loss",
+                                    "d_real",
+                                    "d_fake",
+                                    "lr",
+                                    "images_per_s",
+                                )
+                            },
+                        )
+                        bar.set_postfix(
+                            D=f"{record['d_loss']:.3f}",
+                            G=f"{record['g_loss']:.3f}",
+                            Dx=f"{record['d_real']:.2f}",
+                            DGz=f"{record['d_fake']:.2f}",
+                            ips=f"{rate:.0f}",
+                        )
+                        window.zero_()
+                        window_count, window_start = 0, time.perf_counter()
+                    if self._interrupted:
+                        self.save("last")
+                        raise TrainingInterrupted(
+                            f"interrupted at step {self.state.g_updates}; checkpoint saved. "
+                            f"Resume with: advnets train --resume --out {self.run.path}"
+                        )
+                    if self._done():
+                        break
+                    every = cfg.checkpoint_every_steps
+                    if (
+                        every
+                        and self.state.g_updates % every == 0
+                        and b + 1 < self.batches_per_epoch
+                    ):
+                        self.save("last")
+                if self.state.batch == self.batches_per_epoch:
+                    self.state.epoch += 1
+                    self.state.batch = 0
+                    self._end_of_epoch(metrics, board)
+                    window_start = time.perf_counter()
+                else:
+                    self.save("last")
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+            bar.close()
+            board.close()
+        return self.state
+
+    def _on_sigint(self, signum, frame) -> None:
+        self._interrupted = True
+
+    def _train_record(self, mean: torch.Tensor, lr: float, momentum: float, rate: float) -> dict:
+        d_loss, g_loss, d_real, d_fake = mean.tolist()
+        return {
+            "kind": "train",
+            "step": self.state.g_updates,
+            "epoch": self.state.epoch + 1,
+            "epoch_progress": self.state.epoch + self.state.batch / self.batches_per_epoch,
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": d_real,
+            "d_fake": d_fake,
+            "value": -2 * d_loss,
+            "lr": lr,
+            "momentum": momentum,
+            "images_per_s": rate,
+            "time": time.time(),
+        }
+
+    def _end_of_epoch(self, metrics: MetricsLog, board: TensorBoardLog) -> None:
+        """Sample grid, curves, validation Parzen every few epochs, checkpoints."""
+        epoch, step = self.state.epoch, self.state.g_updates
+        rows = self.config.logging.grid_rows
+        grid = generate(self.generator, rows * rows, GRID_NOISE_SEED).numpy()
+        save_grid(self.run.samples / f"epoch_{epoch:04d}.png", grid, self.data.image_shape, rows)
+        save_grid(self.run.samples / "latest.png", grid, self.data.image_shape, rows)
+        board.image(step, "samples", tile_images(grid, self.data.image_shape, rows))
+        eval_cfg = self.config.evaluation
+        last_epoch = self._done() or epoch >= self.config.training.epochs
+        improved = False
+        if epoch % eval_cfg.every_epochs == 0 or last_epoch:
+            valid = self.data.valid[: eval_cfg.valid_images]
+            result = parzen_protocol(
+                generate(self.generator, eval_cfg.samples, VALID_NOISE_SEED),
+                valid,
+                valid,
+                n_valid=len(valid),
+            )
+            improved = result.test_ll > self.state.best_valid_ll
+            if improved:
+                self.state.best_valid_ll, self.state.best_epoch = result.test_ll, epoch
+                self.state.evals_since_best = 0
+            else:
+                self.state.evals_since_best += 1
+            record = {
+                "kind": "valid_parzen",
+                "step": step,
+                "epoch": epoch,
+                "ll": result.test_ll,
+                "se": result.test_se,
+                "sigma": result.sigma,
+                "samples": result.n_samples,
+                "valid_images": result.n_test,
+                "seconds": result.seconds,
+                "best": improved,
+                "time": time.time(),
+            }
+            metrics.write(record)
+            board.scalars(step, {"valid/parzen_ll": result.test_ll})
+            patience = eval_cfg.patience
+            if patience is not None and self.state.evals_since_best >= patience:
+                self.state.finished = True
+        metrics.write({"kind": "epoch", "step": step, "epoch": epoch, "time": time.time()})
+        plot_curves(read_metrics(self.run.metrics), self.run.curves)
+        if improved:
+            self.save("best")
+        self.save("last")
+
+    # ----- checkpoints -------------------------------------------------------------------------
+
+    def save(self, name: str) -> Path:
+        """Write everything needed to continue exactly to checkpoints/<name>.safetensors."""
+        tensors = {
+            **ckpt.module_tensors("generator", self.generator),
+            **ckpt.module_tensors("discriminator", self.discriminator),
+            "rng.torch": torch.get_rng_state(),
+            "rng.data": self.data_rng.get_state(),
+            "data.permutation": self.permutation,
+        }
+        d_tensors, d_meta = ckpt.optimizer_tensors("optimizer.d", self.opt_d)
+        g_tensors, g_meta = ckpt.optimizer_tensors("optimizer.g", self.opt_g)
+        meta = {
+            "state": asdict(self.state),
+            "optimizer.d": d_meta,
+            "optimizer.g": g_meta,
+            "config": self.config.to_dict(),
+            "data_sha256": self.data.sha256,
+            "version": __version__,
+        }
+        return ckpt.save_checkpoint(
+            self.run.checkpoint(name), {**tensors, **d_tensors, **g_tensors}, meta
+        )
+
+    def restore(self, name: str = "last") -> None:
+        """Continue from checkpoints/<name>.safetensors exactly where it was written."""
+        tensors, meta = ckpt.load_checkpoint(self.run.checkpoint(name))
+        if meta.get("data_sha256") != self.data.sha256:
+            raise ckpt.CheckpointError(
+                f"{self.run.checkpoint(name)} was trained on different data "
+                f"(sha256 {meta.get('data_sha256')}, now {self.data.sha256})."
+            )
+        ckpt.load_module("generator", self.generator, tensors)
+        ckpt.load_module("discriminator", self.discriminator, tensors)
+        ckpt.load_optimizer("optimizer.d", self.opt_d, tensors, meta["optimizer.d"])
+        ckpt.load_optimizer("optimizer.g", self.opt_g, tensors, meta["optimizer.g"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.data_rng.set_state(tensors["rng.data"])
+        self.permutation = tensors["data.permutation"]
+        self.state = TrainState(**meta["state"])
+        self.state.finished = False

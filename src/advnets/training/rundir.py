@@ -1,0 +1,134 @@
+"""The run directory: every file a run writes, and the rules for creating and resuming one.
+
+RUN_DIR/
+  config.yaml          the resolved, validated config
+  run.json             seed, package and torch versions, data checksum and source
+  metrics.jsonl        one JSON record per line (train, valid_parzen, epoch, test_parzen)
+  checkpoints/         last.safetensors, best.safetensors
+  samples/             a sample grid per epoch, latest.png
+  curves.png           losses, D outputs and validation Parzen over training
+  tensorboard/         TensorBoard events
+  parzen.json          the paper's Parzen protocol on the best checkpoint
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from advnets import __version__
+from advnets.config import ConfigError, RunConfig, config_from_dict
+from advnets.files import atomic_write_text
+
+# Settings that may change when a run is resumed: they do not alter what is computed.
+RESUMABLE_KEYS = {
+    "training.epochs",
+    "training.max_steps",
+    "training.threads",
+    "training.checkpoint_every_steps",
+    "evaluation.patience",
+    "data.data_dir",
+    "data.download",
+    "logging.progress",
+    "logging.tensorboard",
+    "logging.log_every_steps",
+}
+
+
+class RunDirError(RuntimeError):
+    """A run directory that cannot be used as asked; nothing in it was changed."""
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+class RunDir:
+    """Paths inside one run directory."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.config_file = self.path / "config.yaml"
+        self.info_file = self.path / "run.json"
+        self.metrics = self.path / "metrics.jsonl"
+        self.checkpoints = self.path / "checkpoints"
+        self.samples = self.path / "samples"
+        self.curves = self.path / "curves.png"
+        self.tensorboard = self.path / "tensorboard"
+        self.parzen = self.path / "parzen.json"
+
+    def checkpoint(self, name: str) -> Path:
+        return self.checkpoints / f"{name}.safetensors"
+
+    def has_run(self) -> bool:
+        return self.config_file.exists() or self.checkpoint("last").exists()
+
+    def ensure_new(self) -> None:
+        """Refuse to start a new run where a run already lives."""
+        if self.has_run():
+            raise RunDirError(
+                f"{self.path} already holds a run; "
+                "continue it with --resume or choose another --out."
+            )
+
+    def create(self, config: RunConfig, data_sha256: str, data_source: str) -> None:
+        """Start a new run here (refused if a run already lives in this directory)."""
+        self.ensure_new()
+        for folder in (self.checkpoints, self.samples):
+            folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.config_file, config.to_yaml())
+        info = {
+            "seed": config.seed,
+            "advnets_version": __version__,
+            "torch_version": torch.__version__,
+            "python": platform.python_version(),
+            "data_sha256": data_sha256,
+            "data_source": data_source,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write_text(self.info_file, json.dumps(info, indent=2) + "\n")
+
+    def load_config(self) -> RunConfig:
+        """The resolved config this run was started with."""
+        if not self.config_file.is_file():
+            raise RunDirError(f"{self.path} is not a run directory (no config.yaml).")
+        return config_from_dict(yaml.safe_load(self.config_file.read_text()))
+
+    def check_resumable(self, config: RunConfig) -> None:
+        """Refuse to resume with a config that changes what the run computes."""
+        if not self.checkpoint("last").is_file():
+            raise RunDirError(f"{self.path} has no checkpoints/last.safetensors to resume from.")
+        try:
+            saved = _flatten(self.load_config().to_dict())
+        except ConfigError as err:
+            raise RunDirError(f"{self.config_file} is not a valid config: {err}") from err
+        wanted = _flatten(config.to_dict())
+        changed = sorted(
+            k
+            for k in saved.keys() | wanted.keys()
+            if saved.get(k) != wanted.get(k) and k not in RESUMABLE_KEYS
+        )
+        if changed:
+            details = ", ".join(f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})" for k in changed)
+            raise RunDirError(
+                f"cannot resume {self.path}: the config differs in {details}; only "
+                f"{', '.join(sorted(RESUMABLE_KEYS))} may change on resume."
+            )
+
+    def update_config(self, config: RunConfig) -> None:
+        """Record the (resumable) settings a resumed run continues with."""
+        atomic_write_text(self.config_file, config.to_yaml())

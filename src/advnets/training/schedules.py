@@ -1,0 +1,22 @@
+"""The paper's optimisation schedules (reference config of Goodfellow et al. 2014).
+
+- Learning rate: 0.1, divided by 1.000004 after every update, floored at 1e-6
+  (Pylearn2's ``ExponentialDecay``).
+- Momentum: ramped linearly from 0.5 at epoch 1 to 0.7 at epoch 250, then held
+  (Pylearn2's ``MomentumAdjustor(start=1, saturate=250)``).
+"""
+
+from __future__ import annotations
+
+
+def decayed_learning_rate(initial: float, decay: float, minimum: float, updates: int) -> float:
+    """lr after ``updates`` updates: max(initial / decay**updates, minimum)."""
+    return max(initial / decay**updates, minimum)
+
+
+def ramped_momentum(start: float, end: float, saturate_epoch: int, epoch: int) -> float:
+    """Momentum during 1-based ``epoch``: linear from ``start`` (epoch 1) to ``end`` (saturate)."""
+    if saturate_epoch <= 1:
+        return end
+    alpha = min(max((epoch - 1) / (saturate_epoch - 1), 0.0), 1.0)
+    return start + (end - start) * alpha

@@ -1,0 +1,58 @@
+"""Config validation: one clear sentence before any work starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from advnets.config import ConfigError, load_config, preset_names
+
+
+def test_presets_load_and_validate():
+    assert {"mnist-paper", "mnist-quick"} <= set(preset_names())
+    for name in preset_names():
+        load_config(name)
+
+
+def test_paper_preset_has_the_paper_values():
+    config = load_config("mnist-paper")
+    t = config.training
+    assert (t.batch_size, t.k, t.lr, t.lr_decay, t.lr_min) == (100, 1, 0.1, 1.000004, 1e-6)
+    assert (t.momentum_start, t.momentum_end, t.momentum_saturate_epoch) == (0.5, 0.7, 250)
+    assert (t.optimizer, t.generator_loss) == ("sgd", "non_saturating")
+    m = config.model
+    assert m.generator_hidden == [1200, 1200] and m.discriminator_units == [240, 240]
+    assert (m.discriminator_input_keep, m.discriminator_hidden_keep) == (0.8, 0.5)
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("training.lrr=0.1", ["Unknown config key 'training.lrr'", "Did you mean 'lr'"]),
+        ("trainin.lr=0.1", ["Unknown config key 'trainin'", "Did you mean 'training'"]),
+        ("training.lr=fast", ["training.lr", "wrong type", "a number"]),
+        ("training.lr=-0.1", ["training.lr must be > 0"]),
+        ("training.k=0", ["training.k must be >= 1"]),
+        ("training.generator_loss=wgan", ["'minimax'", "'non_saturating'"]),
+        ("training.epochs=2.5", ["training.epochs", "an integer"]),
+        ("model.discriminator_input_keep=1.5", ["discriminator_input_keep must be in (0, 1]"]),
+        ("training.k=3", ["training.update: alternating"]),
+    ],
+)
+def test_bad_values_give_one_clear_sentence(override, words):
+    with pytest.raises(ConfigError) as info:
+        load_config("mnist-paper", [override])
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ConfigError, match="mnist-paper"):
+        load_config("mnist-papr")
+
+
+def test_yaml_file_and_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("seed: 7\ntraining:\n  optimizer: adam\n  lr: 0.0002\n")
+    config = load_config(str(path), ["training.update=alternating", "training.k=2"])
+    assert (config.seed, config.training.optimizer, config.training.k) == (7, "adam", 2)
+    assert config.model.generator_hidden == [1200, 1200]  # defaults fill the rest

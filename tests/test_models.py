@@ -1,0 +1,71 @@
+"""The paper's networks: sizes, initialisation, dropout and noise."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from advnets.config import ModelConfig
+from advnets.models import build_models, count_parameters
+from advnets.models.layers import Maxout
+from advnets.models.mlp import logit_of_mean_pixel, sample_noise
+
+
+def test_parameter_counts_match_the_paper_model():
+    generator, discriminator = build_models(ModelConfig(), 784)
+    assert count_parameters(generator) == 2_503_984
+    assert count_parameters(discriminator) == 1_231_441
+
+
+def test_initialisation_ranges_and_output_bias():
+    data = torch.rand(500, 784) * 0.5
+    generator, discriminator = build_models(ModelConfig(), 784, logit_of_mean_pixel(data))
+    for layer in (generator.hidden[0], generator.hidden[2]):
+        assert layer.weight.abs().max() <= 0.05 and layer.weight.abs().max() > 0.045
+        assert torch.count_nonzero(layer.bias) == 0
+    assert discriminator.output.weight.abs().max() <= 0.005
+    mean = data.double().mean(0)
+    assert torch.allclose(torch.sigmoid(generator.output.bias.double()), mean, atol=1e-6)
+
+
+def test_output_bias_is_clipped_for_constant_pixels():
+    data = torch.zeros(10, 4)
+    data[:, 1] = 1.0
+    bias = logit_of_mean_pixel(data)
+    assert torch.isfinite(bias).all()
+    assert bias[0] < -15 and bias[1] > 15
+
+
+def test_generator_outputs_probabilities():
+    generator, _ = build_models(ModelConfig(), 784)
+    x = generator(generator.sample_noise(8))
+    assert x.shape == (8, 784) and x.min() >= 0 and x.max() <= 1
+
+
+def test_uniform_noise_has_unit_variance_and_bounded_support():
+    z = sample_noise(200_000, 4, "uniform", torch.Generator().manual_seed(0))
+    assert z.abs().max() <= math.sqrt(3)
+    assert abs(z.var().item() - 1.0) < 0.01
+    g = sample_noise(200_000, 4, "gaussian", torch.Generator().manual_seed(0))
+    assert abs(g.var().item() - 1.0) < 0.01 and g.abs().max() > math.sqrt(3)
+
+
+def test_maxout_takes_max_over_consecutive_pieces():
+    layer = Maxout(3, units=2, pieces=3)
+    x = torch.randn(5, 3)
+    z = layer.linear(x)
+    expected = torch.stack([z[:, 0:3].max(1).values, z[:, 3:6].max(1).values], dim=1)
+    assert torch.equal(layer(x), expected)
+
+
+def test_discriminator_dropout_masks_are_independent_per_row_and_off_in_eval():
+    _, discriminator = build_models(ModelConfig(), 784)
+    x = torch.rand(1, 784).repeat(6, 1)
+    torch.manual_seed(0)
+    train_out = discriminator(x)
+    assert len(set(train_out.tolist())) == 6  # every row drew its own masks
+    discriminator.eval()
+    eval_out = discriminator(x)
+    assert torch.allclose(eval_out, eval_out[0].expand(6))
+    assert math.isclose(discriminator.features[0].p, 0.2) and discriminator.features[2].p == 0.5
