@@ -20,6 +20,7 @@ from advnets.training.rundir import RunDir
 
 # The noise seed of the Parzen evaluation: fixed, so a checkpoint always gets the same score.
 EVAL_NOISE_SEED = 2014
+PAPER_VALID_IMAGES = 1000  # validation images that choose sigma (the reference script)
 
 
 def load_generator(
@@ -57,7 +58,8 @@ def evaluate_run(
             f"but the evaluation data have {dataset.sha256}."
         )
     samples = generate(generator, n_samples, seed)
-    result = parzen_protocol(samples, dataset.valid, dataset.test)
+    result = parzen_protocol(samples, dataset.valid, dataset.test,
+                             n_valid=min(PAPER_VALID_IMAGES, len(dataset.valid)))
     state = meta["state"]
     record = {
         "kind": "test_parzen",

@@ -1,0 +1,186 @@
+"""Algorithm 1, checkpoints and resume on a tiny synthetic dataset."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+
+import pytest
+import torch
+from conftest import make_dataset, tiny_config
+
+from advnets.training import checkpoint as ckpt
+from advnets.training.logs import read_metrics
+from advnets.training.loop import Trainer, TrainingDiverged, TrainingInterrupted
+from advnets.training.rundir import RunDir, RunDirError
+
+
+def start(tmp_path, name, *overrides, dataset=None):
+    config = tiny_config(*overrides)
+    dataset = dataset or make_dataset()
+    run = RunDir(tmp_path / name)
+    run.create(config, dataset.sha256, dataset.source)
+    return Trainer(config, dataset, run)
+
+
+def resume(tmp_path, name, *overrides):
+    config = tiny_config(*overrides)
+    run = RunDir(tmp_path / name)
+    run.check_resumable(config)
+    trainer = Trainer(config, make_dataset(), run)
+    trainer.restore("last")
+    return trainer
+
+
+def checkpoint_tensors(trainer: Trainer, name: str = "last") -> dict[str, torch.Tensor]:
+    tensors, _ = ckpt.load_checkpoint(trainer.run.checkpoint(name))
+    return tensors
+
+
+def assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), f"{name} differs"
+
+
+def test_training_writes_a_complete_run_directory(tmp_path):
+    trainer = start(tmp_path, "run")
+    state = trainer.train()
+    run = trainer.run
+    assert state.epoch == 2 and state.g_updates == 40
+    for path in (
+        run.config_file,
+        run.info_file,
+        run.metrics,
+        run.curves,
+        run.checkpoint("last"),
+        run.checkpoint("best"),
+        run.samples / "epoch_0002.png",
+        run.samples / "latest.png",
+    ):
+        assert path.is_file(), path
+    kinds = [r["kind"] for r in read_metrics(run.metrics)]
+    assert kinds.count("valid_parzen") == 2 and kinds.count("epoch") == 2 and "train" in kinds
+
+
+def test_interrupted_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):
+    straight = start(tmp_path, "straight", "training.max_steps=50")
+    straight.train()
+
+    interrupted = start(tmp_path, "interrupted", "training.max_steps=50")
+    step_once = interrupted.train_minibatch
+
+    def step_then_sigint(real):
+        stats = step_once(real)
+        if interrupted.state.d_updates == 27:  # mid-epoch 2
+            signal.raise_signal(signal.SIGINT)
+        return stats
+
+    interrupted.train_minibatch = step_then_sigint
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        interrupted.train()
+    assert interrupted.state.g_updates == 27
+    resumed = resume(tmp_path, "interrupted", "training.max_steps=50")
+    assert resumed.state.g_updates == 27
+    resumed.train()
+    assert_identical(checkpoint_tensors(straight), checkpoint_tensors(resumed))
+    assert_identical(checkpoint_tensors(straight, "best"), checkpoint_tensors(resumed, "best"))
+
+
+def test_resume_after_max_steps_continues_exactly(tmp_path):
+    straight = start(tmp_path, "straight")
+    straight.train()
+    first = start(tmp_path, "split", "training.max_steps=13")
+    first.train()
+    second = resume(tmp_path, "split")
+    second.train()
+    assert_identical(checkpoint_tensors(straight), checkpoint_tensors(second))
+
+
+def test_resume_with_a_changed_model_or_objective_is_refused(tmp_path):
+    start(tmp_path, "run", "training.max_steps=5").train()
+    before = (tmp_path / "run" / "config.yaml").read_text()
+    with pytest.raises(RunDirError, match=r"training\.lr"):
+        resume(tmp_path, "run", "training.lr=0.5")
+    with pytest.raises(RunDirError, match="no checkpoints"):
+        RunDir(tmp_path / "elsewhere").check_resumable(tiny_config())
+    assert (tmp_path / "run" / "config.yaml").read_text() == before
+
+
+def test_a_new_run_never_overwrites_an_existing_one(tmp_path):
+    start(tmp_path, "run", "training.max_steps=5").train()
+    with pytest.raises(RunDirError, match="--resume"):
+        start(tmp_path, "run")
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = start(tmp_path, "run", "training.epochs=1")
+    trainer.train()
+    good = trainer.run.checkpoint("last").read_bytes()
+    poisoned = resume(tmp_path, "run", "training.epochs=2")
+    poisoned.data.train[:] = float("nan")
+    with pytest.raises(TrainingDiverged, match="NaN"):
+        poisoned.train()
+    assert trainer.run.checkpoint("last").read_bytes() == good
+
+
+def test_an_interrupted_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monkeypatch):
+    trainer = start(tmp_path, "run", "training.max_steps=5")
+    trainer.train()
+    good = trainer.run.checkpoint("last").read_bytes()
+
+    def crash(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save("last")
+    assert trainer.run.checkpoint("last").read_bytes() == good
+    assert [p.name for p in trainer.run.checkpoints.iterdir()] == ["last.safetensors"]
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_crafted_to_run_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "last.safetensors"
+    path.write_bytes(pickle.dumps(_Exploit(marker)))
+    with pytest.raises(ckpt.CheckpointError, match="never unpickles"):
+        ckpt.load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_alternating_update_takes_k_discriminator_steps_per_generator_step(tmp_path):
+    trainer = start(
+        tmp_path, "run", "training.update=alternating", "training.k=2", "training.max_steps=7"
+    )
+    state = trainer.train()
+    assert state.g_updates == 7 and state.d_updates == 14
+
+
+def test_simultaneous_update_applies_each_loss_to_its_own_network(tmp_path):
+    """D's update must not depend on G's loss; G's update must."""
+    results = {}
+    for loss in ("minimax", "non_saturating"):
+        trainer = start(tmp_path, loss, f"training.generator_loss={loss}", "training.max_steps=3")
+        trainer.train()
+        results[loss] = checkpoint_tensors(trainer)
+    d_keys = [k for k in results["minimax"] if k.startswith("discriminator.")]
+    g_keys = [k for k in results["minimax"] if k.startswith("generator.")]
+    a, b = results["minimax"], results["non_saturating"]
+    assert all(torch.equal(a[k], b[k]) for k in d_keys)
+    assert not all(torch.equal(a[k], b[k]) for k in g_keys)
+
+
+def test_batch_larger_than_the_data_is_refused(tmp_path):
+    from advnets.config import ConfigError
+
+    with pytest.raises(ConfigError, match="larger than the 400 training images"):
+        start(tmp_path, "run", "training.batch_size=500")
