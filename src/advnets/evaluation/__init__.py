@@ -1,0 +1,1 @@
+"""Evaluation of trained generators (Goodfellow et al., 2014, Section 5)."""

@@ -1,0 +1,246 @@
+"""Gaussian Parzen-window log-likelihood, the evaluation of Goodfellow et al. (2014), Section 5.
+
+The paper estimates the likelihood of test data under a generator by fitting a
+Gaussian Parzen window to N = 10,000 generated samples μ_i (the estimator of
+Breuleux et al., 2011)::
+
+    log p(x) = logsumexp_i(−‖x − μ_i‖² / 2σ²) − log N − (d/2)·log(2πσ²)
+
+σ is chosen from ``logspace(-1, 0, 10)`` by the mean log-likelihood of the
+first 1,000 validation images; the score is the mean over the 10,000 test
+images, reported with its standard error std/√n (numpy std, ddof=0), as in
+Table 1 of the paper.
+
+How it is computed:
+
+* Distances come from one GEMM per block of query rows,
+  ‖x − μ‖² = ‖x‖² + ‖μ‖² − 2xμᵀ, clamped at 0. A block holds ``batch_size``
+  rows against all N samples (1,000 × 10,000 float32 = 40 MB), so memory stays
+  bounded, and each block is computed once and reused for every σ.
+* Precision: the GEMM runs in float32 after centring x and μ by the samples'
+  mean (distances are translation-invariant; centring shrinks the norms that
+  cancel in the expansion). Measured against a brute-force float64 reference
+  (explicit differences, no GEMM) on real MNIST (bytes/255; samples = the first
+  10,000 training images, score 241.19 ± 2.13 at σ = 0.167; all 10,000 test
+  images; 2 cores shared with a training job, so seconds are relative):
+
+  ==========================  =========  ============  ===========  ===========
+  GEMM                        protocol   mean LL err   max row err  max row err
+                              seconds    (σ = 0.167)   (σ = 0.167)  (σ = 0.1)
+  ==========================  =========  ============  ===========  ===========
+  float64                     6.5        5e-13         5e-12        1e-11
+  float32, centred (chosen)   3.8        4.2e-5        1.0e-3       2.9e-3
+  float32, not centred        --         1.6e-4        2.8e-3       7.7e-3
+  ==========================  =========  ============  ===========  ===========
+
+  Centred float32 meets the targets (mean within 1e-3 nats, every row within
+  1e-2) with a wide margin and is 1.7x faster, so it is the default;
+  ``gemm_dtype=torch.float64`` is kept to check it, and
+  ``benchmarks/parzen_speed.py`` repeats the comparison. The scaled exponents
+  and their sums stay in the GEMM dtype; the per-row offsets are added in
+  float64, and results are float64.
+* logsumexp is taken relative to each row's nearest sample, so the largest term
+  is exp(0) = 1 and nothing overflows (tiny σ is safe). Exponents are floored at
+  −80: a floored term is below e⁻⁸⁰ of the largest, so the floor changes the sum
+  by less than N·e⁻⁸⁰ ≈ 2e-31 relative (N = 10⁴), far below float precision,
+  while keeping ``exp`` out of its slow subnormal path (4× faster here, and the
+  exponentials would otherwise cost as much as the GEMM).
+
+The whole protocol (10,000 samples, 1,000 validation rows × 10 σ, 10,000 test
+rows, 784-d) takes about 1.6 s on 2 idle CPU cores.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+PAPER_SIGMAS: np.ndarray = np.logspace(-1, 0, 10)
+"""The paper's candidate bandwidths: 10 values log-spaced from 0.1 to 1."""
+
+_EXP_FLOOR = -80.0  # exponents below this are floored (see the module docstring)
+_RANGE_TOLERANCE = 1e-5  # how far outside [0, 1] a pixel may stray (float rounding)
+
+ArrayLike = np.ndarray | torch.Tensor
+
+
+@dataclass(frozen=True)
+class ParzenResult:
+    """Outcome of :func:`parzen_protocol`: the test score and how it was obtained."""
+
+    test_ll: float  # mean test log-likelihood (nats)
+    test_se: float  # its standard error, std / sqrt(n_test)
+    sigma: float  # the bandwidth chosen on the validation rows
+    valid_ll_by_sigma: dict[float, float]  # mean validation log-likelihood per candidate σ
+    n_samples: int  # generated samples in the Parzen window (N)
+    n_valid: int  # validation rows used to choose σ
+    n_test: int  # test rows scored
+    seconds: float  # wall-clock time of the whole protocol
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; the keys of ``valid_ll_by_sigma`` become strings."""
+        record = asdict(self)
+        record["valid_ll_by_sigma"] = {str(s): ll for s, ll in self.valid_ll_by_sigma.items()}
+        return record
+
+
+def validate_samples(array: np.ndarray, dim: int | None = 784, name: str = "samples") -> np.ndarray:
+    """Check that ``array`` is an (n, dim) floating array of finite pixels in [0, 1].
+
+    Raises ValueError with one sentence naming the problem; ``dim=None`` accepts
+    any row width. Returns the data as a float32 C-contiguous array.
+    """
+    array = np.asarray(array)
+    width = "d" if dim is None else dim
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n, {width}), "
+            f"got a {array.ndim}-D array of shape {array.shape}."
+        )
+    if dim is not None and array.shape[1] != dim:
+        raise ValueError(
+            f"{name} has {array.shape[1]} values per row but {dim} are expected "
+            f"(shape {array.shape})."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}); at least one row is needed.")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"{name} must have a floating-point dtype holding pixels in [0, 1], got {array.dtype}."
+        )
+    n_bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if n_bad:
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite values.")
+    low, high = float(array.min()), float(array.max())
+    if low < -_RANGE_TOLERANCE or high > 1 + _RANGE_TOLERANCE:
+        raise ValueError(
+            f"{name} has values outside [0, 1] (min {low:.6g}, max {high:.6g}); "
+            "scale pixels to [0, 1] first."
+        )
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def squared_distances(
+    x: torch.Tensor, mu: torch.Tensor, *, mu_sq_norms: torch.Tensor | None = None
+) -> torch.Tensor:
+    """All squared distances ‖x_j − μ_i‖², shape (len(x), len(mu)), by one GEMM.
+
+    Uses ‖x‖² + ‖μ‖² − 2xμᵀ and clamps the rounding-induced negatives at 0.
+    ``mu_sq_norms`` (‖μ_i‖²) may be passed to reuse it across blocks of x. In
+    float32, centre x and μ by a common vector first to limit cancellation.
+    """
+    if mu_sq_norms is None:
+        mu_sq_norms = mu.square().sum(1)
+    distances = torch.addmm(mu_sq_norms.unsqueeze(0), x, mu.T, alpha=-2.0)
+    distances.add_(x.square().sum(1, keepdim=True))
+    return distances.clamp_(min=0.0)
+
+
+@torch.no_grad()
+def parzen_log_likelihood(
+    x: ArrayLike,
+    mu: ArrayLike,
+    sigma: float | Sequence[float],
+    *,
+    batch_size: int = 1000,
+    gemm_dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Per-row Parzen log-likelihood log p(x) of ``x`` under a Gaussian window on ``mu``.
+
+    Implements the estimator of Section 5 (Breuleux et al., 2011). A scalar
+    ``sigma`` gives shape (n,); a sequence gives (len(sigma), n), computing each
+    block of distances once for all σ. Rows of ``x`` are processed
+    ``batch_size`` at a time. Returns float64 on the device of ``mu``.
+    """
+    scalar = np.ndim(sigma) == 0
+    sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
+    if sigmas.ndim != 1 or sigmas.size == 0 or not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+        raise ValueError(
+            f"sigma must be a positive number or a non-empty sequence of them, got {sigma}."
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    mu_t = torch.as_tensor(mu).detach().to(gemm_dtype)
+    x_t = torch.as_tensor(x).detach().to(device=mu_t.device, dtype=gemm_dtype)
+    if mu_t.ndim != 2 or x_t.ndim != 2 or x_t.shape[1] != mu_t.shape[1] or len(mu_t) == 0:
+        raise ValueError(
+            "x and mu must be 2-D with the same number of columns and mu non-empty, "
+            f"got shapes {tuple(x_t.shape)} and {tuple(mu_t.shape)}."
+        )
+    n_samples, dim = mu_t.shape
+    centre = mu_t.mean(0)
+    mu_t = mu_t - centre
+    x_t = x_t - centre
+    mu_sq_norms = mu_t.square().sum(1)
+    scales = 1.0 / (2.0 * sigmas**2)
+
+    log_p = torch.empty(len(sigmas), len(x_t), dtype=torch.float64, device=mu_t.device)
+    for start in range(0, len(x_t), batch_size):
+        rows = slice(start, start + batch_size)
+        excess = squared_distances(x_t[rows], mu_t, mu_sq_norms=mu_sq_norms)
+        nearest = excess.amin(1, keepdim=True)
+        excess.sub_(nearest)  # ≥ 0: distance beyond the row's nearest sample
+        nearest = nearest.squeeze(1).double()
+        terms = torch.empty_like(excess)
+        for k, scale in enumerate(scales):
+            torch.mul(excess, -scale, out=terms).clamp_(min=_EXP_FLOOR).exp_()
+            log_p[k, rows] = terms.sum(1).log_().double() - scale * nearest
+    normaliser = math.log(n_samples) + 0.5 * dim * np.log(2.0 * np.pi * sigmas**2)
+    log_p -= torch.as_tensor(normaliser, device=log_p.device).unsqueeze(1)
+    return log_p[0] if scalar else log_p
+
+
+def _to_numpy(array: ArrayLike) -> np.ndarray:
+    """A numpy view of ``array`` (tensors are detached and moved to the CPU)."""
+    if isinstance(array, torch.Tensor):
+        return array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def parzen_protocol(
+    samples: ArrayLike,
+    valid: ArrayLike,
+    test: ArrayLike,
+    *,
+    sigmas: Sequence[float] = PAPER_SIGMAS,
+    n_valid: int = 1000,
+    batch_size: int = 1000,
+) -> ParzenResult:
+    """The paper's Parzen evaluation (Goodfellow et al., 2014, Section 5; Table 1).
+
+    Fits the window to ``samples`` (the paper: 10,000 generated images), picks
+    σ from ``sigmas`` by mean log-likelihood of the first ``n_valid`` rows of
+    ``valid``, and scores every row of ``test`` with it: mean ± std/√n.
+    All three must hold pixels in [0, 1] with the same row width.
+    """
+    start = time.perf_counter()
+    samples_np = validate_samples(_to_numpy(samples), dim=None, name="samples")
+    dim = samples_np.shape[1]
+    valid_np = validate_samples(_to_numpy(valid), dim=dim, name="valid")
+    test_np = validate_samples(_to_numpy(test), dim=dim, name="test")
+    if not 1 <= n_valid <= len(valid_np):
+        raise ValueError(
+            f"n_valid must be between 1 and {len(valid_np)} (the rows of valid), got {n_valid}."
+        )
+    candidates = [float(s) for s in sigmas]
+
+    valid_ll = parzen_log_likelihood(
+        valid_np[:n_valid], samples_np, candidates, batch_size=batch_size
+    ).mean(1)
+    best = candidates[int(valid_ll.argmax())]
+    test_ll = parzen_log_likelihood(test_np, samples_np, best, batch_size=batch_size).cpu().numpy()
+    return ParzenResult(
+        test_ll=float(test_ll.mean()),
+        test_se=float(test_ll.std() / np.sqrt(len(test_ll))),
+        sigma=best,
+        valid_ll_by_sigma=dict(zip(candidates, valid_ll.tolist(), strict=True)),
+        n_samples=len(samples_np),
+        n_valid=n_valid,
+        n_test=len(test_ll),
+        seconds=time.perf_counter() - start,
+    )
