@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import gzip
+import struct
+import subprocess
+import urllib.request
+
 import numpy as np
 import pytest
 
 from advnets.config import load_config
+from advnets.data import mnist
 from advnets.data.datasets import Dataset
+from advnets.files import sha256_bytes
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    """Gzipped IDX encoding of uint8 images (n, 784) or labels (n,)."""
+    if array.ndim == 2:
+        header = struct.pack(">IIII", magic or 2051, len(array), 28, 28)
+    else:
+        header = struct.pack(">II", magic or 2049, len(array))
+    return gzip.compress(header + array.tobytes(), mtime=0)
 
 
 def make_dataset(n_train: int = 400, n_eval: int = 100, dim: int = 784, seed: int = 0) -> Dataset:
@@ -55,3 +71,42 @@ def tiny_config(*overrides: str):
             *overrides,
         ],
     )
+
+
+@pytest.fixture
+def mnist_dir(tmp_path, monkeypatch):
+    """A small MNIST in the real IDX files (300/100 train/valid, 100 test), network disabled.
+
+    The expected SHA-256 table and split sizes are patched to describe these files;
+    ADVNETS_DATA_DIR points at them.
+    """
+    data = make_dataset(n_train=400, n_eval=100)
+    to_bytes = {
+        name: (t.numpy() * 255).round().astype(np.uint8)
+        for name, t in (("train", data.train[:300]), ("valid", data.valid), ("test", data.test))
+    }
+    labels = np.arange(500, dtype=np.uint8) % 10
+    files = {
+        mnist.TRAIN_IMAGES: idx_bytes(np.concatenate([to_bytes["train"], to_bytes["valid"]])),
+        mnist.TRAIN_LABELS: idx_bytes(labels[:400]),
+        mnist.TEST_IMAGES: idx_bytes(to_bytes["test"]),
+        mnist.TEST_LABELS: idx_bytes(labels[400:]),
+    }
+    cache = tmp_path / "mnist-cache"
+    cache.mkdir()
+    digests = dict(mnist.SHA256)
+    for name, blob in files.items():
+        (cache / name).write_bytes(blob)
+        digests[name] = sha256_bytes(blob)
+    monkeypatch.setattr(mnist, "SHA256", digests)
+    monkeypatch.setattr(mnist, "N_TRAIN", 300)
+    monkeypatch.setattr(mnist, "N_VALID", 100)
+    monkeypatch.setattr(mnist, "N_TEST", 100)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("tests must not touch the network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(subprocess, "run", no_network)
+    monkeypatch.setenv("ADVNETS_DATA_DIR", str(cache))
+    return cache

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import idx_bytes
 
 from advnets.data import DataUnavailableError, default_data_dir, load_mnist, mnist, sources
 from advnets.files import sha256_bytes, sha256_file
@@ -52,15 +53,6 @@ def fake_bytes(seed: int = 0) -> dict[str, np.ndarray]:
         "test_images": rng.integers(0, 256, size=(N_TEST, 784), dtype=np.uint8),
         "test_labels": rng.integers(0, 10, size=N_TEST, dtype=np.uint8),
     }
-
-
-def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
-    """Gzipped IDX encoding of uint8 images (n, 784) or labels (n,)."""
-    if array.ndim == 2:
-        header = struct.pack(">IIII", magic or 2051, len(array), 28, 28)
-    else:
-        header = struct.pack(">II", magic or 2049, len(array))
-    return gzip.compress(header + array.tobytes(), mtime=0)
 
 
 def put(path: Path, data: bytes) -> str:

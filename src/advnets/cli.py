@@ -137,7 +137,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_parzen(args: argparse.Namespace) -> int:
     from advnets.config import DataConfig
     from advnets.data.datasets import load_dataset
-    from advnets.evaluation.parzen import parzen_protocol, validate_samples
+    from advnets.evaluation.parzen import validate_samples
+    from advnets.evaluation.runs import score_samples
 
     path = Path(args.samples)
     if not path.is_file():
@@ -150,8 +151,7 @@ def cmd_parzen(args: argparse.Namespace) -> int:
         ) from err
     dataset = load_dataset(DataConfig(data_dir=args.data_dir))
     samples = validate_samples(array, dim=dataset.dim, name=str(path))
-    result = parzen_protocol(samples, dataset.valid, dataset.test)
-    _print_parzen(result, args.json, {"file": str(path)})
+    _print_parzen(score_samples(samples, dataset), args.json, {"file": str(path)})
     return 0
 
 

@@ -38,6 +38,12 @@ def load_generator(
     return generator, config, meta
 
 
+def score_samples(samples, dataset: Dataset) -> ParzenResult:
+    """The paper's Parzen protocol for any samples against a dataset's validation and test sets."""
+    n_valid = min(PAPER_VALID_IMAGES, len(dataset.valid))
+    return parzen_protocol(samples, dataset.valid, dataset.test, n_valid=n_valid)
+
+
 def evaluate_run(
     run: RunDir,
     checkpoint: str = "best",
@@ -57,9 +63,7 @@ def evaluate_run(
             f"{run.path} was trained on data with sha256 {meta.get('data_sha256')}, "
             f"but the evaluation data have {dataset.sha256}."
         )
-    samples = generate(generator, n_samples, seed)
-    result = parzen_protocol(samples, dataset.valid, dataset.test,
-                             n_valid=min(PAPER_VALID_IMAGES, len(dataset.valid)))
+    result = score_samples(generate(generator, n_samples, seed), dataset)
     state = meta["state"]
     record = {
         "kind": "test_parzen",

@@ -1,0 +1,175 @@
+"""The advnets command end to end, in process, on a small MNIST in the real file format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+import numpy as np
+import pytest
+import yaml
+
+from advnets.cli import main
+
+TINY = {
+    "model": {"generator_hidden": [64, 64], "discriminator_units": [32, 32]},
+    "training": {"epochs": 2, "batch_size": 50},
+    "evaluation": {"every_epochs": 1, "samples": 300, "valid_images": 50},
+    "logging": {"progress": False, "tensorboard": True, "log_every_steps": 2},
+}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+@pytest.fixture
+def trained_run(tmp_path, mnist_dir, config_file):
+    run = tmp_path / "run"
+    assert main(["train", str(config_file), "--out", str(run)]) == 0
+    return run
+
+
+def test_presets_lists_one_line_each(capsys):
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("mnist-paper ") for line in lines)
+    assert any(line.startswith("mnist-quick ") for line in lines)
+    assert all(len(line.split(None, 1)) == 2 for line in lines)
+
+
+def test_train_leaves_a_complete_run_directory(trained_run, capsys):
+    for name in (
+        "config.yaml",
+        "run.json",
+        "metrics.jsonl",
+        "curves.png",
+        "parzen.json",
+        "samples/latest.png",
+        "checkpoints/best.safetensors",
+        "checkpoints/last.safetensors",
+    ):
+        assert (trained_run / name).is_file(), name
+    assert any((trained_run / "tensorboard").iterdir())
+    info = json.loads((trained_run / "run.json").read_text())
+    assert len(info["data_sha256"]) == 64 and info["seed"] == 0
+    parzen = json.loads((trained_run / "parzen.json").read_text())
+    assert parzen["n_samples"] == 10000 and parzen["n_test"] == 100
+    assert np.isfinite(parzen["test_ll"])
+
+
+def test_sample_writes_npy_and_png(trained_run, tmp_path):
+    out = tmp_path / "samples.npy"
+    assert main(["sample", str(trained_run), "-n", "17", "-o", str(out), "--seed", "3"]) == 0
+    samples = np.load(out, allow_pickle=False)
+    assert samples.shape == (17, 784) and samples.dtype == np.float32
+    assert samples.min() >= 0 and samples.max() <= 1
+    again = tmp_path / "again.npy"
+    main(["sample", str(trained_run), "-n", "17", "-o", str(again), "--seed", "3"])
+    assert np.array_equal(samples, np.load(again))
+    png = tmp_path / "grid.png"
+    assert main(["sample", str(trained_run), "-n", "16", "-o", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_and_parzen_print_json(trained_run, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", str(trained_run), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert {"test_ll", "test_se", "sigma"} <= evaluated.keys()
+    samples = tmp_path / "s.npy"
+    main(["sample", str(trained_run), "-n", "10000", "-o", str(samples), "--seed", "2014"])
+    capsys.readouterr()
+    assert main(["parzen", str(samples), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["test_ll"] == pytest.approx(evaluated["test_ll"], abs=1e-6)
+
+
+def test_resume_through_the_cli_continues_the_run(trained_run, config_file, capsys):
+    assert (
+        main(
+            [
+                "train",
+                "--resume",
+                "--out",
+                str(trained_run),
+                "--set",
+                "training.epochs=3",
+                "--no-eval",
+            ]
+        )
+        == 0
+    )
+    assert "resuming" in capsys.readouterr().out
+    epochs = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in epochs if r["kind"] == "epoch"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["train", "mnist-papr"], ["neither a preset", "mnist-paper"]),
+        (["train", "mnist-paper", "--set", "training.k=0"], ["training.k must be >= 1"]),
+        (
+            ["train", "mnist-paper", "--set", "training.momentum=0.9"],
+            ["Unknown config key", "momentum_start"],
+        ),
+        (["train", "--resume"], ["--resume needs --out"]),
+        (["sample", "nowhere", "-o", "x.npy"], ["not a run directory"]),
+    ],
+)
+def test_bad_input_gives_one_clear_error(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "runs").exists()  # nothing started
+
+
+def test_resume_on_an_incompatible_run_is_refused(trained_run, capsys):
+    before = (trained_run / "config.yaml").read_text()
+    assert (
+        main(["train", "--resume", "--out", str(trained_run), "--set", "model.noise=gaussian"]) == 2
+    )
+    assert "model.noise" in capsys.readouterr().err
+    assert (trained_run / "config.yaml").read_text() == before
+
+
+@pytest.mark.parametrize(
+    "array, words",
+    [
+        (np.zeros((10, 100), np.float32), ["784"]),
+        (np.full((10, 784), 2.0, np.float32), ["[0, 1]"]),
+        (np.zeros((10, 784), np.uint8), ["float"]),
+    ],
+)
+def test_parzen_rejects_bad_sample_files(array, words, tmp_path, mnist_dir, capsys):
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    assert main(["parzen", str(path)]) == 2
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+
+
+def test_missing_data_names_the_files_to_place(tmp_path, monkeypatch, capsys, mnist_dir):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["parzen", str(tmp_path / "nothing.npy")]) == 2
+    capsys.readouterr()
+    np.save(tmp_path / "ok.npy", np.zeros((5, 784), np.float32))
+    monkeypatch.setenv("ADVNETS_DATA_DIR", str(empty))
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(subprocess, "run", offline)
+    assert main(["parzen", str(tmp_path / "ok.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "mnist.pkl.gz" in err and "train-images-idx3-ubyte.gz" in err
