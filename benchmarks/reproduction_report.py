@@ -1,0 +1,116 @@
+"""Summarise a reproduction run for BENCHMARKS.md: Table 1's MNIST row and how it got there.
+
+    python benchmarks/reproduction_report.py RUN_DIR [--docs docs]
+
+Prints Markdown with the test Parzen score of the best checkpoint next to the
+paper's 225 +- 2, the same protocol applied to 10,000 real training images
+(the "ceiling" a model that memorised the training set would reach), the
+validation Parzen curve over epochs and wall time, and the training throughput
+the run logged. Writes the curve and a 10x10 sample grid of the best
+checkpoint under --docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from advnets.data.datasets import load_dataset  # noqa: E402
+from advnets.evaluation.runs import evaluate_run, load_generator, score_samples  # noqa: E402
+from advnets.figures.grid import save_grid  # noqa: E402
+from advnets.files import atomic_write_bytes  # noqa: E402
+from advnets.sampling import generate  # noqa: E402
+from advnets.training.logs import read_metrics  # noqa: E402
+from advnets.training.rundir import RunDir  # noqa: E402
+
+PAPER_TABLE_1 = [("DBN", "138 ± 2"), ("Stacked CAE", "121 ± 1.6"), ("Deep GSN", "214 ± 1.1"),
+                 ("Adversarial nets (paper)", "225 ± 2")]
+
+
+def wall_minutes(records: list[dict]) -> dict[int, float]:
+    """Training wall time (minutes) at the end of each epoch, excluding pauses between sessions.
+
+    A gap of more than 10 minutes between consecutive records is a pause (the run
+    was stopped and resumed later) and is not counted.
+    """
+    elapsed, previous, at_epoch = 0.0, None, {}
+    for record in records:
+        if previous is not None:
+            gap = record["time"] - previous
+            elapsed += gap if gap < 600 else 0.0
+        previous = record["time"]
+        if record["kind"] == "epoch":
+            at_epoch[record["epoch"]] = elapsed / 60
+    return at_epoch
+
+
+def plot_validation_curve(parzen: list[dict], minutes: dict[int, float], path: Path) -> None:
+    epochs = [r["epoch"] for r in parzen]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(epochs, [r["ll"] for r in parzen], "o-", ms=3, label="validation Parzen (1,000 images)")
+    ax.axhline(225, color="grey", ls="--", lw=0.8, label="paper, test: 225")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("log-likelihood (nats)")
+    top = ax.secondary_xaxis("top", functions=(
+        lambda e: e * (max(minutes.values()) / max(minutes)) if minutes else e,
+        lambda m: m / (max(minutes.values()) / max(minutes)) if minutes else m))
+    top.set_xlabel("training wall time (minutes, approx.)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--docs", default="docs", help="where the figures go")
+    parser.add_argument("--name", default="mnist-paper", help="figure file name stem")
+    args = parser.parse_args()
+    run = RunDir(args.run_dir)
+    config = run.load_config()
+    dataset = load_dataset(config.data)
+    records = read_metrics(run.metrics)
+    parzen = [r for r in records if r["kind"] == "valid_parzen"]
+    minutes = wall_minutes(records)
+    test = evaluate_run(run, "best", dataset)
+    ceiling = score_samples(dataset.train[:10000], dataset)
+    rates = [r["images_per_s"] for r in records if r["kind"] == "train"]
+    best = max(parzen, key=lambda r: r["ll"])
+
+    docs = Path(args.docs)
+    plot_validation_curve(parzen, minutes, docs / f"{args.name}-validation-parzen.png")
+    generator, _, _ = load_generator(run, "best")
+    save_grid(docs / f"samples-{args.name}.png", generate(generator, 100, seed=0).numpy(),
+              dataset.image_shape, columns=10, scale=2)
+
+    print("| model | MNIST log-likelihood (nats) |")
+    print("|---|---|")
+    for name, value in PAPER_TABLE_1:
+        print(f"| {name} | {value} |")
+    print(f"| **advnets `{args.name}`**, best checkpoint (epoch {best['epoch']}) | "
+          f"**{test.test_ll:.1f} ± {test.test_se:.1f}** (σ = {test.sigma:.3f}) |")
+    print(f"| 10,000 real training images as the samples | {ceiling.test_ll:.1f} ± "
+          f"{ceiling.test_se:.1f} (σ = {ceiling.sigma:.3f}) |")
+    print()
+    print("| epoch | wall time (min) | validation Parzen (nats) |")
+    print("|---|---|---|")
+    for r in parzen:
+        print(f"| {r['epoch']} | {minutes.get(r['epoch'], float('nan')):.1f} | {r['ll']:.1f} |")
+    print()
+    print(f"Throughput logged by the run: median {statistics.median(rates):.0f} images/s "
+          f"(threads: {config.training.threads or 'default'}).")
+
+
+if __name__ == "__main__":
+    main()
