@@ -20,15 +20,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from advnets.data.datasets import load_dataset  # noqa: E402
-from advnets.evaluation.runs import evaluate_run, load_generator, score_samples  # noqa: E402
-from advnets.figures.grid import save_grid  # noqa: E402
-from advnets.files import atomic_write_bytes  # noqa: E402
-from advnets.sampling import generate  # noqa: E402
-from advnets.training.logs import read_metrics  # noqa: E402
-from advnets.training.rundir import RunDir  # noqa: E402
+from advnets.data.datasets import load_dataset
+from advnets.evaluation.runs import evaluate_run, load_generator, score_samples
+from advnets.figures.grid import save_grid
+from advnets.files import atomic_write_bytes
+from advnets.sampling import generate
+from advnets.training.logs import read_metrics
+from advnets.training.rundir import RunDir
 
 PAPER_TABLE_1 = [("DBN", "138 ± 2"), ("Stacked CAE", "121 ± 1.6"), ("Deep GSN", "214 ± 1.1"),
                  ("Adversarial nets (paper)", "225 ± 2")]

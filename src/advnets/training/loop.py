@@ -48,6 +48,7 @@ from advnets.training.logs import MetricsLog, TensorBoardLog, read_metrics
 from advnets.training.optim import build_optimizer, set_hyperparameters
 from advnets.training.rundir import RunDir
 from advnets.training.schedules import decayed_learning_rate, ramped_momentum
+from advnets.training.throughput import gemm_gflops, update_flops_per_image
 
 # Fixed seeds of the noise used for pictures and validation, kept apart from the
 # training RNG so that evaluating never changes what training does next.
@@ -241,6 +242,18 @@ class Trainer:
                 + max(cfg.max_steps - self.state.g_updates, 0)
                 * (cfg.k if cfg.update == "alternating" else 1),
             )
+        self.gemm = gemm_gflops()
+        self.flops_per_image = update_flops_per_image(self.generator, self.discriminator)
+        metrics.write(
+            {
+                "kind": "machine",
+                "step": self.state.g_updates,
+                "threads": torch.get_num_threads(),
+                "gemm_gflops": self.gemm,
+                "update_mflop_per_image": self.flops_per_image / 1e6,
+                "time": time.time(),
+            }
+        )
         bar = tqdm(
             total=total,
             initial=min(done, total),
@@ -336,6 +349,7 @@ class Trainer:
             "lr": lr,
             "momentum": momentum,
             "images_per_s": rate,
+            "gemm_fraction": rate * self.flops_per_image / (self.gemm * 1e9),
             "time": time.time(),
         }
 
