@@ -32,6 +32,7 @@ def load_generator(
     if checkpoint == "best" and not path.is_file():
         path = run.checkpoint("last")
     tensors, meta = ckpt.load_checkpoint(path)
+    meta["checkpoint"] = path.stem
     data_dim = tensors["generator.output.bias"].shape[0]
     generator, _ = build_models(config.model, data_dim)
     ckpt.load_module("generator", generator, tensors)
@@ -69,7 +70,7 @@ def evaluate_run(
         "kind": "test_parzen",
         "step": state["g_updates"],
         "epoch": state["epoch"],
-        "checkpoint": checkpoint,
+        "checkpoint": meta["checkpoint"],
         "seed": seed,
         **result.to_dict(),
         "time": time.time(),

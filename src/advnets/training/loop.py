@@ -78,6 +78,53 @@ class TrainState:
     finished: bool = False
 
 
+class _Window:
+    """Running means of [D loss, G loss, D(x), D(G(z))] between two log records."""
+
+    NAMES = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, metrics: MetricsLog, board: TensorBoardLog, seconds_per_image_flop: float):
+        self.metrics, self.board = metrics, board
+        self.flop_seconds = seconds_per_image_flop  # FLOPs per image / GEMM FLOP/s
+        self.sums = torch.zeros(len(self.NAMES))
+        self.count = self.images = 0
+        self.restart_clock()
+
+    def restart_clock(self) -> None:
+        self.start = time.perf_counter()
+
+    def add(self, stats: torch.Tensor, images: int) -> None:
+        self.sums += stats
+        self.count += 1
+        self.images += images
+
+    def flush(self, record: dict, bar: tqdm) -> None:
+        """Write one train record (means, V(D, G), images/s, GEMM fraction) and reset."""
+        means = dict(zip(self.NAMES, (self.sums / self.count).tolist(), strict=True))
+        rate = self.images / (time.perf_counter() - self.start)
+        record.update(
+            means,
+            value=-2 * means["d_loss"],
+            images_per_s=rate,
+            gemm_fraction=rate * self.flop_seconds,
+            time=time.time(),
+        )
+        self.metrics.write(record)
+        self.board.scalars(
+            record["step"], {f"train/{k}": record[k] for k in (*self.NAMES, "lr", "images_per_s")}
+        )
+        bar.set_postfix(
+            D=f"{means['d_loss']:.3f}",
+            G=f"{means['g_loss']:.3f}",
+            Dx=f"{means['d_real']:.2f}",
+            DGz=f"{means['d_fake']:.2f}",
+            ips=f"{rate:.0f}",
+        )
+        self.sums.zero_()
+        self.count = self.images = 0
+        self.restart_clock()
+
+
 class Trainer:
     """Trains one GAN from a validated config into a run directory."""
 
@@ -121,19 +168,20 @@ class Trainer:
 
     # ----- Algorithm 1 -------------------------------------------------------------------------
 
-    def _set_schedules(self) -> tuple[float, float]:
-        """Apply the paper's lr decay and momentum ramp for the next update (sgd only)."""
+    def _set_schedules(self) -> None:
+        """Apply the paper's lr decay (per update) and momentum ramp (per epoch); sgd only."""
         cfg = self.config.training
+        if cfg.optimizer != "sgd":
+            return
         momentum = ramped_momentum(
             cfg.momentum_start, cfg.momentum_end, cfg.momentum_saturate_epoch, self.state.epoch + 1
         )
-        if cfg.optimizer != "sgd":
-            return cfg.lr, math.nan
-        lr_d = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, self.state.d_updates)
-        lr_g = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, self.state.g_updates)
-        set_hyperparameters(self.opt_d, lr_d, momentum)
-        set_hyperparameters(self.opt_g, lr_g, momentum)
-        return lr_g, momentum
+        for optimizer, updates in (
+            (self.opt_d, self.state.d_updates),
+            (self.opt_g, self.state.g_updates),
+        ):
+            lr = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, updates)
+            set_hyperparameters(optimizer, lr, momentum)
 
     def _discriminate(self, real: torch.Tensor, fake: torch.Tensor):
         """D's logits on the real and the fake half; dropout masks differ row by row."""
@@ -201,6 +249,7 @@ class Trainer:
 
     def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
         """One minibatch of Algorithm 1: a D update, and a G update every k-th D update."""
+        self._set_schedules()
         if self.config.training.update == "simultaneous":
             stats = self.simultaneous_update(real)
         else:
@@ -226,83 +275,27 @@ class Trainer:
 
     def train(self) -> TrainState:
         """Train until the configured epochs or steps are done (or resume until they are)."""
-        cfg, log_cfg = self.config.training, self.config.logging
+        m = self.config.training.batch_size
         metrics = MetricsLog(self.run.metrics)
         metrics.truncate_after(self.state.g_updates)
         board = TensorBoardLog(
-            self.run.tensorboard, log_cfg.tensorboard, purge_step=self.state.g_updates or None
+            self.run.tensorboard,
+            self.config.logging.tensorboard,
+            purge_step=self.state.g_updates or None,
         )
-        m = cfg.batch_size
-        total = cfg.epochs * self.batches_per_epoch
-        done = self.state.epoch * self.batches_per_epoch + self.state.batch
-        if cfg.max_steps is not None:
-            total = min(
-                total,
-                done
-                + max(cfg.max_steps - self.state.g_updates, 0)
-                * (cfg.k if cfg.update == "alternating" else 1),
-            )
-        self.gemm = gemm_gflops()
-        self.flops_per_image = update_flops_per_image(self.generator, self.discriminator)
-        metrics.write(
-            {
-                "kind": "machine",
-                "step": self.state.g_updates,
-                "threads": torch.get_num_threads(),
-                "gemm_gflops": self.gemm,
-                "update_mflop_per_image": self.flops_per_image / 1e6,
-                "time": time.time(),
-            }
-        )
-        bar = tqdm(
-            total=total,
-            initial=min(done, total),
-            disable=not log_cfg.progress,
-            unit="batch",
-            dynamic_ncols=True,
-            desc="training",
-        )
+        window = _Window(metrics, board, self._measure_machine(metrics))
+        bar = self._progress_bar()
         previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
-        window = torch.zeros(4)
-        window_count, window_start = 0, time.perf_counter()
         try:
             while not self._done():
                 self._epoch_order()
-                lr, momentum = self._set_schedules()
                 for b in range(self.state.batch, self.batches_per_epoch):
                     real = self.data.train[self.permutation[b * m : (b + 1) * m]]
-                    window += self.train_minibatch(real)
-                    window_count += 1
+                    window.add(self.train_minibatch(real), m)
                     self.state.batch = b + 1
                     bar.update(1)
-                    lr, momentum = self._set_schedules()
-                    if window_count == log_cfg.log_every_steps:
-                        rate = window_count * m / (time.perf_counter() - window_start)
-                        record = self._train_record(window / window_count, lr, momentum, rate)
-                        metrics.write(record)
-                        board.scalars(
-                            record["step"],
-                            {
-                                f"train/{k}": record[k]
-                                for k in (
-                                    "d_loss",
-                                    "g_loss",
-                                    "d_real",
-                                    "d_fake",
-                                    "lr",
-                                    "images_per_s",
-                                )
-                            },
-                        )
-                        bar.set_postfix(
-                            D=f"{record['d_loss']:.3f}",
-                            G=f"{record['g_loss']:.3f}",
-                            Dx=f"{record['d_real']:.2f}",
-                            DGz=f"{record['d_fake']:.2f}",
-                            ips=f"{rate:.0f}",
-                        )
-                        window.zero_()
-                        window_count, window_start = 0, time.perf_counter()
+                    if window.count == self.config.logging.log_every_steps:
+                        window.flush(self._train_record(), bar)
                     if self._interrupted:
                         self.save("last")
                         raise TrainingInterrupted(
@@ -311,18 +304,12 @@ class Trainer:
                         )
                     if self._done():
                         break
-                    every = cfg.checkpoint_every_steps
-                    if (
-                        every
-                        and self.state.g_updates % every == 0
-                        and b + 1 < self.batches_per_epoch
-                    ):
-                        self.save("last")
+                    self._checkpoint_mid_epoch()
                 if self.state.batch == self.batches_per_epoch:
                     self.state.epoch += 1
                     self.state.batch = 0
                     self._end_of_epoch(metrics, board)
-                    window_start = time.perf_counter()
+                    window.restart_clock()
                 else:
                     self.save("last")
         finally:
@@ -331,26 +318,56 @@ class Trainer:
             board.close()
         return self.state
 
+    def _checkpoint_mid_epoch(self) -> None:
+        every = self.config.training.checkpoint_every_steps
+        if every and self.state.g_updates % every == 0:
+            self.save("last")
+
+    def _measure_machine(self, metrics: MetricsLog) -> float:
+        """Log this session's GEMM peak; return the FLOPs one image costs per update over it."""
+        gemm = gemm_gflops()
+        flops = update_flops_per_image(self.generator, self.discriminator)
+        metrics.write(
+            {
+                "kind": "machine",
+                "step": self.state.g_updates,
+                "threads": torch.get_num_threads(),
+                "gemm_gflops": gemm,
+                "update_mflop_per_image": flops / 1e6,
+                "time": time.time(),
+            }
+        )
+        return flops / (gemm * 1e9)
+
+    def _progress_bar(self) -> tqdm:
+        cfg = self.config.training
+        total = cfg.epochs * self.batches_per_epoch
+        done = self.state.epoch * self.batches_per_epoch + self.state.batch
+        if cfg.max_steps is not None:
+            per_step = cfg.k if cfg.update == "alternating" else 1
+            total = min(total, done + max(cfg.max_steps - self.state.g_updates, 0) * per_step)
+        return tqdm(
+            total=total,
+            initial=min(done, total),
+            unit="batch",
+            desc="training",
+            disable=not self.config.logging.progress,
+            dynamic_ncols=True,
+        )
+
     def _on_sigint(self, signum, frame) -> None:
         self._interrupted = True
 
-    def _train_record(self, mean: torch.Tensor, lr: float, momentum: float, rate: float) -> dict:
-        d_loss, g_loss, d_real, d_fake = mean.tolist()
+    def _train_record(self) -> dict:
+        """The fields of a train record that describe where the run is."""
+        group = self.opt_g.param_groups[0]
         return {
             "kind": "train",
             "step": self.state.g_updates,
             "epoch": self.state.epoch + 1,
             "epoch_progress": self.state.epoch + self.state.batch / self.batches_per_epoch,
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": d_real,
-            "d_fake": d_fake,
-            "value": -2 * d_loss,
-            "lr": lr,
-            "momentum": momentum,
-            "images_per_s": rate,
-            "gemm_fraction": rate * self.flops_per_image / (self.gemm * 1e9),
-            "time": time.time(),
+            "lr": group["lr"],
+            "momentum": group.get("momentum", math.nan),
         }
 
     def _end_of_epoch(self, metrics: MetricsLog, board: TensorBoardLog) -> None:
