@@ -60,7 +60,25 @@ def test_training_writes_a_complete_run_directory(tmp_path):
         run.samples / "latest.png",
     ):
         assert path.is_file(), path
-    kinds = [r["kind"] for r in read_metrics(run.metrics)]
+    records = read_metrics(run.metrics)
+    kinds = [r["kind"] for r in records]
+    train = next(r for r in records if r["kind"] == "train")
+    for key in (
+        "d_loss",
+        "g_loss",
+        "d_real",
+        "d_fake",
+        "value",
+        "lr",
+        "momentum",
+        "images_per_s",
+        "gemm_fraction",
+        "step",
+        "epoch",
+    ):
+        assert key in train, key
+    machine = next(r for r in records if r["kind"] == "machine")
+    assert machine["gemm_gflops"] > 0 and machine["update_mflop_per_image"] > 0
     assert kinds.count("valid_parzen") == 2 and kinds.count("epoch") == 2 and "train" in kinds
 
 
