@@ -93,6 +93,10 @@ class _Window:
     def restart_clock(self) -> None:
         self.start = time.perf_counter()
 
+    def exclude(self, seconds: float) -> None:
+        """Leave time spent outside training (evaluation, checkpoints) out of images/s."""
+        self.start += seconds
+
     def add(self, stats: torch.Tensor, images: int) -> None:
         self.sums += stats
         self.count += 1
@@ -308,8 +312,9 @@ class Trainer:
                 if self.state.batch == self.batches_per_epoch:
                     self.state.epoch += 1
                     self.state.batch = 0
+                    paused = time.perf_counter()
                     self._end_of_epoch(metrics, board)
-                    window.restart_clock()
+                    window.exclude(time.perf_counter() - paused)
                 else:
                     self.save("last")
         finally:
