@@ -173,3 +173,50 @@ def test_missing_data_names_the_files_to_place(tmp_path, monkeypatch, capsys, mn
     assert main(["parzen", str(tmp_path / "ok.npy")]) == 2
     err = capsys.readouterr().err
     assert "mnist.pkl.gz" in err and "train-images-idx3-ubyte.gz" in err
+
+
+def test_fork_continues_another_run_with_new_training_settings(trained_run, tmp_path, capsys):
+    fork = tmp_path / "fork"
+    assert (
+        main(
+            [
+                "train",
+                str(trained_run / "config.yaml"),
+                "--out",
+                str(fork),
+                "--fork-from",
+                str(trained_run),
+                "--set",
+                "training.lr_decay=1.0001",
+                "--set",
+                "training.epochs=3",
+                "--no-eval",
+            ]
+        )
+        == 0
+    )
+    assert "forked from" in capsys.readouterr().out
+    records = [json.loads(line) for line in (fork / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [3]
+    assert json.loads((fork / "run.json").read_text())["forked_from"].endswith("last.safetensors")
+    assert (fork / "checkpoints" / "best.safetensors").is_file()
+
+
+def test_fork_into_another_model_is_refused(trained_run, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "train",
+                str(trained_run / "config.yaml"),
+                "--out",
+                str(tmp_path / "fork"),
+                "--fork-from",
+                str(trained_run),
+                "--set",
+                "model.noise_dim=10",
+            ]
+        )
+        == 2
+    )
+    assert "model.noise_dim" in capsys.readouterr().err
+    assert not (tmp_path / "fork").exists()

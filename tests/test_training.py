@@ -29,7 +29,7 @@ def resume(tmp_path, name, *overrides):
     run = RunDir(tmp_path / name)
     run.check_resumable(config)
     trainer = Trainer(config, make_dataset(), run)
-    trainer.restore("last")
+    trainer.restore(run.checkpoint("last"))
     return trainer
 
 

@@ -42,6 +42,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from advnets.training.rundir import RunDir
 
     overrides = list(args.set) + _data_overrides(args)
+    if args.resume and args.fork_from:
+        raise ConfigError(
+            "--resume continues a run in place; --fork-from starts a new one: choose one."
+        )
     if args.resume:
         if args.out is None:
             raise ConfigError("--resume needs --out RUN_DIR, the run to continue.")
@@ -58,12 +62,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         stem = Path(args.config).stem
         run = RunDir(args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
         run.ensure_new()
+        if args.fork_from:
+            RunDir(args.fork_from).check_forkable(config)
     dataset = load_dataset(config.data)
     trainer = Trainer(config, dataset, run)
     if args.resume:
-        trainer.restore("last")
+        trainer.restore(run.checkpoint("last"))
         run.update_config(config)
         print(f"resuming {run.path} at epoch {trainer.state.epoch}, step {trainer.state.g_updates}")
+    elif args.fork_from:
+        source = RunDir(args.fork_from).checkpoint("last")
+        trainer.restore(source, fork=True)
+        run.create(config, dataset.sha256, dataset.source, forked_from=str(source))
+        print(
+            f"training into {run.path}, forked from {source} at epoch {trainer.state.epoch}, "
+            f"step {trainer.state.g_updates}"
+        )
     else:
         run.create(config, dataset.sha256, dataset.source)
         print(f"training into {run.path}")
@@ -190,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue the run in --out from its last checkpoint, exactly",
+    )
+    p.add_argument(
+        "--fork-from",
+        metavar="RUN_DIR",
+        help="start a new run from the last checkpoint of RUN_DIR (weights, optimiser state, "
+        "step counts) with this config's training settings, e.g. another learning-rate schedule",
     )
     p.add_argument(
         "--data-dir",

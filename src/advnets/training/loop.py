@@ -449,12 +449,17 @@ class Trainer:
             self.run.checkpoint(name), {**tensors, **d_tensors, **g_tensors}, meta
         )
 
-    def restore(self, name: str = "last") -> None:
-        """Continue from checkpoints/<name>.safetensors exactly where it was written."""
-        tensors, meta = ckpt.load_checkpoint(self.run.checkpoint(name))
+    def restore(self, path: Path, fork: bool = False) -> None:
+        """Continue from the checkpoint at ``path`` exactly where it was written.
+
+        With ``fork``, the checkpoint comes from another run: weights, optimiser
+        state, RNG states, data order and step counts carry over, while model
+        selection (the best validation score) starts afresh in this run.
+        """
+        tensors, meta = ckpt.load_checkpoint(path)
         if meta.get("data_sha256") != self.data.sha256:
             raise ckpt.CheckpointError(
-                f"{self.run.checkpoint(name)} was trained on different data "
+                f"{path} was trained on different data "
                 f"(sha256 {meta.get('data_sha256')}, now {self.data.sha256})."
             )
         ckpt.load_module("generator", self.generator, tensors)
@@ -466,3 +471,9 @@ class Trainer:
         self.permutation = tensors["data.permutation"]
         self.state = TrainState(**meta["state"])
         self.state.finished = False
+        if fork:
+            self.state.best_valid_ll, self.state.best_epoch, self.state.evals_since_best = (
+                -math.inf,
+                0,
+                0,
+            )

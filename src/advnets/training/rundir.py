@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,9 @@ class RunDir:
                 "continue it with --resume or choose another --out."
             )
 
-    def create(self, config: RunConfig, data_sha256: str, data_source: str) -> None:
+    def create(
+        self, config: RunConfig, data_sha256: str, data_source: str, forked_from: str | None = None
+    ) -> None:
         """Start a new run here (refused if a run already lives in this directory)."""
         self.ensure_new()
         for folder in (self.checkpoints, self.samples):
@@ -99,6 +102,7 @@ class RunDir:
             "data_sha256": data_sha256,
             "data_source": data_source,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "forked_from": forked_from,
         }
         atomic_write_text(self.info_file, json.dumps(info, indent=2) + "\n")
 
@@ -108,25 +112,40 @@ class RunDir:
             raise RunDirError(f"{self.path} is not a run directory (no config.yaml).")
         return config_from_dict(yaml.safe_load(self.config_file.read_text()))
 
-    def check_resumable(self, config: RunConfig) -> None:
-        """Refuse to resume with a config that changes what the run computes."""
-        if not self.checkpoint("last").is_file():
-            raise RunDirError(f"{self.path} has no checkpoints/last.safetensors to resume from.")
+    def _differences(self, config: RunConfig, allowed: Callable[[str], bool]) -> list[str]:
+        """Settings (flattened keys) that differ from this run's config and are not ``allowed``."""
         try:
             saved = _flatten(self.load_config().to_dict())
         except ConfigError as err:
             raise RunDirError(f"{self.config_file} is not a valid config: {err}") from err
         wanted = _flatten(config.to_dict())
-        changed = sorted(
-            k
-            for k in saved.keys() | wanted.keys()
-            if saved.get(k) != wanted.get(k) and k not in RESUMABLE_KEYS
+        return [
+            f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})"
+            for k in sorted(saved.keys() | wanted.keys())
+            if saved.get(k) != wanted.get(k) and not allowed(k)
+        ]
+
+    def check_resumable(self, config: RunConfig) -> None:
+        """Refuse to resume with a config that changes what the run computes."""
+        if not self.checkpoint("last").is_file():
+            raise RunDirError(f"{self.path} has no checkpoints/last.safetensors to resume from.")
+        changed = self._differences(config, lambda key: key in RESUMABLE_KEYS)
+        if changed:
+            raise RunDirError(
+                f"cannot resume {self.path}: the config differs in {', '.join(changed)}; only "
+                f"{', '.join(sorted(RESUMABLE_KEYS))} may change on resume."
+            )
+
+    def check_forkable(self, config: RunConfig) -> None:
+        """Refuse to fork this run into a config with another model or other data."""
+        if not self.checkpoint("last").is_file():
+            raise RunDirError(f"{self.path} has no checkpoints/last.safetensors to fork from.")
+        changed = self._differences(
+            config, lambda key: not key.startswith(("model.", "data.dataset", "data.train_subset"))
         )
         if changed:
-            details = ", ".join(f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})" for k in changed)
             raise RunDirError(
-                f"cannot resume {self.path}: the config differs in {details}; only "
-                f"{', '.join(sorted(RESUMABLE_KEYS))} may change on resume."
+                f"cannot fork {self.path}: the model or data differ in {', '.join(changed)}."
             )
 
     def update_config(self, config: RunConfig) -> None:
