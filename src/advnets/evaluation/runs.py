@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import torch
 
@@ -78,9 +77,3 @@ def evaluate_run(
     atomic_write_text(run.parzen, json.dumps(record, indent=2) + "\n")
     MetricsLog(run.metrics).write(record)
     return result
-
-
-def read_parzen(run: RunDir) -> dict | None:
-    """The last parzen.json written for a run, if any."""
-    path = Path(run.parzen)
-    return json.loads(path.read_text()) if path.is_file() else None
