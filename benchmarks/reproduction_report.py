@@ -1,13 +1,15 @@
 """Summarise a reproduction run for BENCHMARKS.md: Table 1's MNIST row and how it got there.
 
-    python benchmarks/reproduction_report.py RUN_DIR [--docs docs]
+    python benchmarks/reproduction_report.py RUN_DIR [OTHER_RUN_DIR ...] [--docs docs]
 
 Prints Markdown with the test Parzen score of the best checkpoint next to the
 paper's 225 +- 2, the same protocol applied to 10,000 real training images
 (the "ceiling" a model that memorised the training set would reach), the
 validation Parzen curve over epochs and wall time, and the training throughput
-the run logged. Writes the curve and a 10x10 sample grid of the best
-checkpoint under --docs.
+the run logged. Further run directories (e.g. forks of the first with another
+learning-rate schedule) are scored the same way and drawn on the same curve.
+Writes the curve and a 10x10 sample grid of the first run's best checkpoint
+under --docs.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ from advnets.sampling import generate
 from advnets.training.logs import read_metrics
 from advnets.training.rundir import RunDir
 
-PAPER_TABLE_1 = [("DBN", "138 ± 2"), ("Stacked CAE", "121 ± 1.6"), ("Deep GSN", "214 ± 1.1"),
-                 ("Adversarial nets (paper)", "225 ± 2")]
+PAPER_TABLE_1 = [
+    ("DBN", "138 ± 2"),
+    ("Stacked CAE", "121 ± 1.6"),
+    ("Deep GSN", "214 ± 1.1"),
+    ("Adversarial nets (paper)", "225 ± 2"),
+]
 
 
 def wall_minutes(records: list[dict]) -> dict[int, float]:
@@ -51,19 +57,17 @@ def wall_minutes(records: list[dict]) -> dict[int, float]:
     return at_epoch
 
 
-def plot_validation_curve(parzen: list[dict], minutes: dict[int, float], path: Path) -> None:
-    epochs = [r["epoch"] for r in parzen]
+def plot_validation_curves(curves: dict[str, list[dict]], path: Path) -> None:
+    """Validation Parzen against epochs, one line per run."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(epochs, [r["ll"] for r in parzen], "o-", ms=3, label="validation Parzen (1,000 images)")
-    ax.axhline(225, color="grey", ls="--", lw=0.8, label="paper, test: 225")
+    for label, parzen in curves.items():
+        ax.plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", ms=3, label=label)
+    ax.axhline(225, color="grey", ls="--", lw=0.8, label="paper (test): 225")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("log-likelihood (nats)")
-    top = ax.secondary_xaxis("top", functions=(
-        lambda e: e * (max(minutes.values()) / max(minutes)) if minutes else e,
-        lambda m: m / (max(minutes.values()) / max(minutes)) if minutes else m))
-    top.set_xlabel("training wall time (minutes, approx.)")
+    ax.set_ylabel("validation Parzen log-likelihood (nats)")
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
@@ -73,43 +77,66 @@ def plot_validation_curve(parzen: list[dict], minutes: dict[int, float], path: P
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     parser.add_argument("--docs", default="docs", help="where the figures go")
     parser.add_argument("--name", default="mnist-paper", help="figure file name stem")
     args = parser.parse_args()
-    run = RunDir(args.run_dir)
-    config = run.load_config()
+    runs = [RunDir(path) for path in args.run_dirs]
+    config = runs[0].load_config()
     dataset = load_dataset(config.data)
-    records = read_metrics(run.metrics)
-    parzen = [r for r in records if r["kind"] == "valid_parzen"]
-    minutes = wall_minutes(records)
-    test = evaluate_run(run, "best", dataset)
     ceiling = score_samples(dataset.train[:10000], dataset)
-    rates = [r["images_per_s"] for r in records if r["kind"] == "train"]
-    best = max(parzen, key=lambda r: r["ll"])
-
-    docs = Path(args.docs)
-    plot_validation_curve(parzen, minutes, docs / f"{args.name}-validation-parzen.png")
-    generator, _, _ = load_generator(run, "best")
-    save_grid(docs / f"samples-{args.name}.png", generate(generator, 100, seed=0).numpy(),
-              dataset.image_shape, columns=10, scale=2)
 
     print("| model | MNIST log-likelihood (nats) |")
     print("|---|---|")
     for name, value in PAPER_TABLE_1:
         print(f"| {name} | {value} |")
-    print(f"| **advnets `{args.name}`**, best checkpoint (epoch {best['epoch']}) | "
-          f"**{test.test_ll:.1f} ± {test.test_se:.1f}** (σ = {test.sigma:.3f}) |")
-    print(f"| 10,000 real training images as the samples | {ceiling.test_ll:.1f} ± "
-          f"{ceiling.test_se:.1f} (σ = {ceiling.sigma:.3f}) |")
-    print()
-    print("| epoch | wall time (min) | validation Parzen (nats) |")
-    print("|---|---|---|")
-    for r in parzen:
-        print(f"| {r['epoch']} | {minutes.get(r['epoch'], float('nan')):.1f} | {r['ll']:.1f} |")
-    print()
-    print(f"Throughput logged by the run: median {statistics.median(rates):.0f} images/s "
-          f"(threads: {config.training.threads or 'default'}).")
+    curves = {}
+    for run in runs:
+        records = read_metrics(run.metrics)
+        parzen = [r for r in records if r["kind"] == "valid_parzen"]
+        best = max(parzen, key=lambda r: r["ll"])
+        test = evaluate_run(run, "best", dataset)
+        curves[run.path.name] = parzen
+        print(
+            f"| advnets `{run.path.name}`, best checkpoint (epoch {best['epoch']}) | "
+            f"**{test.test_ll:.1f} ± {test.test_se:.1f}** (σ = {test.sigma:.3f}) |"
+        )
+    print(
+        f"| 10,000 real training images as the samples | {ceiling.test_ll:.1f} ± "
+        f"{ceiling.test_se:.1f} (σ = {ceiling.sigma:.3f}) |"
+    )
+
+    for run in runs:
+        records = read_metrics(run.metrics)
+        minutes = wall_minutes(records)
+        rates = [r["images_per_s"] for r in records if r["kind"] == "train"]
+        fractions = [
+            r["gemm_fraction"] for r in records if r["kind"] == "train" and "gemm_fraction" in r
+        ]
+        print(
+            f"\n`{run.path.name}`: median {statistics.median(rates):.0f} images/s"
+            + (
+                f", {statistics.median(fractions):.0%} of the GEMM peak it measured"
+                if fractions
+                else ""
+            )
+            + "\n"
+        )
+        print("| epoch | wall time (min) | validation Parzen (nats) |")
+        print("|---|---|---|")
+        for r in curves[run.path.name]:
+            print(f"| {r['epoch']} | {minutes.get(r['epoch'], float('nan')):.0f} | {r['ll']:.1f} |")
+
+    docs = Path(args.docs)
+    plot_validation_curves(curves, docs / f"{args.name}-validation-parzen.png")
+    generator, _, _ = load_generator(runs[0], "best")
+    save_grid(
+        docs / f"samples-{args.name}.png",
+        generate(generator, 100, seed=0).numpy(),
+        dataset.image_shape,
+        columns=10,
+        scale=2,
+    )
 
 
 if __name__ == "__main__":
