@@ -24,10 +24,6 @@ from advnets.config import (
 EPILOG = "Presets: " + ", ".join(preset_names()) + ". See `advnets presets`."
 
 
-def _data_overrides(args: argparse.Namespace) -> list[str]:
-    return [f"data.data_dir={args.data_dir}"] if getattr(args, "data_dir", None) else []
-
-
 def cmd_presets(args: argparse.Namespace) -> int:
     width = max(len(name) for name in preset_names())
     for name in preset_names():
@@ -41,7 +37,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from advnets.training.loop import Trainer
     from advnets.training.rundir import RunDir
 
-    overrides = list(args.set) + _data_overrides(args)
+    overrides = list(args.set) + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
     if args.resume and args.fork_from:
         raise ConfigError(
             "--resume continues a run in place; --fork-from starts a new one: choose one."
