@@ -58,11 +58,7 @@ def evaluate_run(
     """
     generator, config, meta = load_generator(run, checkpoint)
     dataset = dataset or load_dataset(config.data)
-    if meta.get("data_sha256") != dataset.sha256:
-        raise ckpt.CheckpointError(
-            f"{run.path} was trained on data with sha256 {meta.get('data_sha256')}, "
-            f"but the evaluation data have {dataset.sha256}."
-        )
+    ckpt.check_data(meta, dataset.sha256, run.path)
     result = score_samples(generate(generator, n_samples, seed), dataset)
     state = meta["state"]
     record = {

@@ -55,6 +55,15 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     return tensors, json.loads(metadata["state"])
 
 
+def check_data(meta: dict[str, Any], data_sha256: str, source: str | os.PathLike) -> None:
+    """Refuse a checkpoint (``meta`` of ``source``) trained on data other than ``data_sha256``."""
+    if meta.get("data_sha256") != data_sha256:
+        raise CheckpointError(
+            f"{source} was trained on data with sha256 {meta.get('data_sha256')}, "
+            f"but the data now have {data_sha256}."
+        )
+
+
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A module's state dict with every name prefixed by ``prefix.``."""
     return {f"{prefix}.{name}": t for name, t in module.state_dict().items()}

@@ -151,19 +151,11 @@ class Trainer:
         self.data_rng = torch.Generator().manual_seed(config.seed)
         self.permutation = torch.arange(len(dataset.train))
         betas = train_cfg.adam_betas
-        self.opt_d = build_optimizer(
-            train_cfg.optimizer,
-            self.discriminator.parameters(),
-            train_cfg.lr,
-            train_cfg.momentum_start,
-            betas,
-        )
-        self.opt_g = build_optimizer(
-            train_cfg.optimizer,
-            self.generator.parameters(),
-            train_cfg.lr,
-            train_cfg.momentum_start,
-            betas,
+        self.opt_d, self.opt_g = (
+            build_optimizer(
+                train_cfg.optimizer, net.parameters(), train_cfg.lr, train_cfg.momentum_start, betas
+            )
+            for net in (self.discriminator, self.generator)
         )
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
         self.state = TrainState()
@@ -457,11 +449,7 @@ class Trainer:
         selection (the best validation score) starts afresh in this run.
         """
         tensors, meta = ckpt.load_checkpoint(path)
-        if meta.get("data_sha256") != self.data.sha256:
-            raise ckpt.CheckpointError(
-                f"{path} was trained on different data "
-                f"(sha256 {meta.get('data_sha256')}, now {self.data.sha256})."
-            )
+        ckpt.check_data(meta, self.data.sha256, path)
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)
         ckpt.load_optimizer("optimizer.d", self.opt_d, tensors, meta["optimizer.d"])
