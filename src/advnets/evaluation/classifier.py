@@ -1,0 +1,129 @@
+"""A small MNIST classifier: the domain feature extractor of the sample-quality metrics.
+
+Not in the paper. FID, KID and the Inception Score were defined on the features of an
+ImageNet Inception-v3, which mean little for 28x28 digits; the penultimate layer and the
+class probabilities of a digit classifier are the usual domain substitute. The weights
+ship inside the package (``mnist_classifier.safetensors``) and are checked against
+``WEIGHTS_SHA256`` before use; ``scripts/train_mnist_classifier.py`` retrains them
+reproducibly and ``mnist_classifier.json`` records how they were made and their accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from advnets.files import sha256_bytes
+
+WEIGHTS_FILE = "mnist_classifier.safetensors"
+CARD_FILE = "mnist_classifier.json"
+WEIGHTS_SHA256 = "3f9642dbef838a1e0e5be0cd86e12f6afaef14d557210ed2ea62d1303bfb55f4"
+IMAGE_SHAPE = (28, 28)
+
+
+class ClassifierError(RuntimeError):
+    """The shipped classifier weights are missing or do not match their checksum."""
+
+
+class MNISTClassifier(nn.Module):
+    """conv5x5(16)-ReLU-pool, conv5x5(32)-ReLU-pool, fc(128)-ReLU (the features), fc(10).
+
+    Input: flat images in [0, 1], (N, 784). 215,370 parameters. The features are
+    multiplied by ``feature_scale``, set after training so that their mean square
+    over the training images is 1 per dimension: this keeps KID's cubic kernel
+    (xᵀy/d + 1)³ in the regime it was designed for and does not change the
+    classification.
+    """
+
+    features_dim = 128
+    classes = 10
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 5, padding=2)
+        self.conv2 = nn.Conv2d(16, 32, 5, padding=2)
+        self.hidden = nn.Linear(32 * 7 * 7, self.features_dim)
+        self.dropout = nn.Dropout(0.5)
+        self.output = nn.Linear(self.features_dim, self.classes)
+        self.register_buffer("feature_scale", torch.ones(()))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 128 penultimate ReLU activations: the feature space of FID, KID, precision..."""
+        x = x.reshape(-1, 1, *IMAGE_SHAPE)
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return F.relu(self.hidden(x.flatten(1))) * self.feature_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits."""
+        return self.output(self.dropout(self.features(x)) / self.feature_scale)
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """What the classifier sees in a set of images."""
+
+    features: torch.Tensor  # (N, 128) float32
+    probs: torch.Tensor  # (N, 10) softmax class probabilities
+
+
+@torch.no_grad()
+def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 2000) -> Embedding:
+    """Features and class probabilities of flat images in [0, 1], in evaluation mode."""
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        features, probs = [], []
+        for start in range(0, len(images), batch_size):
+            feats = classifier.features(images[start : start + batch_size].float())
+            features.append(feats)
+            logits = classifier.output(feats / classifier.feature_scale)
+            probs.append(torch.softmax(logits, dim=1))
+    finally:
+        classifier.train(was_training)
+    if not features:
+        return Embedding(torch.empty(0, classifier.features_dim), torch.empty(0, 10))
+    return Embedding(torch.cat(features), torch.cat(probs))
+
+
+def weights_bytes() -> bytes:
+    """The shipped weight file, verified against WEIGHTS_SHA256."""
+    resource = resources.files("advnets.evaluation").joinpath(WEIGHTS_FILE)
+    if not resource.is_file():
+        raise ClassifierError(
+            f"the package has no {WEIGHTS_FILE}; reinstall advnets or run "
+            "scripts/train_mnist_classifier.py."
+        )
+    blob = resource.read_bytes()
+    digest = sha256_bytes(blob)
+    if digest != WEIGHTS_SHA256:
+        raise ClassifierError(
+            f"{WEIGHTS_FILE} has SHA-256 {digest}, expected {WEIGHTS_SHA256}: the file is "
+            "damaged or was replaced; reinstall advnets."
+        )
+    return blob
+
+
+def card() -> dict:
+    """How the shipped weights were trained and what they score (mnist_classifier.json)."""
+    return json.loads(resources.files("advnets.evaluation").joinpath(CARD_FILE).read_text())
+
+
+_CACHE: list[MNISTClassifier] = []
+
+
+def load_classifier() -> MNISTClassifier:
+    """The shipped, checksum-verified classifier in evaluation mode (loaded once per process)."""
+    if not _CACHE:
+        from safetensors.torch import load as load_safetensors
+
+        model = MNISTClassifier()
+        model.load_state_dict(load_safetensors(weights_bytes()))
+        model.eval()
+        _CACHE.append(model)
+    return _CACHE[0]
