@@ -48,7 +48,8 @@ def test_train_leaves_a_complete_run_directory(trained_run, capsys):
         "run.json",
         "metrics.jsonl",
         "curves.png",
-        "parzen.json",
+        "evaluation.json",
+        "evaluation-distances.npz",
         "samples/latest.png",
         "checkpoints/best.safetensors",
         "checkpoints/last.safetensors",
@@ -57,9 +58,16 @@ def test_train_leaves_a_complete_run_directory(trained_run, capsys):
     assert any((trained_run / "tensorboard").iterdir())
     info = json.loads((trained_run / "run.json").read_text())
     assert len(info["data_sha256"]) == 64 and info["seed"] == 0
-    parzen = json.loads((trained_run / "parzen.json").read_text())
+    evaluation = json.loads((trained_run / "evaluation.json").read_text())
+    parzen = evaluation["parzen"]
     assert parzen["n_samples"] == 10000 and parzen["n_test"] == 100
     assert np.isfinite(parzen["test_ll"])
+    assert evaluation["domain"]["n_images"] == 10000 and evaluation["domain"]["n_reference"] == 100
+    assert evaluation["memorisation"]["n_samples"] == 10000
+    records = [json.loads(line) for line in (trained_run / "metrics.jsonl").open()]
+    domain = [r for r in records if r["kind"] == "valid_domain"]
+    assert [r["epoch"] for r in domain] == [1, 2]  # tracked over training, every evaluation
+    assert all(0 <= r["coverage"] <= 1 and r["fid"] >= 0 for r in domain)
 
 
 def test_sample_writes_npy_and_png(trained_run, tmp_path):
@@ -79,7 +87,7 @@ def test_sample_writes_npy_and_png(trained_run, tmp_path):
 def test_evaluate_and_parzen_print_json(trained_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(trained_run), "--json"]) == 0
-    evaluated = json.loads(capsys.readouterr().out)
+    evaluated = json.loads(capsys.readouterr().out)["parzen"]
     assert {"test_ll", "test_se", "sigma"} <= evaluated.keys()
     samples = tmp_path / "s.npy"
     main(["sample", str(trained_run), "-n", "10000", "-o", str(samples), "--seed", "2014"])

@@ -83,12 +83,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"Parzen {state.best_valid_ll:.1f} nats at epoch {state.best_epoch}"
     )
     if not args.no_eval:
-        result = evaluate_run(run, "best", dataset)
-        print(
-            f"test Parzen log-likelihood (best checkpoint): {result.test_ll:.1f} "
-            f"+- {result.test_se:.1f} nats (sigma {result.sigma:.3f}); paper: 225 +- 2"
-        )
-    print(f"run directory: {run.path} (samples/latest.png, curves.png, metrics.jsonl)")
+        _print_evaluation(evaluate_run(run, "best", dataset))
+    print(
+        f"run directory: {run.path} (samples/latest.png, curves.png, metrics.jsonl); "
+        f"see it all with: advnets report {run.path}"
+    )
     return 0
 
 
@@ -130,17 +129,112 @@ def _print_parzen(result, as_json: bool, extra: dict | None = None) -> None:
         )
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from advnets.data.datasets import load_dataset
-    from advnets.evaluation.runs import evaluate_run
-    from advnets.training.rundir import RunDir
+def _print_evaluation(evaluation: dict) -> None:
+    """The test-set scores of a run's checkpoint, one line each."""
+    parzen, memo = evaluation["parzen"], evaluation["memorisation"]
+    print(
+        f"test Parzen log-likelihood ({evaluation['checkpoint']} checkpoint, epoch "
+        f"{evaluation['epoch']}): {parzen['test_ll']:.1f} +- {parzen['test_se']:.1f} nats "
+        f"(sigma {parzen['sigma']:.3f}); paper: 225 +- 2"
+    )
+    domain = evaluation["domain"]
+    if domain:
+        print(
+            f"domain metrics vs test images: FID {domain['fid']:.2f}, KID "
+            f"{1e3 * domain['kid']:.2f}e-3, IS {domain['inception_score']:.2f}, precision "
+            f"{domain['precision']:.3f}, recall {domain['recall']:.3f}, density "
+            f"{domain['density']:.3f}, coverage {domain['coverage']:.3f}, classes "
+            f"{domain['classes_covered']}/10 (KL to uniform {domain['class_kl']:.3f})"
+        )
+    print(
+        f"memorisation: {memo['fraction_below_test_p1']:.1%} of samples are closer to the "
+        "training set than the 1st percentile of test images (about 1% without copying)"
+    )
 
-    run = RunDir(args.run_dir)
-    config = run.load_config()
+
+def _open_runs(args: argparse.Namespace):
+    """The runs named on the command line, checked, and the dataset they were trained on."""
+    from advnets.data.datasets import load_dataset
+    from advnets.evaluation.runs import open_run
+
+    opened = [open_run(path, require_finished=not args.allow_unfinished) for path in args.run_dirs]
+    data_config = opened[0][1].data
     if args.data_dir:
-        config.data.data_dir = args.data_dir
-    result = evaluate_run(run, args.checkpoint, load_dataset(config.data))
-    _print_parzen(result, args.json, {"checkpoint": args.checkpoint})
+        data_config.data_dir = args.data_dir
+    return opened, load_dataset(data_config)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from advnets.evaluation.runs import evaluate_run
+
+    args.run_dirs = [args.run_dir]
+    [(run, _, _)], dataset = _open_runs(args)
+    evaluation = evaluate_run(run, args.checkpoint, dataset)
+    if args.json:
+        print(json.dumps(evaluation, indent=2))
+    else:
+        _print_evaluation(evaluation)
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from advnets.figures.run_figures import write_figures
+
+    args.run_dirs = [args.run_dir]
+    [(run, _, _)], dataset = _open_runs(args)
+    paths = write_figures(
+        run,
+        dataset,
+        rows=args.rows,
+        columns=args.columns,
+        steps=args.steps,
+        spherical=args.spherical,
+        gif=not args.no_gif,
+        seed=args.seed,
+    )
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
+    from advnets.figures.report import write_report
+    from advnets.figures.run_figures import write_figures
+
+    args.run_dirs = [args.run_dir]
+    [(run, _, _)], dataset = _open_runs(args)
+    evaluation = ensure_evaluation(run, dataset)
+    figures = write_figures(run, dataset)
+    reference = None if args.no_ceiling else ceiling_scores(dataset)
+    print(f"wrote {write_report(run, evaluation, figures, reference)}")
+    return 0
+
+
+def cmd_table1(args: argparse.Namespace) -> int:
+    from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
+    from advnets.evaluation.table1 import table1_rows, to_csv, to_markdown
+    from advnets.files import atomic_write_text
+    from advnets.training.rundir import RunDirError
+
+    opened, dataset = _open_runs(args)
+    for run, config, _ in opened:
+        if config.data.dataset != "mnist":
+            raise RunDirError(
+                f"Table 1's MNIST row needs MNIST runs; {run.path} was trained on "
+                f"{config.data.dataset!r}."
+            )
+    runs = []
+    for run, config, _ in opened:
+        evaluation = ensure_evaluation(run, dataset)
+        label = f"advnets {run.path.name} (seed {config.seed}, epoch {evaluation['epoch']})"
+        runs.append((label, evaluation))
+    rows = table1_rows(runs, None if args.no_ceiling else ceiling_scores(dataset))
+    print(to_csv(rows) if args.format == "csv" else to_markdown(rows), end="")
+    if args.csv:
+        atomic_write_text(args.csv, to_csv(rows))
+    if args.markdown:
+        atomic_write_text(args.markdown, to_markdown(rows))
     return 0
 
 
@@ -163,6 +257,15 @@ def cmd_parzen(args: argparse.Namespace) -> int:
     samples = validate_samples(array, dim=dataset.dim, name=str(path))
     _print_parzen(score_samples(samples, dataset), args.json, {"file": str(path)})
     return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help="dataset cache directory")
+    p.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="accept a run that has not finished training (its best checkpoint so far)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,12 +342,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, default=2, help="png: pixel enlargement (default 2)")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("evaluate", help="the paper's Parzen protocol on a run's best checkpoint")
+    p = sub.add_parser(
+        "evaluate",
+        help="score a run on the test set: Parzen, domain metrics, memorisation "
+        "(writes evaluation.json)",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--json", action="store_true", help="print a JSON object")
-    p.add_argument("--data-dir", metavar="DIR", help="dataset cache directory")
+    _add_run_options(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "figures",
+        help="the paper's Figures 2 and 3, memorisation and class plots, into RUN_DIR/figures",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--rows", type=int, default=8, help="rows of both figures (default 8)")
+    p.add_argument("--columns", type=int, default=6, help="Figure 2: samples per row (default 6)")
+    p.add_argument("--steps", type=int, default=10, help="Figure 3: images per path (default 10)")
+    p.add_argument(
+        "--spherical", action="store_true", help="Figure 3: spherical instead of linear paths"
+    )
+    p.add_argument("--no-gif", action="store_true", help="Figure 3: no animated GIF")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0; not cherry-picked)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("report", help="write RUN_DIR/report.html, one self-contained page")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument(
+        "--no-ceiling", action="store_true", help="skip scoring 10,000 real training images"
+    )
+    _add_run_options(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "table1", help="Table 1's MNIST row: the paper's numbers beside your runs (seeds)"
+    )
+    p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+")
+    p.add_argument("--format", choices=["markdown", "csv"], default="markdown")
+    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.add_argument(
+        "--no-ceiling", action="store_true", help="skip scoring 10,000 real training images"
+    )
+    _add_run_options(p)
+    p.set_defaults(func=cmd_table1)
 
     p = sub.add_parser(
         "parzen", help="score any N x 784 .npy sample file with the paper's protocol"
@@ -262,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from advnets.data.mnist import DataUnavailableError
+    from advnets.evaluation.classifier import ClassifierError
     from advnets.training.checkpoint import CheckpointError
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
     from advnets.training.rundir import RunDirError
@@ -280,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         ConfigError,
         DataUnavailableError,
         CheckpointError,
+        ClassifierError,
         RunDirError,
         TrainingDiverged,
         ValueError,

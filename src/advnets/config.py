@@ -131,6 +131,7 @@ class EvaluationConfig:
     samples: int = 10000  # generated samples in the Parzen window
     valid_images: int = 1000  # validation images that choose sigma and are scored
     patience: int | None = None  # stop when validation Parzen has not improved this many times
+    domain_metrics: bool = True  # also FID, KID, IS, precision/recall... vs validation (MNIST only)
 
 
 @dataclass

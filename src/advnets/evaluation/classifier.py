@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from advnets.files import sha256_bytes
+from advnets.sampling import eval_mode
 
 WEIGHTS_FILE = "mnist_classifier.safetensors"
 CARD_FILE = "mnist_classifier.json"
@@ -75,17 +76,13 @@ class Embedding:
 @torch.no_grad()
 def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 2000) -> Embedding:
     """Features and class probabilities of flat images in [0, 1], in evaluation mode."""
-    was_training = classifier.training
-    classifier.eval()
-    try:
-        features, probs = [], []
+    features, probs = [], []
+    with eval_mode(classifier):
         for start in range(0, len(images), batch_size):
             feats = classifier.features(images[start : start + batch_size].float())
             features.append(feats)
             logits = classifier.output(feats / classifier.feature_scale)
             probs.append(torch.softmax(logits, dim=1))
-    finally:
-        classifier.train(was_training)
     if not features:
         return Embedding(torch.empty(0, classifier.features_dim), torch.empty(0, 10))
     return Embedding(torch.cat(features), torch.cat(probs))

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from advnets.data.datasets import Dataset
 from advnets.evaluation.classifier import Embedding, MNISTClassifier, embed, load_classifier
 from advnets.evaluation.neighbours import ball_membership, nearest_neighbours
 from advnets.evaluation.parzen import validate_samples
@@ -41,6 +42,22 @@ KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 IS_SPLITS = 10
 MIN_CLASS_SHARE = 0.02  # a class is covered when >= 2% of samples (1/5 of a uniform share) get it
+SCALAR_DOMAIN_METRICS = (
+    "fid",
+    "kid",
+    "inception_score",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "classes_covered",
+    "class_kl",
+)
+
+
+def has_domain_features(dataset: Dataset) -> bool:
+    """Whether the shipped feature extractor fits this dataset (MNIST digits only)."""
+    return dataset.name == "mnist"
 
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:

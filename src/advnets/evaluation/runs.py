@@ -1,25 +1,81 @@
-"""Evaluating a finished (or running) run from its directory alone."""
+"""Evaluating a run from its directory alone: the paper's protocol and what it misses.
+
+``evaluate_run`` scores a checkpoint three ways and writes ``evaluation.json``:
+
+* the paper's Parzen protocol on the test set (Section 5, Table 1);
+* the domain-feature metrics of ``advnets.evaluation.metrics`` against the
+  10,000 test images (MNIST runs);
+* the memorisation check of ``advnets.evaluation.neighbours`` (distances to the
+  nearest training image, samples beside held-out test images; the distances
+  go to ``evaluation-distances.npz`` for the plot).
+
+All three see the same 10,000 samples, drawn with the fixed noise seed
+``EVAL_NOISE_SEED``, so a checkpoint always gets the same scores.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
+import numpy as np
 import torch
 
-from advnets.config import RunConfig
+from advnets.config import ConfigError, RunConfig
 from advnets.data.datasets import Dataset, load_dataset
+from advnets.evaluation.classifier import load_classifier
+from advnets.evaluation.metrics import compare_embeddings, embed_images, has_domain_features
+from advnets.evaluation.neighbours import memorisation_check
 from advnets.evaluation.parzen import ParzenResult, parzen_protocol
-from advnets.files import atomic_write_text
+from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.models import build_models
 from advnets.sampling import generate
 from advnets.training import checkpoint as ckpt
 from advnets.training.logs import MetricsLog
-from advnets.training.rundir import RunDir
+from advnets.training.rundir import RunDir, RunDirError
 
-# The noise seed of the Parzen evaluation: fixed, so a checkpoint always gets the same score.
+# The noise seed of the evaluation: fixed, so a checkpoint always gets the same score.
 EVAL_NOISE_SEED = 2014
 PAPER_VALID_IMAGES = 1000  # validation images that choose sigma (the reference script)
+
+
+def open_run(path, require_finished: bool = True) -> tuple[RunDir, RunConfig, dict]:
+    """A run directory checked for use: its config, and the state of its last checkpoint.
+
+    Refuses, with one sentence saying what is missing, a path that is not a run
+    directory, a run of a model family or config this version cannot read, a run
+    with no checkpoint yet, and (with ``require_finished``) a run that has not
+    finished training.
+    """
+    run = RunDir(path)
+    if not run.path.is_dir():
+        raise RunDirError(f"there is no run directory at {run.path}.")
+    try:
+        config = run.load_config()
+    except ConfigError as err:
+        raise RunDirError(
+            f"{run.config_file} was not written by this version of advnets or describes a model "
+            f"family it does not know: {err}"
+        ) from err
+    last = run.checkpoint("last")
+    if not last.is_file():
+        raise RunDirError(
+            f"{run.path} has no checkpoint yet (checkpoints/last.safetensors is missing): "
+            "training has not completed an epoch there."
+        )
+    state = ckpt.load_checkpoint(last)[1]["state"]
+    steps_done = config.training.max_steps is not None and (
+        state["g_updates"] >= config.training.max_steps
+    )
+    finished = state["finished"] or state["epoch"] >= config.training.epochs or steps_done
+    if require_finished and not finished:
+        raise RunDirError(
+            f"{run.path} is unfinished: its last checkpoint is at epoch {state['epoch']} of "
+            f"{config.training.epochs}. Finish it with `advnets train --resume --out {run.path}` "
+            "(add --set training.epochs=N to stop earlier), or pass --allow-unfinished."
+        )
+    return run, config, state
 
 
 def load_generator(
@@ -44,32 +100,94 @@ def score_samples(samples, dataset: Dataset) -> ParzenResult:
     return parzen_protocol(samples, dataset.valid, dataset.test, n_valid=n_valid)
 
 
+def score_images(samples: torch.Tensor, dataset: Dataset, memorisation: bool = True) -> dict:
+    """Every test-set score of a set of images: Parzen, domain metrics, memorisation.
+
+    Returns the JSON-ready results and, under ``"distances"``, the per-image
+    nearest-training-image distances of the samples and of the test images
+    (``memorisation=False`` skips that check, e.g. for training images themselves).
+    """
+    parzen = score_samples(samples, dataset)
+    domain, reference_counts = None, None
+    if has_domain_features(dataset):
+        classifier = load_classifier()
+        reference = embed_images(dataset.test, "test images", classifier)
+        metrics = compare_embeddings(reference, embed_images(samples, "samples", classifier))
+        domain = metrics.to_dict()
+        reference_counts = torch.bincount(reference.probs.argmax(1), minlength=10).tolist()
+    scores = {
+        "parzen": parzen.to_dict(),
+        "domain": domain,
+        "reference_class_counts": reference_counts,
+    }
+    if memorisation:
+        check = memorisation_check(samples, dataset.train, dataset.test)
+        scores["memorisation"] = check.summary()
+        scores["distances"] = {"samples": check.sample_distances, "test": check.test_distances}
+    return scores
+
+
+def ceiling_scores(dataset: Dataset, n: int = 10000) -> dict:
+    """The scores of ``n`` real training images as if they were samples: the ceiling row of
+    Table 1 in the later literature (Parzen ≈ 240 nats on MNIST)."""
+    return score_images(dataset.train[:n], dataset, memorisation=False)
+
+
 def evaluate_run(
     run: RunDir,
     checkpoint: str = "best",
     dataset: Dataset | None = None,
     n_samples: int = 10000,
     seed: int = EVAL_NOISE_SEED,
-) -> ParzenResult:
-    """The paper's Parzen protocol on a run's checkpoint; writes parzen.json and a metrics record.
+) -> dict:
+    """Score a run's checkpoint (see the module docstring); writes evaluation.json.
 
-    10,000 samples, sigma chosen on the first 1,000 validation images, mean
-    log-likelihood of the 10,000 test images +- standard error (Section 5).
+    The paper's protocol: 10,000 samples, sigma chosen on the first 1,000
+    validation images, mean log-likelihood of the 10,000 test images ±
+    standard error (Section 5).
     """
     generator, config, meta = load_generator(run, checkpoint)
     dataset = dataset or load_dataset(config.data)
     ckpt.check_data(meta, dataset.sha256, run.path)
-    result = score_samples(generate(generator, n_samples, seed), dataset)
+    scores = score_images(generate(generator, n_samples, seed), dataset)
+    distances = scores.pop("distances")
     state = meta["state"]
     record = {
-        "kind": "test_parzen",
+        "kind": "test_evaluation",
         "step": state["g_updates"],
         "epoch": state["epoch"],
         "checkpoint": meta["checkpoint"],
         "seed": seed,
-        **result.to_dict(),
+        **scores,
         "time": time.time(),
     }
-    atomic_write_text(run.parzen, json.dumps(record, indent=2) + "\n")
+    buffer = io.BytesIO()
+    np.savez(buffer, **distances)
+    atomic_write_bytes(run.distances, buffer.getvalue())
+    atomic_write_text(run.evaluation, json.dumps(record, indent=2) + "\n")
     MetricsLog(run.metrics).write(record)
-    return result
+    return record
+
+
+def current_evaluation(run: RunDir, checkpoint: str = "best") -> dict | None:
+    """evaluation.json if it scores the run's current ``checkpoint``, else None."""
+    if not run.evaluation.is_file():
+        return None
+    record = json.loads(run.evaluation.read_text())
+    path = run.checkpoint(checkpoint)
+    if not path.is_file():
+        path = run.checkpoint("last")
+    state = ckpt.load_checkpoint(path)[1]["state"]
+    current = record.get("step") == state["g_updates"] and record.get("checkpoint") == path.stem
+    return record if current and run.distances.is_file() else None
+
+
+def ensure_evaluation(run: RunDir, dataset: Dataset | None = None) -> dict:
+    """The best checkpoint's evaluation: read from evaluation.json, or computed if stale."""
+    return current_evaluation(run) or evaluate_run(run, "best", dataset)
+
+
+def load_distances(run: RunDir) -> dict[str, np.ndarray]:
+    """The memorisation check's per-image distances (plain arrays, never unpickled)."""
+    with np.load(run.distances, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}

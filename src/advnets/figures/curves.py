@@ -14,29 +14,54 @@ import matplotlib.pyplot as plt
 from advnets.files import atomic_write_bytes
 
 
+def figure_png(fig: plt.Figure, dpi: int = 90) -> bytes:
+    """Render a matplotlib figure to PNG bytes and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _domain_axes(axes, domain: list[dict]) -> None:
+    """FID; precision, recall, density, coverage; classes covered and IS, over training."""
+    epochs = [r["epoch"] for r in domain]
+    axes[0].plot(epochs, [r["fid"] for r in domain], "o-", label="FID (lower is better)")
+    axes[0].set_yscale("log")
+    axes[0].set_title("FID vs validation images (classifier features)")
+    for key in ("precision", "recall", "density", "coverage"):
+        axes[1].plot(epochs, [r[key] for r in domain], "o-", label=key)
+    axes[1].set_title("precision / recall (k=3), density / coverage (k=5)")
+    axes[2].plot(epochs, [r["inception_score"] for r in domain], "o-", label="classifier IS")
+    axes[2].plot(epochs, [r["classes_covered"] for r in domain], "s--", label="classes covered")
+    axes[2].axhline(10, color="grey", lw=0.8, ls="--", label="ideal: 10")
+    axes[2].set_title("digit classes")
+
+
 def plot_curves(records: list[dict], path: str | os.PathLike) -> Path:
-    """Plot losses, D outputs and the validation Parzen score against epochs into a PNG."""
+    """Plot losses, D outputs, validation Parzen (and domain metrics, if any) against epochs."""
     train = [r for r in records if r.get("kind") == "train"]
     parzen = [r for r in records if r.get("kind") == "valid_parzen"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    domain = [r for r in records if r.get("kind") == "valid_domain"]
+    rows = 2 if domain else 1
+    fig, axes = plt.subplots(rows, 3, figsize=(15, 4 * rows), squeeze=False)
+    top = axes[0]
     epochs = [r["epoch_progress"] for r in train]
-    axes[0].plot(epochs, [r["d_loss"] for r in train], label="D loss")
-    axes[0].plot(epochs, [r["g_loss"] for r in train], label="G loss")
-    axes[0].set_title("losses")
-    axes[1].plot(epochs, [r["d_real"] for r in train], label="mean D(x)")
-    axes[1].plot(epochs, [r["d_fake"] for r in train], label="mean D(G(z))")
-    axes[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="D* = 1/2 at equilibrium")
-    axes[1].set_ylim(-0.02, 1.02)
-    axes[1].set_title("discriminator outputs")
-    axes[2].plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", label="valid")
-    axes[2].set_title("validation Parzen log-likelihood (nats)")
-    for ax in axes:
+    top[0].plot(epochs, [r["d_loss"] for r in train], label="D loss")
+    top[0].plot(epochs, [r["g_loss"] for r in train], label="G loss")
+    top[0].set_title("losses")
+    top[1].plot(epochs, [r["d_real"] for r in train], label="mean D(x)")
+    top[1].plot(epochs, [r["d_fake"] for r in train], label="mean D(G(z))")
+    top[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="D* = 1/2 at equilibrium")
+    top[1].set_ylim(-0.02, 1.02)
+    top[1].set_title("discriminator outputs")
+    top[2].plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", label="valid")
+    top[2].set_title("validation Parzen log-likelihood (nats)")
+    if domain:
+        _domain_axes(axes[1], domain)
+    for ax in axes.flat:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, figure_png(fig))

@@ -39,8 +39,8 @@ def tile_images(
 
 
 def png_bytes(pixels: np.ndarray, scale: int = 1) -> bytes:
-    """Encode a uint8 grey image as PNG, optionally enlarged by an integer ``scale``."""
-    image = Image.fromarray(pixels, mode="L")
+    """Encode a uint8 grey (H, W) or RGB (H, W, 3) image as PNG, enlarged ``scale`` times."""
+    image = Image.fromarray(pixels)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     buffer = io.BytesIO()

@@ -36,6 +36,12 @@ from tqdm import tqdm
 from advnets import __version__
 from advnets.config import ConfigError, RunConfig
 from advnets.data.datasets import Dataset
+from advnets.evaluation.classifier import embed, load_classifier
+from advnets.evaluation.metrics import (
+    SCALAR_DOMAIN_METRICS,
+    compare_embeddings,
+    has_domain_features,
+)
 from advnets.evaluation.parzen import parzen_protocol
 from advnets.figures.curves import plot_curves
 from advnets.figures.grid import save_grid, tile_images
@@ -161,6 +167,11 @@ class Trainer:
         self.state = TrainState()
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self._interrupted = False
+        self.domain_reference = (
+            embed(load_classifier(), dataset.valid)
+            if config.evaluation.domain_metrics and has_domain_features(dataset)
+            else None
+        )
 
     # ----- Algorithm 1 -------------------------------------------------------------------------
 
@@ -380,12 +391,8 @@ class Trainer:
         improved = False
         if epoch % eval_cfg.every_epochs == 0 or last_epoch:
             valid = self.data.valid[: eval_cfg.valid_images]
-            result = parzen_protocol(
-                generate(self.generator, eval_cfg.samples, VALID_NOISE_SEED),
-                valid,
-                valid,
-                n_valid=len(valid),
-            )
+            samples = generate(self.generator, eval_cfg.samples, VALID_NOISE_SEED)
+            result = parzen_protocol(samples, valid, valid, n_valid=len(valid))
             improved = result.test_ll > self.state.best_valid_ll
             if improved:
                 self.state.best_valid_ll, self.state.best_epoch = result.test_ll, epoch
@@ -407,6 +414,8 @@ class Trainer:
             }
             metrics.write(record)
             board.scalars(step, {"valid/parzen_ll": result.test_ll})
+            if self.domain_reference is not None:
+                self._domain_metrics(samples, metrics, board)
             patience = eval_cfg.patience
             if patience is not None and self.state.evals_since_best >= patience:
                 self.state.finished = True
@@ -415,6 +424,26 @@ class Trainer:
         if improved:
             self.save("best")
         self.save("last")
+
+    def _domain_metrics(
+        self, samples: torch.Tensor, metrics: MetricsLog, board: TensorBoardLog
+    ) -> None:
+        """FID, KID, IS, precision/recall, density/coverage and classes vs validation images."""
+        started = time.perf_counter()
+        values = compare_embeddings(self.domain_reference, embed(load_classifier(), samples))
+        record = {
+            "kind": "valid_domain",
+            "step": self.state.g_updates,
+            "epoch": self.state.epoch,
+            **values.to_dict(),
+            "seconds": time.perf_counter() - started,
+            "time": time.time(),
+        }
+        metrics.write(record)
+        board.scalars(
+            self.state.g_updates,
+            {f"valid/{key}": record[key] for key in SCALAR_DOMAIN_METRICS},
+        )
 
     # ----- checkpoints -------------------------------------------------------------------------
 

@@ -3,12 +3,17 @@
 RUN_DIR/
   config.yaml          the resolved, validated config
   run.json             seed, package and torch versions, data checksum and source
-  metrics.jsonl        one JSON record per line (train, valid_parzen, epoch, test_parzen)
+  metrics.jsonl        one JSON record per line (train, valid_parzen, valid_domain, epoch,
+                       test_evaluation)
   checkpoints/         last.safetensors, best.safetensors
   samples/             a sample grid per epoch, latest.png
   curves.png           losses, D outputs and validation Parzen over training
   tensorboard/         TensorBoard events
-  parzen.json          the paper's Parzen protocol on the best checkpoint
+  evaluation.json      the best checkpoint on the test set: the paper's Parzen protocol,
+                       domain-feature metrics, the memorisation check
+  evaluation-distances.npz  nearest-training-image distances of samples and test images
+  figures/             Figure 2, Figure 3 (PNG and GIF), memorisation and class plots
+  report.html          everything above in one self-contained page
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ RESUMABLE_KEYS = {
     "training.threads",
     "training.checkpoint_every_steps",
     "evaluation.patience",
+    "evaluation.domain_metrics",
     "data.data_dir",
     "data.download",
     "logging.progress",
@@ -70,7 +76,10 @@ class RunDir:
         self.samples = self.path / "samples"
         self.curves = self.path / "curves.png"
         self.tensorboard = self.path / "tensorboard"
-        self.parzen = self.path / "parzen.json"
+        self.evaluation = self.path / "evaluation.json"
+        self.distances = self.path / "evaluation-distances.npz"
+        self.figures = self.path / "figures"
+        self.report = self.path / "report.html"
 
     def checkpoint(self, name: str) -> Path:
         return self.checkpoints / f"{name}.safetensors"

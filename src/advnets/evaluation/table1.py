@@ -1,0 +1,125 @@
+"""Table 1 of the paper, MNIST row, beside this project's runs and the metrics it misses.
+
+The paper reports Parzen-window log-likelihoods (nats) with the standard error
+over test images. Across runs with different seeds we report the mean and the
+standard deviation over seeds as well as the mean of the paper's standard
+error: the spread over seeds is the honest uncertainty of a training recipe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+
+PAPER_ROWS = [  # Goodfellow et al. (2014), Table 1, MNIST column
+    ("DBN (paper)", 138.0, 2.0),
+    ("Stacked CAE (paper)", 121.0, 1.6),
+    ("Deep GSN (paper)", 214.0, 1.1),
+    ("Adversarial nets (paper)", 225.0, 2.0),
+]
+
+# (column header, key in the domain metrics, scale, decimals)
+DOMAIN_COLUMNS = [
+    ("FID", "fid", 1.0, 2),
+    ("KID×10³", "kid", 1e3, 2),
+    ("IS", "inception_score", 1.0, 2),
+    ("precision", "precision", 1.0, 3),
+    ("recall", "recall", 1.0, 3),
+    ("density", "density", 1.0, 3),
+    ("coverage", "coverage", 1.0, 3),
+    ("classes", "classes_covered", 1.0, 1),
+    ("class KL", "class_kl", 1.0, 3),
+]
+HEADERS = [
+    "model",
+    "Parzen LL (nats)",
+    "± s.e. (test images)",
+    "± std (seeds)",
+    *[column[0] for column in DOMAIN_COLUMNS],
+    "memorised",
+]
+
+
+def _row(name: str, ll: float, se: float | None, std: float | None, scores: dict | None) -> dict:
+    row: dict = {"model": name, "ll": ll, "se": se, "std": std, "memorised": None}
+    domain = (scores or {}).get("domain") or {}
+    for _, key, scale, _ in DOMAIN_COLUMNS:
+        row[key] = domain[key] * scale if key in domain else None
+    memo = (scores or {}).get("memorisation")
+    if memo:
+        row["memorised"] = memo["fraction_below_test_p1"]
+    return row
+
+
+def table1_rows(runs: list[tuple[str, dict]], ceiling: dict | None = None) -> list[dict]:
+    """Rows: the paper's, one per run, their mean over seeds (if more than one), the ceiling.
+
+    ``runs`` pairs a label with a run's evaluation (``evaluation.json``);
+    ``ceiling`` holds the scores of 10,000 real training images.
+    """
+    rows = [_row(name, ll, se, None, None) for name, ll, se in PAPER_ROWS]
+    rows += [
+        _row(label, ev["parzen"]["test_ll"], ev["parzen"]["test_se"], None, ev)
+        for label, ev in runs
+    ]
+    if len(runs) > 1:
+        evaluations = [ev for _, ev in runs]
+        lls = [ev["parzen"]["test_ll"] for ev in evaluations]
+        mean = _row(
+            f"advnets, mean over {len(runs)} seeds",
+            statistics.fmean(lls),
+            statistics.fmean(ev["parzen"]["test_se"] for ev in evaluations),
+            statistics.stdev(lls),
+            None,
+        )
+        for _, key, _, _ in [*DOMAIN_COLUMNS, (None, "memorised", None, None)]:
+            values = [row[key] for row in rows[len(PAPER_ROWS) :] if row[key] is not None]
+            mean[key] = statistics.fmean(values) if len(values) == len(runs) else None
+        rows.append(mean)
+    if ceiling is not None:
+        parzen = ceiling["parzen"]
+        rows.append(
+            _row(
+                "10,000 training images (ceiling)",
+                parzen["test_ll"],
+                parzen["test_se"],
+                None,
+                ceiling,
+            )
+        )
+    return rows
+
+
+def _cells(row: dict, decimals: bool = True) -> list[str]:
+    def fmt(value, places: int) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return ""
+        return f"{value:.{places}f}" if decimals else repr(value)
+
+    return [
+        row["model"],
+        fmt(row["ll"], 1),
+        fmt(row["se"], 1),
+        fmt(row["std"], 1),
+        *[fmt(row[key], places) for _, key, _, places in DOMAIN_COLUMNS],
+        fmt(None if row["memorised"] is None else 100 * row["memorised"], 1)
+        + ("%" if decimals and row["memorised"] is not None else ""),
+    ]
+
+
+def to_markdown(rows: list[dict]) -> str:
+    """A Markdown table; empty cells where a row has no such number."""
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: list[dict]) -> str:
+    """CSV with full precision (memorised in percent)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADERS)
+    writer.writerows(_cells(row, decimals=False) for row in rows)
+    return buffer.getvalue()

@@ -1,0 +1,167 @@
+"""One self-contained HTML page per run: config, curves, figures and metrics.
+
+Every image is embedded as a data URI and the page has no script and no
+external resource, so ``report.html`` can be mailed, archived or opened
+offline and shows the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+from advnets import __version__
+from advnets.files import atomic_write_text
+from advnets.training.rundir import RunDir
+
+PAPER_PARZEN = "225 ± 2"  # Table 1, adversarial nets, MNIST
+PAPER_BASELINES = "DBN 138 ± 2 · Stacked CAE 121 ± 1.6 · Deep GSN 214 ± 1.1"
+
+# (key in evaluation["domain"], label, direction, decimals)
+DOMAIN_ROWS = [
+    ("fid", "FID (classifier features)", "lower is better", 2),
+    ("kid", "KID ×10³", "lower is better", 2),
+    ("inception_score", "classifier Inception Score", "higher is better, at most 10", 2),
+    ("precision", "precision (k = 3)", "higher is better", 3),
+    ("recall", "recall (k = 3)", "higher is better", 3),
+    ("density", "density (k = 5)", "≈ 1 for real data", 3),
+    ("coverage", "coverage (k = 5)", "higher is better", 3),
+    ("classes_covered", "digit classes covered", "10 is ideal", 0),
+    ("class_kl", "KL(class histogram ‖ uniform)", "0 is ideal", 3),
+]
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222;
+       padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+td, th { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; white-space: nowrap; }
+td:first-child, th:first-child, td:last-child, th:last-child { text-align: left; }
+td:first-child { white-space: normal; }
+th { background: #f3f3f3; }
+figure { display: inline-block; margin: 0.5em 1em 1em 0; vertical-align: top; }
+figcaption { font-size: 0.9em; color: #555; max-width: 520px; }
+img { max-width: 100%; image-rendering: pixelated; border: 1px solid #eee; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.muted { color: #666; }
+"""
+
+
+def _data_uri(path: Path) -> str:
+    mime = "image/gif" if path.suffix == ".gif" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _figure(path: Path | None, caption: str, width: int | None = None) -> str:
+    if path is None or not path.is_file():
+        return ""
+    style = f' style="width:{width}px"' if width else ""
+    return (
+        f'<figure><img src="{_data_uri(path)}" alt="{html.escape(caption)}"{style}>'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _number(value, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value:.{decimals}f}"
+
+
+def _metrics_table(evaluation: dict, reference: dict | None) -> str:
+    parzen = evaluation["parzen"]
+    ceiling = reference["parzen"] if reference else None
+    rows = [
+        "<tr><th>metric</th><th>this run</th><th>10,000 training images</th>"
+        "<th>paper</th><th>reading</th></tr>",
+        f"<tr><td>Parzen log-likelihood, test (nats)</td>"
+        f"<td>{parzen['test_ll']:.1f} ± {parzen['test_se']:.1f}</td>"
+        f"<td>{_number(ceiling and ceiling['test_ll'], 1)}</td><td>{PAPER_PARZEN}</td>"
+        f"<td>higher is better; σ = {parzen['sigma']:.3f}</td></tr>",
+    ]
+    domain = evaluation.get("domain")
+    if domain:
+        ref_domain = reference and reference.get("domain")
+        for key, label, reading, decimals in DOMAIN_ROWS:
+            scale = 1e3 if key == "kid" else 1.0
+            ours = _number(domain[key] * scale, decimals)
+            ref = _number(ref_domain[key] * scale, decimals) if ref_domain else "—"
+            rows.append(
+                f"<tr><td>{label}</td><td>{ours}</td><td>{ref}</td><td>—</td>"
+                f"<td>{reading}</td></tr>"
+            )
+    memo = evaluation["memorisation"]
+    rows.append(
+        "<tr><td>samples closer to the training set than the 1st percentile of test images</td>"
+        f"<td>{memo['fraction_below_test_p1']:.1%}</td><td>—</td><td>—</td>"
+        "<td>≈ 1% without copying</td></tr>"
+    )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _pre(title: str, text: str) -> str:
+    return f"<h2>{title}</h2><pre>{html.escape(text)}</pre>"
+
+
+def write_report(
+    run: RunDir, evaluation: dict, figures: dict[str, Path], reference: dict | None
+) -> Path:
+    """Write RUN_DIR/report.html from the run's files, its evaluation and its figures.
+
+    ``reference`` holds the scores of 10,000 real training images (the ceiling
+    row of Table 1), or None to leave that column empty.
+    """
+    info = json.loads(run.info_file.read_text()) if run.info_file.is_file() else {}
+    memo = evaluation["memorisation"]
+    title = f"advnets run report: {html.escape(run.path.name)}"
+    body = [
+        f"<h1>{title}</h1>",
+        f'<p class="muted">advnets {__version__} · seed {info.get("seed", "?")} · '
+        f"created {html.escape(str(info.get('created', '?')))} · checkpoint "
+        f"<b>{evaluation['checkpoint']}</b> at epoch {evaluation['epoch']} "
+        f"(step {evaluation['step']}) · data SHA-256 "
+        f"<code>{html.escape(str(info.get('data_sha256', '?'))[:16])}…</code></p>",
+        "<h2>Metrics on the test set</h2>",
+        _metrics_table(evaluation, reference),
+        f'<p class="muted">Paper baselines (Table 1, MNIST): {PAPER_BASELINES}. '
+        f"Domain metrics use the features of the shipped MNIST classifier against the "
+        f"{evaluation['parzen']['n_test']:,} test images; every score uses the same "
+        f"{evaluation['parzen']['n_samples']:,} samples (noise seed {evaluation['seed']}).</p>",
+        "<h2>Training</h2>",
+        _figure(
+            figures.get("curves"),
+            "Losses, discriminator outputs and validation scores over training.",
+        ),
+        "<h2>Figures of the paper</h2>",
+        _figure(
+            figures.get("figure2"),
+            "Figure 2: random samples (not cherry-picked); the framed rightmost column is the "
+            "nearest training image of the sample beside it.",
+        ),
+        _figure(
+            figures.get("figure3"),
+            "Figure 3: digits along straight lines between two noise vectors, one per row.",
+        ),
+        _figure(figures.get("figure3_gif"), "Figure 3, animated: every path at once."),
+        "<h2>Memorisation and coverage</h2>",
+        _figure(
+            figures.get("memorisation"),
+            f"Distance to the nearest training image: {memo['fraction_below_test_p1']:.1%} of "
+            f"samples are closer than the closest 1% of test images (median "
+            f"{memo['sample_median']:.2f} vs {memo['test_median']:.2f}).",
+        ),
+        _figure(figures.get("classes"), "Digit classes the classifier sees in the samples."),
+        _figure(figures.get("samples"), "The sample grid of the last epoch.", width=300),
+        _pre("Resolved config (config.yaml)", run.config_file.read_text()),
+        _pre("Run record (run.json)", json.dumps(info, indent=2)),
+    ]
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{CSS}</style></head><body>\n"
+        + "\n".join(part for part in body if part)
+        + "\n</body></html>\n"
+    )
+    return atomic_write_text(run.report, page)

@@ -1,0 +1,76 @@
+"""All figures of one run, drawn from its run directory into RUN_DIR/figures/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advnets.data.datasets import Dataset, load_dataset
+from advnets.evaluation.neighbours import nearest_neighbours
+from advnets.evaluation.runs import ensure_evaluation, load_distances, load_generator
+from advnets.figures.curves import plot_curves
+from advnets.figures.paper import (
+    plot_class_histogram,
+    plot_memorisation,
+    save_figure2,
+    save_interpolation,
+)
+from advnets.sampling import generate, interpolation_samples
+from advnets.training import checkpoint as ckpt
+from advnets.training.logs import read_metrics
+from advnets.training.rundir import RunDir
+
+FIGURE_NOISE_SEED = 0  # fixed and printed in the report: the samples are not cherry-picked
+
+
+def write_figures(
+    run: RunDir,
+    dataset: Dataset | None = None,
+    *,
+    rows: int = 8,
+    columns: int = 6,
+    steps: int = 10,
+    spherical: bool = False,
+    gif: bool = True,
+    seed: int = FIGURE_NOISE_SEED,
+) -> dict[str, Path]:
+    """Figure 2, Figure 3, the memorisation and class plots, and curves.png, for the best
+    checkpoint; the test-set evaluation is computed first if it is missing or stale."""
+    generator, config, meta = load_generator(run, "best")
+    dataset = dataset or load_dataset(config.data)
+    ckpt.check_data(meta, dataset.sha256, run.path)
+    evaluation = ensure_evaluation(run, dataset)
+    run.figures.mkdir(exist_ok=True)
+    shape = dataset.image_shape
+    paths = {}
+
+    samples = generate(generator, rows * columns, seed)
+    last_of_row = samples[columns - 1 :: columns]
+    nearest = nearest_neighbours(last_of_row, dataset.train).indices[:, 0]
+    paths["figure2"] = save_figure2(
+        run.figures / "figure2.png", samples.numpy(), dataset.train[nearest].numpy(), shape
+    )
+
+    path = interpolation_samples(generator, rows, steps, seed, spherical).numpy()
+    paths["figure3"] = save_interpolation(
+        run.figures / "figure3.png",
+        path,
+        rows,
+        shape,
+        gif_path=run.figures / "figure3.gif" if gif else None,
+    )
+    if gif:
+        paths["figure3_gif"] = run.figures / "figure3.gif"
+
+    distances = load_distances(run)
+    paths["memorisation"] = plot_memorisation(
+        distances["samples"], distances["test"], run.figures / "memorisation.png"
+    )
+    if evaluation["domain"] is not None:
+        paths["classes"] = plot_class_histogram(
+            evaluation["domain"]["class_counts"],
+            run.figures / "classes.png",
+            evaluation["reference_class_counts"],
+        )
+    paths["curves"] = plot_curves(read_metrics(run.metrics), run.curves)
+    paths["samples"] = run.samples / "latest.png"
+    return {name: p for name, p in paths.items() if Path(p).is_file()}
