@@ -1,0 +1,163 @@
+"""Figures, Table 1 and the HTML report, end to end on a small MNIST in the real file format."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import os
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from advnets.cli import main
+from advnets.sampling import interpolate
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "--set", "model.generator_hidden=[64, 64]",
+    "--set", "model.discriminator_units=[32, 32]",
+    "--set", "training.epochs=1",
+    "--set", "training.batch_size=50",
+    "--set", "evaluation.samples=300",
+    "--set", "evaluation.valid_images=50",
+    "--set", "logging.progress=false",
+    "--set", "logging.tensorboard=false",
+]  # fmt: skip
+
+
+def train(tmp_path: Path, name: str, *extra: str) -> Path:
+    run = tmp_path / name
+    assert main(["train", "mnist-paper", "--out", str(run), *TINY, *extra]) == 0
+    return run
+
+
+@pytest.fixture
+def run(tmp_path, mnist_dir) -> Path:
+    return train(tmp_path, "run")
+
+
+def test_figures_draws_figure2_and_figure3(run, capsys):
+    argv = ["figures", str(run), "--rows", "3", "--columns", "4", "--steps", "5"]
+    assert main(argv) == 0
+    figures = run / "figures"
+    figure2 = np.asarray(Image.open(figures / "figure2.png").convert("RGB"))
+    cell = 3 * (28 + 2)  # enlarged 3x, 2-pixel padding
+    assert figure2.shape == (3 * cell + 6, 5 * cell + 6, 3)
+    # the neighbour column is framed in yellow, the sample columns are not
+    frame_left = 4 * cell
+    assert tuple(figure2[10, frame_left]) == (255, 204, 0)
+    assert not np.any(np.all(figure2[:, : frame_left - 3] == (255, 204, 0), axis=2))
+    gif = Image.open(figures / "figure3.gif")
+    assert gif.n_frames == 2 * 5 - 2  # forth and back
+    assert Image.open(figures / "figure3.png").size == (5 * cell + 6, 3 * cell + 6)
+    for name in ("memorisation.png", "classes.png"):
+        assert (figures / name).stat().st_size > 1000
+
+
+def test_interpolation_paths():
+    z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    linear = interpolate(z0, z1, 5)
+    assert torch.equal(linear[0], z0) and torch.equal(linear[-1], z1)
+    assert torch.allclose(linear[2], torch.tensor([0.5, 0.5]))
+    spherical = interpolate(z0, z1, 5, spherical=True)
+    assert torch.allclose(spherical.norm(dim=1), torch.ones(5), atol=1e-6)
+    assert torch.allclose(spherical[-1], z1, atol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        interpolate(z0, z1, 1)
+
+
+def test_table1_prints_markdown_and_csv(tmp_path, mnist_dir, capsys):
+    runs = [train(tmp_path, f"seed{seed}", "--set", f"seed={seed}") for seed in (0, 1)]
+    csv_path = tmp_path / "table1.csv"
+    capsys.readouterr()
+    assert main(["table1", *map(str, runs), "--csv", str(csv_path)]) == 0
+    markdown = capsys.readouterr().out
+    for words in ("DBN (paper)", "| 138.0 | 2.0 |", "Adversarial nets (paper) | 225.0", "ceiling"):
+        assert words in markdown
+    rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
+    assert [row["model"] for row in rows][:4] == [
+        "DBN (paper)",
+        "Stacked CAE (paper)",
+        "Deep GSN (paper)",
+        "Adversarial nets (paper)",
+    ]
+    evaluations = [json.loads((run / "evaluation.json").read_text()) for run in runs]
+    lls = [e["parzen"]["test_ll"] for e in evaluations]
+    ours, mean = rows[4:6], rows[6]
+    assert [float(row["Parzen LL (nats)"]) for row in ours] == pytest.approx(lls)
+    assert float(ours[0]["FID"]) == pytest.approx(evaluations[0]["domain"]["fid"])
+    assert mean["model"] == "advnets, mean over 2 seeds"
+    assert float(mean["Parzen LL (nats)"]) == pytest.approx(statistics.fmean(lls))
+    assert float(mean["± std (seeds)"]) == pytest.approx(statistics.stdev(lls))
+    assert rows[7]["model"].startswith("10,000 training images")
+    assert float(rows[7]["FID"]) >= 0 and rows[7]["± std (seeds)"] == ""
+
+
+def _render_page():
+    spec = importlib.util.spec_from_file_location("render_page", ROOT / "scripts/render_page.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_report_renders_in_headless_chromium(run, tmp_path):
+    assert main(["report", str(run)]) == 0
+    page = (run / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    for words in ("Parzen log-likelihood", "225 ± 2", "FID", "coverage", "Figure 2", "Figure 3"):
+        assert words in page
+    renderer = _render_page()
+    browser_missing = not Path(renderer.chromium_path()).exists()
+    if os.environ.get("ADVNETS_REQUIRE_BROWSER") != "1" and browser_missing:
+        pytest.skip("no Chromium here (CI installs Debian's chromium)")
+    pytest.importorskip("playwright")
+    shot = tmp_path / "report.png"
+    result = renderer.render_page(run / "report.html", shot)
+    assert result["title"] == "advnets run report: run"
+    assert result["images"] >= 7 and result["images_loaded"] == result["images"]
+    assert result["problems"] == []
+    assert Image.open(shot).size[0] == 1200 and shot.stat().st_size > 20000
+
+
+def test_unfinished_runs_are_refused_unless_allowed(run, capsys):
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["training"]["epochs"] = 5
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert main(["table1", str(run), "--no-ceiling"]) == 2
+    error = capsys.readouterr().err
+    assert "unfinished" in error and "epoch 1 of 5" in error and "--resume" in error
+    assert main(["evaluate", str(run), "--allow-unfinished"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda path: None, "there is no run directory"),
+        (lambda path: path.mkdir(), "no config.yaml"),
+        (
+            lambda path: (path.mkdir(), (path / "config.yaml").write_text("model:\\n  family: x\\n")),
+            "model family",
+        ),
+    ],
+)
+def test_bad_run_directories_say_what_is_missing(tmp_path, capsys, setup, words):
+    path = tmp_path / "not-a-run"
+    setup(path)
+    for command in ("report", "figures", "table1", "evaluate"):
+        assert main([command, str(path)]) == 2
+        assert words in capsys.readouterr().err
+
+
+def test_a_run_without_checkpoints_says_so(run, capsys):
+    for checkpoint in (run / "checkpoints").iterdir():
+        checkpoint.unlink()
+    assert main(["report", str(run)]) == 2
+    assert "has no checkpoint yet" in capsys.readouterr().err
