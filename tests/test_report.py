@@ -32,6 +32,9 @@ TINY = [
 ]  # fmt: skip
 
 
+OTHER_FAMILY = "model:\n  family: dcgan\n"
+
+
 def train(tmp_path: Path, name: str, *extra: str) -> Path:
     run = tmp_path / name
     assert main(["train", "mnist-paper", "--out", str(run), *TINY, *extra]) == 0
@@ -143,7 +146,7 @@ def test_unfinished_runs_are_refused_unless_allowed(run, capsys):
         (lambda path: None, "there is no run directory"),
         (lambda path: path.mkdir(), "no config.yaml"),
         (
-            lambda path: (path.mkdir(), (path / "config.yaml").write_text("model:\\n  family: x\\n")),
+            lambda path: (path.mkdir(), (path / "config.yaml").write_text(OTHER_FAMILY)),
             "model family",
         ),
     ],
