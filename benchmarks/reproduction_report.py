@@ -2,13 +2,12 @@
 
     python benchmarks/reproduction_report.py RUN_DIR [OTHER_RUN_DIR ...] [--docs docs]
 
-Prints Markdown with the test Parzen score of the best checkpoint next to the
-paper's 225 +- 2, the same protocol applied to 10,000 real training images
-(the "ceiling" a model that memorised the training set would reach), the
-validation Parzen curve over epochs and wall time, and the training throughput
-the run logged. Further run directories (e.g. forks of the first with another
-learning-rate schedule) are scored the same way and drawn on the same curve.
-Writes the curve and a 10x10 sample grid of the first run's best checkpoint
+Prints Table 1 as ``advnets table1`` does (the paper's rows, each run's test
+scores, the 10,000-training-images ceiling), then for each run the validation
+Parzen curve over epochs and wall time, and the training throughput it logged.
+Unlike ``advnets table1`` it accepts unfinished runs (their best checkpoint so
+far), e.g. forks of a run with another learning-rate schedule, all drawn on
+one curve. Writes the curve and a 10x10 sample grid of the first run's best checkpoint
 under --docs.
 """
 
@@ -25,19 +24,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from advnets.data.datasets import load_dataset
-from advnets.evaluation.runs import evaluate_run, load_generator, score_samples
+from advnets.evaluation.runs import ceiling_scores, ensure_evaluation, load_generator, open_run
+from advnets.evaluation.table1 import table1_rows, to_markdown
 from advnets.figures.grid import save_grid
 from advnets.files import atomic_write_bytes
 from advnets.sampling import generate
 from advnets.training.logs import read_metrics
-from advnets.training.rundir import RunDir
-
-PAPER_TABLE_1 = [
-    ("DBN", "138 ± 2"),
-    ("Stacked CAE", "121 ± 1.6"),
-    ("Deep GSN", "214 ± 1.1"),
-    ("Adversarial nets (paper)", "225 ± 2"),
-]
 
 
 def wall_minutes(records: list[dict]) -> dict[int, float]:
@@ -81,33 +73,15 @@ def main() -> None:
     parser.add_argument("--docs", default="docs", help="where the figures go")
     parser.add_argument("--name", default="mnist-paper", help="figure file name stem")
     args = parser.parse_args()
-    runs = [RunDir(path) for path in args.run_dirs]
-    config = runs[0].load_config()
-    dataset = load_dataset(config.data)
-    ceiling = score_samples(dataset.train[:10000], dataset)
+    runs = [open_run(path, require_finished=False)[0] for path in args.run_dirs]
+    dataset = load_dataset(runs[0].load_config().data)
+    evaluations = [(f"advnets `{run.path.name}`", ensure_evaluation(run, dataset)) for run in runs]
+    print(to_markdown(table1_rows(evaluations, ceiling_scores(dataset))))
 
-    print("| model | MNIST log-likelihood (nats) |")
-    print("|---|---|")
-    for name, value in PAPER_TABLE_1:
-        print(f"| {name} | {value} |")
     curves = {}
     for run in runs:
         records = read_metrics(run.metrics)
-        parzen = [r for r in records if r["kind"] == "valid_parzen"]
-        best = max(parzen, key=lambda r: r["ll"])
-        test = evaluate_run(run, "best", dataset)
-        curves[run.path.name] = parzen
-        print(
-            f"| advnets `{run.path.name}`, best checkpoint (epoch {best['epoch']}) | "
-            f"**{test.test_ll:.1f} ± {test.test_se:.1f}** (σ = {test.sigma:.3f}) |"
-        )
-    print(
-        f"| 10,000 real training images as the samples | {ceiling.test_ll:.1f} ± "
-        f"{ceiling.test_se:.1f} (σ = {ceiling.sigma:.3f}) |"
-    )
-
-    for run in runs:
-        records = read_metrics(run.metrics)
+        curves[run.path.name] = [r for r in records if r["kind"] == "valid_parzen"]
         minutes = wall_minutes(records)
         rates = [r["images_per_s"] for r in records if r["kind"] == "train"]
         fractions = [
