@@ -34,17 +34,20 @@ def _check(cond: bool, message: str) -> None:
 class DataConfig:
     """Where the training data come from."""
 
-    dataset: Literal["mnist"] = "mnist"  # the standard 50k/10k/10k split (PAPER.md)
+    # mnist: the standard 50k/10k/10k split (PAPER.md); the others: advnets.data.toy
+    dataset: Literal["mnist", "gaussian-1d", "mixture-1d", "ring", "grid"] = "mnist"
     data_dir: str | None = None  # cache directory; None: $ADVNETS_DATA_DIR or ~/.cache/advnets
     download: bool = True  # fetch missing files from the checksummed sources
     train_subset: int | None = None  # use only the first N training images (tests, quick trials)
+    toy_points: int = 10000  # training points of a toy dataset (one epoch)
 
 
 @dataclass
 class ModelConfig:
     """The paper's MNIST adversarial net (Goodfellow et al. 2014, reference config)."""
 
-    family: Literal["mlp-maxout"] = "mlp-maxout"  # ReLU/sigmoid MLP generator, maxout discriminator
+    # mlp-maxout: the paper's ReLU/sigmoid MLP G and maxout D; mlp-toy: small MLPs for points
+    family: Literal["mlp-maxout", "mlp-toy"] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z
     noise: Literal["uniform", "gaussian"] = "uniform"  # uniform on [-sqrt3, sqrt3] (unit variance)
     generator_hidden: list[int] = field(default_factory=lambda: [1200, 1200])  # ReLU layers
@@ -170,6 +173,13 @@ class RunConfig:
         _check(
             self.data.train_subset is None or self.data.train_subset >= 1,
             "data.train_subset must be >= 1 or null.",
+        )
+        _check(self.data.toy_points >= 1, "data.toy_points must be >= 1.")
+        toy_data = self.data.dataset != "mnist"
+        _check(
+            toy_data == (self.model.family == "mlp-toy"),
+            f"model.family = {self.model.family!r} does not fit data.dataset = "
+            f"{self.data.dataset!r}: use mlp-maxout for mnist and mlp-toy for the toy datasets.",
         )
         return self
 

@@ -18,7 +18,7 @@ class Dataset:
     train: torch.Tensor  # (N, D) float32
     valid: torch.Tensor
     test: torch.Tensor
-    image_shape: tuple[int, int]
+    image_shape: tuple[int, int] | None  # None: points, not images (the toy datasets)
     sha256: str  # identifies the data whatever the source
     source: str
 
@@ -33,7 +33,7 @@ class Dataset:
         train: np.ndarray,
         valid: np.ndarray,
         test: np.ndarray,
-        image_shape: tuple[int, int],
+        image_shape: tuple[int, int] | None,
         sha256: str,
         source: str,
     ) -> Dataset:
@@ -62,4 +62,8 @@ def load_dataset(config: DataConfig) -> Dataset:
         return Dataset.from_arrays(
             "mnist", train, splits.valid_x, splits.test_x, (28, 28), splits.sha256, splits.source
         )
+    from advnets.data.toy import TOY_DATASETS, load_toy
+
+    if config.dataset in TOY_DATASETS:
+        return load_toy(config.dataset, config.toy_points)
     raise ConfigError(f"data.dataset = {config.dataset!r} is not valid; choose 'mnist'.")

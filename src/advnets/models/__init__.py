@@ -6,12 +6,18 @@ import torch
 
 from advnets.config import ModelConfig
 from advnets.models.mlp import MaxoutDiscriminator, MLPGenerator
+from advnets.models.toy import ToyDiscriminator, ToyGenerator
 
 
 def build_models(
     config: ModelConfig, data_dim: int, pixel_means_logit: torch.Tensor | None = None
-) -> tuple[MLPGenerator, MaxoutDiscriminator]:
+) -> tuple[torch.nn.Module, torch.nn.Module]:
     """The generator and discriminator a model config describes, freshly initialised."""
+    if config.family == "mlp-toy":
+        return (
+            ToyGenerator(config.noise_dim, tuple(config.generator_hidden), data_dim, config.noise),
+            ToyDiscriminator(data_dim, tuple(config.discriminator_units)),
+        )
     generator = MLPGenerator(
         noise_dim=config.noise_dim,
         hidden=tuple(config.generator_hidden),
@@ -37,4 +43,11 @@ def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-__all__ = ["MLPGenerator", "MaxoutDiscriminator", "build_models", "count_parameters"]
+__all__ = [
+    "MLPGenerator",
+    "MaxoutDiscriminator",
+    "ToyDiscriminator",
+    "ToyGenerator",
+    "build_models",
+    "count_parameters",
+]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -151,8 +152,9 @@ class Trainer:
         if train_cfg.threads is not None:
             torch.set_num_threads(train_cfg.threads)
         torch.manual_seed(config.seed)
+        images = dataset.image_shape is not None
         self.generator, self.discriminator = build_models(
-            config.model, dataset.dim, logit_of_mean_pixel(dataset.train)
+            config.model, dataset.dim, logit_of_mean_pixel(dataset.train) if images else None
         )
         self.data_rng = torch.Generator().manual_seed(config.seed)
         self.permutation = torch.arange(len(dataset.train))
@@ -167,6 +169,7 @@ class Trainer:
         self.state = TrainState()
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self._interrupted = False
+        self.epoch_hooks: list[Callable[[Trainer], None]] = []  # run after each epoch's own work
         self.domain_reference = (
             embed(load_classifier(), dataset.valid)
             if config.evaluation.domain_metrics and has_domain_features(dataset)
@@ -379,7 +382,27 @@ class Trainer:
         }
 
     def _end_of_epoch(self, metrics: MetricsLog, board: TensorBoardLog) -> None:
-        """Sample grid, curves, validation Parzen every few epochs, checkpoints."""
+        """Image runs: sample grid, validation scores, best checkpoint; then hooks, curves and
+        the last checkpoint."""
+        improved = self.data.image_shape is not None and self._evaluate_images(metrics, board)
+        metrics.write(
+            {
+                "kind": "epoch",
+                "step": self.state.g_updates,
+                "epoch": self.state.epoch,
+                "time": time.time(),
+            }
+        )
+        for hook in self.epoch_hooks:
+            hook(self)
+        plot_curves(read_metrics(self.run.metrics), self.run.curves)
+        if improved:
+            self.save("best")
+        self.save("last")
+
+    def _evaluate_images(self, metrics: MetricsLog, board: TensorBoardLog) -> bool:
+        """Sample grid; every few epochs validation Parzen (and domain metrics). True if the
+        validation score improved."""
         epoch, step = self.state.epoch, self.state.g_updates
         rows = self.config.logging.grid_rows
         grid = generate(self.generator, rows * rows, GRID_NOISE_SEED).numpy()
@@ -419,11 +442,7 @@ class Trainer:
             patience = eval_cfg.patience
             if patience is not None and self.state.evals_since_best >= patience:
                 self.state.finished = True
-        metrics.write({"kind": "epoch", "step": step, "epoch": epoch, "time": time.time()})
-        plot_curves(read_metrics(self.run.metrics), self.run.curves)
-        if improved:
-            self.save("best")
-        self.save("last")
+        return improved
 
     def _domain_metrics(
         self, samples: torch.Tensor, metrics: MetricsLog, board: TensorBoardLog

@@ -1,0 +1,54 @@
+"""Small MLPs for the theory lab's points (1-D and 2-D data).
+
+Not the paper's MNIST networks: G maps z through tanh hidden layers to an
+unbounded linear output (points, not pixels); D is a plain MLP of leaky-ReLU
+layers ending in one logit, without dropout, so that with G frozen it can be
+trained to the optimum D* of Proposition 1. PyTorch's default initialisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+from advnets.models.mlp import sample_noise
+
+
+def _hidden_layers(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.Sequential:
+    """Linear + activation for each consecutive pair of ``sizes``."""
+    layers: list[nn.Module] = []
+    for width_in, width_out in pairwise(sizes):
+        layers += [nn.Linear(width_in, width_out), activation()]
+    return nn.Sequential(*layers)
+
+
+class ToyGenerator(nn.Module):
+    """G(z): tanh hidden layers, linear output in R^d."""
+
+    def __init__(self, noise_dim: int, hidden: tuple[int, ...], data_dim: int, noise: str):
+        super().__init__()
+        self.noise_dim, self.data_dim, self.noise = noise_dim, data_dim, noise
+        self.hidden = _hidden_layers([noise_dim, *hidden], nn.Tanh)
+        self.output = nn.Linear(hidden[-1], data_dim)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n noise vectors from this generator's prior p_z."""
+        return sample_noise(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.output(self.hidden(z))
+
+
+class ToyDiscriminator(nn.Module):
+    """D(x): leaky-ReLU hidden layers; returns the logit of P(x is real)."""
+
+    def __init__(self, data_dim: int, hidden: tuple[int, ...]):
+        super().__init__()
+        self.hidden = _hidden_layers([data_dim, *hidden], lambda: nn.LeakyReLU(0.2))
+        self.output = nn.Linear(hidden[-1], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.hidden(x)).squeeze(-1)
