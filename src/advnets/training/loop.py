@@ -85,10 +85,16 @@ class TrainState:
     finished: bool = False
 
 
-class _Window:
-    """Running means of [D loss, G loss, D(x), D(G(z))] between two log records."""
+def gradient_norm(module: torch.nn.Module) -> torch.Tensor:
+    """The Euclidean norm of all of a module's parameter gradients together."""
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm() if norms else torch.tensor(0.0)
 
-    NAMES = ("d_loss", "g_loss", "d_real", "d_fake")
+
+class _Window:
+    """Running means of [D loss, G loss, D(x), D(G(z)), ‖∇G‖] between two log records."""
+
+    NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
 
     def __init__(self, metrics: MetricsLog, board: TensorBoardLog, seconds_per_image_flop: float):
         self.metrics, self.board = metrics, board
@@ -169,6 +175,7 @@ class Trainer:
         self.state = TrainState()
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self._interrupted = False
+        self._g_grad_norm = torch.tensor(0.0)  # ‖∇θg (generator loss)‖ of the latest G update
         self.epoch_hooks: list[Callable[[Trainer], None]] = []  # run after each epoch's own work
         self.domain_reference = (
             embed(load_classifier(), dataset.valid)
@@ -208,6 +215,7 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         d_loss.backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
+        self._g_grad_norm = gradient_norm(self.generator)
         self.opt_d.step()
         self.opt_g.step()
         self.state.d_updates += 1
@@ -232,13 +240,14 @@ class Trainer:
         g_loss = self.g_loss_fn(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
+        self._g_grad_norm = gradient_norm(self.generator)
         self.opt_g.step()
         self.state.g_updates += 1
         self._check_finite(g_loss)
 
-    @staticmethod
-    def _stats(d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
-        """[D loss, G loss, mean D(x), mean D(G(z))] of one update, without a sync."""
+    def _stats(self, d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
+        """[D loss, G loss, mean D(x), mean D(G(z)), ‖∇θg‖ of the latest G update] of one
+        update, without a sync."""
         with torch.no_grad():
             return torch.stack(
                 [
@@ -246,6 +255,7 @@ class Trainer:
                     g_loss,
                     torch.sigmoid(real_logits).mean(),
                     torch.sigmoid(fake_logits).mean(),
+                    self._g_grad_norm,
                 ]
             )
 
