@@ -8,10 +8,10 @@
 
 For 1-D data both sides can be computed: p_data is known in closed form
 (``advnets.data.toy``) and p_g is the push-forward of the noise density
-through G, measured on a grid of bins by sending a dense, stratified grid of
-noise values through G (``pushforward_density``): a quadrature of the
-change-of-variables formula that needs no inverse of G and stays exact up to
-the bin width where G folds the line onto itself.
+through G. Where G is monotone it is exact by the change of variables
+(``generator_density``); where G folds the line onto itself it is measured on a
+grid of bins by sending a dense, stratified grid of noise values through G
+(``pushforward_density``), exact up to the bin width.
 """
 
 from __future__ import annotations
@@ -65,6 +65,42 @@ def stratified_noise(n: int, kind: str) -> torch.Tensor:
     else:
         raise ValueError(f"unknown noise kind {kind!r}; choose 'uniform' or 'gaussian'.")
     return z.float().unsqueeze(1)
+
+
+def generator_density(
+    generator: torch.nn.Module, x: np.ndarray, n: int = 200_001
+) -> tuple[np.ndarray, bool]:
+    """p_g at the points ``x`` for a generator with 1-D noise and 1-D output; exact if G is
+    monotone.
+
+    Where G is strictly monotone on the noise's range (checked on ``n`` grid
+    points), the change of variables gives p_g(x) = p_z(z)/|G'(z)| at z = G⁻¹(x),
+    with G' from autograd and G⁻¹ by interpolation on the grid. Otherwise p_g is
+    the push-forward histogram (``pushforward_density``) on bins centred on ``x``.
+    Returns (density, exact).
+    """
+    if generator.noise_dim != 1 or generator.data_dim != 1:
+        raise ValueError("generator_density needs a generator with 1-D noise and 1-D output.")
+    bound = SQRT3 if generator.noise == "uniform" else 8.0
+    z = torch.linspace(-bound, bound, n, dtype=torch.float32).unsqueeze(1).requires_grad_(True)
+    with eval_mode(generator):
+        g = generator(z)
+        (slope,) = torch.autograd.grad(g.sum(), z)
+    g = g.detach().double().squeeze(1).numpy()
+    slope = slope.double().squeeze(1).numpy()
+    if np.all(slope > 0) or np.all(slope < 0):
+        order = np.argsort(g)
+        z_of_x = np.interp(x, g[order], z.detach().double().squeeze(1).numpy()[order])
+        inside = (x >= g.min()) & (x <= g.max())
+        slope_at = np.interp(z_of_x, z.detach().double().squeeze(1).numpy(), slope)
+        if generator.noise == "uniform":
+            p_z = np.full_like(z_of_x, 1 / (2 * SQRT3))
+        else:
+            p_z = np.exp(-(z_of_x**2) / 2) / math.sqrt(2 * math.pi)
+        return np.where(inside, p_z / np.abs(slope_at), 0.0), True
+    half = np.diff(x) / 2
+    edges = np.concatenate([[x[0] - half[0]], x[:-1] + half, [x[-1] + half[-1]]])
+    return pushforward_density(generator, edges), False
 
 
 @torch.no_grad()

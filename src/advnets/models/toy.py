@@ -1,7 +1,9 @@
 """Small MLPs for the theory lab's points (1-D and 2-D data).
 
-Not the paper's MNIST networks: G maps z through tanh hidden layers to an
-unbounded linear output (points, not pixels); D is a plain MLP of leaky-ReLU
+Not the paper's MNIST networks: G maps z through SiLU hidden layers to an
+unbounded linear output (points, not pixels); SiLU is smooth and unbounded,
+so p_g has neither kinks (ReLU) nor a pile-up at a saturated output (tanh),
+which keeps D* = p_data/(p_data + p_g) within reach of a smooth D; D is a plain MLP of leaky-ReLU
 layers ending in one logit, without dropout, so that with G frozen it can be
 trained to the optimum D* of Proposition 1. PyTorch's default initialisation.
 """
@@ -26,12 +28,12 @@ def _hidden_layers(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.
 
 
 class ToyGenerator(nn.Module):
-    """G(z): tanh hidden layers, linear output in R^d."""
+    """G(z): SiLU hidden layers, linear output in R^d."""
 
     def __init__(self, noise_dim: int, hidden: tuple[int, ...], data_dim: int, noise: str):
         super().__init__()
         self.noise_dim, self.data_dim, self.noise = noise_dim, data_dim, noise
-        self.hidden = _hidden_layers([noise_dim, *hidden], nn.Tanh)
+        self.hidden = _hidden_layers([noise_dim, *hidden], nn.SiLU)
         self.output = nn.Linear(hidden[-1], data_dim)
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
