@@ -9,7 +9,7 @@ need a known data density (``advnets.evaluation.theory``, ``.modes``).
 from __future__ import annotations
 
 import copy
-import math
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +21,17 @@ from advnets.data.datasets import load_dataset
 from advnets.data.toy import to_tensor, toy_distribution
 from advnets.evaluation.modes import mode_statistics
 from advnets.evaluation.theory import (
+    MINUS_LOG_4,
     generator_density,
     optimal_discriminator,
+    stratified_noise,
     virtual_training_criterion,
 )
+from advnets.figures import toy as toy_figures
+from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.objectives import value_function
 from advnets.sampling import eval_mode, generate
-from advnets.training.logs import MetricsLog
+from advnets.training.logs import MetricsLog, read_metrics
 from advnets.training.loop import Trainer
 from advnets.training.rundir import RunDir
 
@@ -38,7 +42,7 @@ D_FIT_STEPS = 2000  # D updates with G frozen to reach D* (Proposition 1): error
 D_FIT_BATCH = 2000
 CRITERION_FIT_STEPS = 500  # enough for V(D, G) to reach C(G) within ~0.005 nats (Theorem 1)
 CRITERION_FIT_BATCH = 1000
-SUPPORT_FRACTION = 0.01  # the data's support: where p_data exceeds 1% of its maximum
+SUPPORT_MASS = 0.99  # the data's support: the highest-density region holding 99% of p_data
 
 
 def lab_config(kind: str, overrides: list[str]) -> RunConfig:
@@ -55,6 +59,17 @@ class Snapshot:
     epoch: int
     generator_state: dict
     values: dict = field(default_factory=dict)
+
+
+def highest_density_region(density: np.ndarray, x: np.ndarray, mass: float) -> np.ndarray:
+    """Mask of the grid points of the smallest region holding ``mass`` of the density."""
+    weights = density * np.gradient(x)
+    order = np.argsort(density)[::-1]
+    inside = np.cumsum(weights[order]) <= mass * weights.sum()
+    inside[np.argmin(inside)] = True  # the point that crosses ``mass``
+    mask = np.zeros(len(x), dtype=bool)
+    mask[order[inside]] = True
+    return mask
 
 
 class Lab:
@@ -102,7 +117,7 @@ class Lab:
             return
         snapshot = Snapshot(epoch, copy.deepcopy(trainer.generator.state_dict()))
         if self.one_d:
-            z = torch.linspace(-math.sqrt(3), math.sqrt(3), 25).unsqueeze(1)
+            z = stratified_noise(25, trainer.generator.noise)  # equally likely values of z
             with torch.no_grad(), eval_mode(trainer.generator):
                 mapped = trainer.generator(z).squeeze(1).numpy()
             snapshot.values = {
@@ -142,10 +157,12 @@ class Lab:
 
     def optimal_discriminator_error(self) -> dict:
         """Proposition 1 for the current G: train D to convergence, compare with D* on the
-        data's support (where p_data exceeds 1% of its maximum)."""
+        data's support (the highest-density region holding 99% of p_data's mass: the
+        central ±2.58σ of a Gaussian; farther out both densities are so small that
+        D sees almost no samples and converges arbitrarily slowly)."""
         self.fit_discriminator()
         p_data, p_g = self.p_data(), self.p_g()
-        support = p_data >= SUPPORT_FRACTION * p_data.max()
+        support = highest_density_region(p_data, self.x, SUPPORT_MASS)
         d_star = optimal_discriminator(p_data, p_g)
         d = self.d_curve(self.x)
         return {
@@ -181,3 +198,150 @@ class Lab:
             )
         self.use_generator(self.snapshots[-1])
         return rows
+
+
+# ----- the experiments behind `advnets toy` ------------------------------------------------------
+
+
+def _xlim(lab: Lab) -> tuple[float, float]:
+    centres, std = lab.distribution.centres[:, 0], lab.distribution.std
+    return float(centres.min() - 6 * std - 2), float(centres.max() + 6 * std + 1)
+
+
+def run_1d(out: str | Path, overrides: list[str]) -> dict:
+    """Figure 1 frames, Proposition 1 with the final G, Theorem 1 along training."""
+    lab = Lab(lab_config("1d", overrides), out, snapshot_every=1)
+    lab.train()
+    p_data, xlim = lab.p_data(), _xlim(lab)
+    frames = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
+    figures = lab.run.figures
+    figures.mkdir(exist_ok=True)
+    toy_figures.save_1d_figure(figures / "figure1.png", lab.x, p_data, frames, xlim)
+    pngs = [toy_figures.frame_1d_png(lab.x, p_data, frame, xlim) for frame in frames]
+    toy_figures.save_gif(figures / "figure1.gif", pngs)
+    for frame, png in zip(frames, pngs, strict=True):
+        atomic_write_bytes(figures / f"frame_{frame['epoch']:04d}.png", png)
+
+    criterion = lab.theorem_1()  # leaves the final G in place
+    check = lab.optimal_discriminator_error()
+    toy_figures.plot_optimal_discriminator(
+        figures / "optimal_discriminator.png", lab.x, p_data, check["p_g"], check["d"],
+        check["d_star"], check["support"], check["max_abs_error"],
+    )  # fmt: skip
+    toy_figures.plot_criterion(figures / "criterion.png", criterion)
+    final = criterion[-1]
+    summary = {
+        "experiment": "1d",
+        "dataset": lab.config.data.dataset,
+        "generator_loss": lab.config.training.generator_loss,
+        "epochs": lab.trainer.state.epoch,
+        "g_updates": lab.trainer.state.g_updates,
+        "dstar_max_abs_error": check["max_abs_error"],
+        "C_G": final["C_G_estimate"],
+        "C_G_integral": final["C_G_integral"],
+        "minus_log_4": MINUS_LOG_4,
+        "jsd": (final["C_G_integral"] - MINUS_LOG_4) / 2,
+        "criterion_by_epoch": criterion,
+        "run_dir": str(lab.run.path),
+    }
+    _write_summary(lab.run, summary)
+    return summary
+
+
+def run_2d(kind: str, out: str | Path, overrides: list[str]) -> dict:
+    """Train on the ring or the grid; modes covered, sample quality and mode KL over training."""
+    config = lab_config(kind, overrides)
+    lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
+    lab.train()
+    snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
+    centres = lab.distribution.centres
+    limit = float(np.abs(centres).max() + 1.5)
+    figures = lab.run.figures
+    figures.mkdir(exist_ok=True)
+    toy_figures.save_2d_figure(figures / "coverage.png", snapshots, centres, limit)
+    pngs = [
+        toy_figures.frame_2d_png(
+            s["points"], centres, f"epoch {s['epoch']}: {s['modes_covered']} modes", limit
+        )
+        for s in snapshots
+    ]
+    toy_figures.save_gif(figures / "coverage.gif", pngs)
+    final = snapshots[-1]
+    summary = {
+        "experiment": kind,
+        "generator_loss": lab.config.training.generator_loss,
+        "k": lab.config.training.k,
+        "lr": lab.config.training.lr,
+        "seed": lab.config.seed,
+        "epochs": lab.trainer.state.epoch,
+        "g_updates": lab.trainer.state.g_updates,
+        "modes": final["modes"],
+        "modes_covered": final["modes_covered"],
+        "high_quality_fraction": final["high_quality_fraction"],
+        "mode_kl": final["mode_kl"],
+        "mode_counts": final["mode_counts"],
+        "by_epoch": [
+            {k: s[k] for k in ("epoch", "modes_covered", "high_quality_fraction", "mode_kl")}
+            for s in snapshots
+        ],
+        "run_dir": str(lab.run.path),
+    }
+    _write_summary(lab.run, summary)
+    return summary
+
+
+SATURATION_SETTINGS = [  # the paper's optimiser: Adam would rescale a vanishing gradient
+    "training.optimizer=sgd",
+    "training.lr=0.05",
+    "training.epochs=4",
+]
+SATURATION_D_HEAD_START = 1000  # D steps against the initial G before G moves
+
+
+def run_saturation(out: str | Path, overrides: list[str], steps: int = 20) -> dict:
+    """The same 1-D experiment from the same initialisation with each generator loss.
+
+    "Early in learning, when G is poor, D can reject samples with high
+    confidence" (Section 3 of the paper): D first gets a head start of
+    ``SATURATION_D_HEAD_START`` steps against the initial G, then both train
+    with SGD. The minimax loss log(1 − D(G(z))) then passes almost no gradient
+    to G and G stays where it is; the non-saturating −log D(G(z)) passes a
+    strong one.
+    """
+    out = Path(out)
+    curves, summary = {}, {"experiment": "saturation", "losses": {}}
+    for loss in ("minimax", "non_saturating"):
+        settings = [*SATURATION_SETTINGS, *overrides, f"training.generator_loss={loss}"]
+        lab = Lab(lab_config("1d", settings), out / loss, snapshot_every=10**9)
+        lab.trainer.config.logging.log_every_steps = 1
+        lab.fit_discriminator(SATURATION_D_HEAD_START, D_FIT_BATCH)
+        lab.train()
+        train = [r for r in read_metrics(lab.run.metrics) if r["kind"] == "train"]
+        early = [r["g_grad_norm"] for r in train if r["step"] <= steps]
+        p_data, p_g = lab.p_data(), lab.p_g()
+        curves[loss] = {
+            "steps": [r["step"] for r in train],
+            "g_grad_norm": [r["g_grad_norm"] for r in train],
+            "x": lab.x,
+            "p_data": p_data,
+            "p_g": p_g,
+            "xlim": _xlim(lab),
+        }
+        summary["losses"][loss] = {
+            f"mean_g_grad_norm_first_{steps}_steps": float(np.mean(early)),
+            f"mean_d_fake_first_{steps}_steps": float(
+                np.mean([r["d_fake"] for r in train if r["step"] <= steps])
+            ),
+            "final_jsd": (virtual_training_criterion(p_data, p_g, lab.x) - MINUS_LOG_4) / 2,
+            "final_mean_d_fake": train[-1]["d_fake"],
+            "run_dir": str(lab.run.path),
+        }
+    out.mkdir(parents=True, exist_ok=True)
+    toy_figures.plot_saturation(out / "saturation.png", curves)
+    summary["figure"] = str(out / "saturation.png")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _write_summary(run: RunDir, summary: dict) -> None:
+    atomic_write_text(run.path / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,160 @@
+"""Pictures of the theory lab: Figure 1 in 1-D, D against D*, C(G), saturation, 2-D coverage."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+
+from advnets.figures.curves import figure_png
+from advnets.files import atomic_write_bytes
+
+DATA, GEN, DISC = "black", "tab:green", "tab:blue"
+
+
+def draw_1d(ax, x, p_data, p_g, d, z, g_z, title: str, xlim) -> None:
+    """One panel of Figure 1: p_data (black, dotted), p_g (green), D (blue, dashed) above,
+    and below them the mapping x = G(z) from equally likely values of z."""
+    top = max(p_data.max(), 1.05) * 1.1
+    ax.plot(x, p_data, ":", color=DATA, lw=2, label="p_data")
+    ax.plot(x, p_g, "-", color=GEN, lw=1.5, label="p_g")
+    ax.plot(x, d, "--", color=DISC, lw=1.5, label="D(x)")
+    base, line = -0.45 * top, -0.12 * top
+    z_axis = xlim[0] + (xlim[1] - xlim[0]) * (np.asarray(z) - z.min()) / (np.ptp(z) or 1)
+    for z_at, x_at in zip(z_axis, g_z, strict=True):
+        ax.plot([z_at, x_at], [base, line], color="grey", lw=0.6)
+    ax.axhline(base, color="black", lw=0.8)
+    ax.axhline(line, color="black", lw=0.8)
+    ax.text(xlim[0], base * 1.08, "z", va="top")
+    ax.text(xlim[0], line * 0.6, "x", va="top")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(base * 1.15, top)
+    ax.set_yticks([0, 0.5, 1.0])
+    ax.set_title(title, fontsize=10)
+
+
+def save_1d_figure(path: str | os.PathLike, x, p_data, frames: list[dict], xlim) -> Path:
+    """Figure 1 as four panels (a)–(d): the first frame, two in between, the last."""
+    picks = sorted({round(i * (len(frames) - 1) / 3) for i in range(4)})
+    fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 3.6), squeeze=False)
+    for ax, index, letter in zip(axes[0], picks, "abcd", strict=False):
+        frame = frames[index]
+        draw_1d(ax, x, p_data, frame["p_g"], frame["d"], frame["z"], frame["g_z"],
+                f"({letter}) epoch {frame['epoch']}", xlim)  # fmt: skip
+    axes[0][0].legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
+def save_gif(path: str | os.PathLike, pngs: list[bytes], duration_ms: int = 250) -> Path:
+    """An animated GIF from PNG frames, looping forever."""
+    images = [Image.open(io.BytesIO(png)).convert("RGB") for png in pngs]
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+    )
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def frame_1d_png(x, p_data, frame: dict, xlim) -> bytes:
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    draw_1d(ax, x, p_data, frame["p_g"], frame["d"], frame["z"], frame["g_z"],
+            f"epoch {frame['epoch']}", xlim)  # fmt: skip
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return figure_png(fig, dpi=70)
+
+
+def plot_optimal_discriminator(path, x, p_data, p_g, d, d_star, support, error: float) -> Path:
+    """Proposition 1: the trained D beside D* = p_data/(p_data + p_g), G frozen."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(x, p_data, ":", color=DATA, lw=2, label="p_data")
+    ax.plot(x, p_g, "-", color=GEN, label="p_g (frozen G)")
+    ax.plot(x, d_star, "-", color="tab:red", lw=2.5, alpha=0.5, label="D* = p_data/(p_data+p_g)")
+    ax.plot(x, d, "--", color=DISC, label="D trained to convergence")
+    ax.axvspan(x[support][0], x[support][-1], color="grey", alpha=0.1, label="data's support")
+    ax.set_xlim(x[support][0] - 1.5, x[support][-1] + 1.5)
+    ax.set_title(f"Proposition 1: max |D − D*| on the support = {error:.3f}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
+def plot_criterion(path, rows: list[dict]) -> Path:
+    """Theorem 1: C(G) estimated with a converged D, and −log 4 + 2·JSD, over training."""
+    epochs = [r["epoch"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(epochs, [r["C_G_integral"] for r in rows], "-", lw=3, alpha=0.5,
+            label="−log 4 + 2·JSD(p_data ‖ p_g), by integration")  # fmt: skip
+    ax.plot(epochs, [r["C_G_estimate"] for r in rows], "o--", ms=4,
+            label="max_D V(D, G), D trained with G frozen")  # fmt: skip
+    ax.axhline(-math.log(4), color="black", ls=":", label="−log 4 (p_g = p_data)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("nats")
+    ax.set_title("Theorem 1: the virtual training criterion C(G)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
+def plot_saturation(path, curves: dict[str, dict]) -> Path:
+    """The gradient norm reaching G (left) and what each loss learned (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    for name, curve in curves.items():
+        left.plot(curve["steps"], curve["g_grad_norm"], label=name)
+    left.set_yscale("log")
+    left.set_xlabel("generator update")
+    left.set_ylabel("‖∇θg‖ of the generator loss")
+    left.set_title("the saturation problem: the gradient reaching G")
+    left.legend(fontsize=8)
+    left.grid(alpha=0.3)
+    first = next(iter(curves.values()))
+    right.plot(first["x"], first["p_data"], ":", color=DATA, lw=2, label="p_data")
+    for name, curve in curves.items():
+        right.plot(curve["x"], curve["p_g"], label=f"p_g, {name}")
+    right.set_xlim(first["xlim"])
+    right.set_title("what each generator learned")
+    right.legend(fontsize=8)
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
+def frame_2d_png(points, centres, title: str, limit: float) -> bytes:
+    fig, ax = plt.subplots(figsize=(4, 4))
+    draw_2d(ax, points, centres, title, limit)
+    fig.tight_layout()
+    return figure_png(fig, dpi=70)
+
+
+def draw_2d(ax, points, centres, title: str, limit: float) -> None:
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color=GEN, label="G(z)")
+    ax.scatter(centres[:, 0], centres[:, 1], s=25, marker="x", color="black", label="modes")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+
+
+def save_2d_figure(path, snapshots: list[dict], centres, limit: float) -> Path:
+    """Scatter plots of G's samples at up to eight moments of training."""
+    picks = sorted({round(i * (len(snapshots) - 1) / 7) for i in range(8)})
+    fig, axes = plt.subplots(1, len(picks), figsize=(2.6 * len(picks), 2.8), squeeze=False)
+    for ax, index in zip(axes[0], picks, strict=True):
+        s = snapshots[index]
+        title = f"epoch {s['epoch']}: {s['modes_covered']}/{s['modes']} modes"
+        draw_2d(ax, s["points"], centres, title, limit)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
