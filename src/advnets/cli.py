@@ -78,11 +78,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         run.create(config, dataset.sha256, dataset.source)
         print(f"training into {run.path}")
     state = trainer.train()
+    images = dataset.image_shape is not None
     print(
-        f"finished: {state.epoch} epochs, {state.g_updates} generator updates; best validation "
-        f"Parzen {state.best_valid_ll:.1f} nats at epoch {state.best_epoch}"
+        f"finished: {state.epoch} epochs, {state.g_updates} generator updates"
+        + (
+            f"; best validation Parzen {state.best_valid_ll:.1f} nats at epoch {state.best_epoch}"
+            if images
+            else ""
+        )
     )
-    if not args.no_eval:
+    if images and not args.no_eval:
         _print_evaluation(evaluate_run(run, "best", dataset))
     print(
         f"run directory: {run.path} (samples/latest.png, curves.png, metrics.jsonl); "
@@ -156,8 +161,16 @@ def _open_runs(args: argparse.Namespace):
     """The runs named on the command line, checked, and the dataset they were trained on."""
     from advnets.data.datasets import load_dataset
     from advnets.evaluation.runs import open_run
+    from advnets.training.rundir import RunDirError
 
     opened = [open_run(path, require_finished=not args.allow_unfinished) for path in args.run_dirs]
+    for run, config, _ in opened:
+        if config.model.family == "mlp-toy":
+            raise RunDirError(
+                f"{run.path} is a theory-lab run on {config.data.dataset!r} points; evaluate, "
+                "figures, report and table1 are for image runs (its pictures come from "
+                "`advnets toy`)."
+            )
     data_config = opened[0][1].data
     if args.data_dir:
         data_config.data_dir = args.data_dir

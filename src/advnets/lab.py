@@ -29,7 +29,7 @@ from advnets.evaluation.theory import (
 )
 from advnets.figures import toy as toy_figures
 from advnets.files import atomic_write_bytes, atomic_write_text
-from advnets.objectives import value_function
+from advnets.objectives import discriminator_loss, value_function
 from advnets.sampling import eval_mode, generate
 from advnets.training.logs import MetricsLog, read_metrics
 from advnets.training.loop import Trainer
@@ -38,10 +38,11 @@ from advnets.training.rundir import RunDir
 PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
 SNAPSHOT_NOISE_SEED = 7  # the same noise for every 2-D snapshot, so frames are comparable
 SNAPSHOT_POINTS = 2500  # samples per 2-D snapshot (the literature's count)
-D_FIT_STEPS = 2000  # D updates with G frozen to reach D* (Proposition 1): error < 0.03 here
-D_FIT_BATCH = 2000
-CRITERION_FIT_STEPS = 500  # enough for V(D, G) to reach C(G) within ~0.005 nats (Theorem 1)
-CRITERION_FIT_BATCH = 1000
+D_FIT_POINTS = 50000  # samples of p_data and of G when D is fitted to D* (Proposition 1)
+D_FIT_ITERATIONS = 300
+CRITERION_FIT_POINTS = 20000  # enough for V(D, G) to meet C(G) within ~0.005 nats (Theorem 1)
+CRITERION_FIT_ITERATIONS = 200
+HEAD_START_BATCH = 1000
 SUPPORT_MASS = 0.99  # the data's support: the highest-density region holding 99% of p_data
 
 
@@ -142,15 +143,50 @@ class Lab:
 
     # ----- the checks --------------------------------------------------------------------------
 
-    def fit_discriminator(self, steps: int = D_FIT_STEPS, batch_size: int = D_FIT_BATCH) -> None:
-        """Algorithm 1's inner loop run long with G frozen: D approaches D*_G.
-
-        Real minibatches are fresh draws from p_data itself (known here), so D
-        converges to the optimum for p_data, not for one finite sample of it.
-        """
+    def discriminator_head_start(self, steps: int, batch_size: int) -> None:
+        """``steps`` of Algorithm 1's inner loop (D steps, G frozen) with the run's optimiser,
+        on fresh draws from p_data."""
         for _ in range(steps):
             real = to_tensor(self.distribution.sample(batch_size, self.rng))
             self.trainer.discriminator_step(real)
+
+    def fit_discriminator(self, n: int = D_FIT_POINTS, iterations: int = D_FIT_ITERATIONS) -> None:
+        """The inner maximisation max_D V(D, G) solved to convergence, G frozen.
+
+        D restarts from a fresh initialisation (a D carried over from training
+        can sit in a flat region where L-BFGS stops early), then full-batch
+        L-BFGS minimises the discriminator's own objective (``discriminator_loss``)
+        over ``n`` fresh draws from p_data and ``n`` samples of G. First-order
+        steps crawl where both densities are small; L-BFGS reaches D* there in a
+        few hundred iterations (measured on one G: max error 0.12 after 2,000
+        Adam steps on 2,000 points each, 0.03 with 300 L-BFGS iterations).
+        """
+        discriminator, generator = self.trainer.discriminator, self.trainer.generator
+        with torch.random.fork_rng():  # a fresh D each time; the global RNG is left alone
+            torch.manual_seed(self.config.seed)
+            for module in discriminator.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.reset_parameters()
+        real = to_tensor(self.distribution.sample(n, self.rng))
+        with torch.no_grad(), eval_mode(generator):
+            fake = generator(generator.sample_noise(n))
+        optimiser = torch.optim.LBFGS(
+            discriminator.parameters(),
+            max_iter=iterations,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-9,
+            tolerance_change=1e-12,
+        )
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            loss = discriminator_loss(discriminator(real), discriminator(fake))
+            loss.backward()
+            return loss
+
+        with eval_mode(discriminator):
+            optimiser.step(closure)
 
     def use_generator(self, snapshot: Snapshot) -> None:
         self.trainer.generator.load_state_dict(snapshot.generator_state)
@@ -188,7 +224,7 @@ class Lab:
         rows = []
         for snapshot in self.snapshots:
             self.use_generator(snapshot)
-            self.fit_discriminator(CRITERION_FIT_STEPS, CRITERION_FIT_BATCH)
+            self.fit_discriminator(CRITERION_FIT_POINTS, CRITERION_FIT_ITERATIONS)
             rows.append(
                 {
                     "epoch": snapshot.epoch,
@@ -314,7 +350,7 @@ def run_saturation(out: str | Path, overrides: list[str], steps: int = 20) -> di
         settings = [*SATURATION_SETTINGS, *overrides, f"training.generator_loss={loss}"]
         lab = Lab(lab_config("1d", settings), out / loss, snapshot_every=10**9)
         lab.trainer.config.logging.log_every_steps = 1
-        lab.fit_discriminator(SATURATION_D_HEAD_START, D_FIT_BATCH)
+        lab.discriminator_head_start(SATURATION_D_HEAD_START, HEAD_START_BATCH)
         lab.train()
         train = [r for r in read_metrics(lab.run.metrics) if r["kind"] == "train"]
         early = [r["g_grad_norm"] for r in train if r["step"] <= steps]

@@ -1,0 +1,70 @@
+"""The theory lab end to end: short trainings whose outcome does not hinge on the seed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from PIL import Image
+
+from advnets.cli import main
+
+
+def run_toy(capsys, *argv: str) -> dict:
+    capsys.readouterr()
+    assert main(["toy", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_1d_checks_proposition_1_and_theorem_1(tmp_path, capsys):
+    out = tmp_path / "1d"
+    summary = run_toy(capsys, "1d", "--out", str(out), "--epochs", "3")
+    assert summary["minus_log_4"] == pytest.approx(-math.log(4))
+    assert summary["dstar_max_abs_error"] < 0.05
+    # the estimate with a converged D sits at the integral (and never far above it)
+    for row in summary["criterion_by_epoch"]:
+        assert row["C_G_estimate"] == pytest.approx(row["C_G_integral"], abs=0.02)
+        assert row["C_G_integral"] >= summary["minus_log_4"] - 1e-9
+    assert summary["criterion_by_epoch"][0]["C_G_integral"] > -0.1  # disjoint at the start
+    assert summary["C_G"] < -1.3  # close to -log 4 after three epochs
+    figures = out / "figures"
+    assert Image.open(figures / "figure1.gif").n_frames == 4  # epochs 0..3
+    for name in ("figure1.png", "optimal_discriminator.png", "criterion.png"):
+        assert (figures / name).stat().st_size > 10000
+    assert (out / "checkpoints" / "last.safetensors").is_file()  # the same trainer and files
+
+
+def test_saturation_minimax_starves_the_generator(tmp_path, capsys):
+    summary = run_toy(capsys, "saturation", "--out", str(tmp_path), "--epochs", "1")
+    minimax, non_saturating = summary["losses"]["minimax"], summary["losses"]["non_saturating"]
+    assert minimax["mean_d_fake_first_20_steps"] < 0.01  # D rejects G's samples confidently
+    assert (
+        minimax["mean_g_grad_norm_first_20_steps"]
+        < 0.1 * non_saturating["mean_g_grad_norm_first_20_steps"]
+    )
+    assert (tmp_path / "saturation.png").is_file()
+
+
+def test_ring_reports_coverage(tmp_path, capsys):
+    out = tmp_path / "ring"
+    summary = run_toy(capsys, "ring", "--out", str(out), "--epochs", "5")
+    assert summary["modes"] == 8 and 0 <= summary["modes_covered"] <= 8
+    assert 0 <= summary["high_quality_fraction"] <= 1
+    assert 0 <= summary["mode_kl"] <= math.log(8) + 1e-9
+    assert [row["epoch"] for row in summary["by_epoch"]] == [0, 5]
+    assert Image.open(out / "figures" / "coverage.gif").n_frames == 2
+    records = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    assert [r["epoch"] for r in records if r["kind"] == "toy_modes"] == [0, 5]
+
+
+def test_toy_runs_are_not_taken_for_image_runs(tmp_path, capsys):
+    out = tmp_path / "ring"
+    run_toy(capsys, "ring", "--out", str(out), "--epochs", "1", "--set", "data.toy_points=1000")
+    assert main(["report", str(out)]) == 2
+    assert "theory-lab run" in capsys.readouterr().err
+
+
+def test_mismatched_family_and_data_are_refused(capsys):
+    assert main(["train", "toy-ring", "--set", "model.family=mlp-maxout"]) == 2
+    assert "does not fit data.dataset" in capsys.readouterr().err
