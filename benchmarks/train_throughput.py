@@ -51,11 +51,14 @@ def main() -> None:
         flops = update_flops_per_image(trainer.generator, trainer.discriminator)
     gemm = (gemm_before + gemm_gflops(2048, 10)) / 2
     achieved = rate * flops / 1e9
-    print("| preset | threads | images/s | MFLOP/image | GFLOP/s achieved | GEMM GFLOP/s "
-          "| fraction |")
+    print(
+        "| preset | threads | images/s | MFLOP/image | GFLOP/s achieved | GEMM GFLOP/s | fraction |"
+    )
     print("|---|---|---|---|---|---|---|")
-    print(f"| {args.preset} | {torch.get_num_threads()} | {rate:.0f} | {flops / 1e6:.1f} | "
-          f"{achieved:.1f} | {gemm:.1f} | {achieved / gemm:.0%} |")
+    print(
+        f"| {args.preset} | {torch.get_num_threads()} | {rate:.0f} | {flops / 1e6:.1f} | "
+        f"{achieved:.1f} | {gemm:.1f} | {achieved / gemm:.0%} |"
+    )
 
 
 if __name__ == "__main__":

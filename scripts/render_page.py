@@ -46,9 +46,11 @@ def render_page(
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.on(
                 "console",
-                lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type in ("error", "warning")
-                else None,
+                lambda msg: (
+                    problems.append(f"console {msg.type}: {msg.text}")
+                    if msg.type in ("error", "warning")
+                    else None
+                ),
             )
             page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
             page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))

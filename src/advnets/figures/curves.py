@@ -22,6 +22,17 @@ def figure_png(fig: plt.Figure, dpi: int = 90) -> bytes:
     return buffer.getvalue()
 
 
+def save_single_plot(fig, ax, path, *, title: str, xlabel: str, ylabel: str) -> Path:
+    """Label one axes (title, axis names, legend, grid) and write its figure as a PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
 def _domain_axes(axes, domain: list[dict]) -> None:
     """FID; precision, recall, density, coverage; classes covered and IS, over training."""
     epochs = [r["epoch"] for r in domain]

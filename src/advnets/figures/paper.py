@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from advnets.figures.curves import figure_png
+from advnets.figures.curves import figure_png, save_single_plot
 from advnets.figures.grid import png_bytes, tile_images
 from advnets.files import atomic_write_bytes
 
@@ -111,13 +111,14 @@ def plot_memorisation(
     p1 = float(np.percentile(test_distances, 1))
     share = float(np.mean(sample_distances < p1))
     ax.axvline(p1, color="black", ls="--", lw=1, label=f"test 1st percentile ({share:.1%} below)")
-    ax.set_xlabel("Euclidean distance to the nearest of the training images (pixels in [0, 1])")
-    ax.set_ylabel("density")
-    ax.set_title("memorisation check: copies would pile up near 0")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return atomic_write_bytes(path, figure_png(fig))
+    return save_single_plot(
+        fig,
+        ax,
+        path,
+        title="memorisation check: copies would pile up near 0",
+        xlabel="Euclidean distance to the nearest of the training images (pixels in [0, 1])",
+        ylabel="density",
+    )
 
 
 def plot_class_histogram(

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from advnets.figures.curves import figure_png
+from advnets.figures.curves import figure_png, save_single_plot
 from advnets.files import atomic_write_bytes
 
 DATA, GEN, DISC = "black", "tab:green", "tab:blue"
@@ -82,11 +82,10 @@ def plot_optimal_discriminator(path, x, p_data, p_g, d, d_star, support, error: 
     ax.plot(x, d, "--", color=DISC, label="D trained to convergence")
     ax.axvspan(x[support][0], x[support][-1], color="grey", alpha=0.1, label="data's support")
     ax.set_xlim(x[support][0] - 1.5, x[support][-1] + 1.5)
-    ax.set_title(f"Proposition 1: max |D − D*| on the support = {error:.3f}")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return atomic_write_bytes(path, figure_png(fig))
+    return save_single_plot(
+        fig, ax, path, title=f"Proposition 1: max |D − D*| on the support = {error:.3f}",
+        xlabel="x", ylabel="density, D(x)",
+    )  # fmt: skip
 
 
 def plot_criterion(path, rows: list[dict]) -> Path:
@@ -98,13 +97,10 @@ def plot_criterion(path, rows: list[dict]) -> Path:
     ax.plot(epochs, [r["C_G_estimate"] for r in rows], "o--", ms=4,
             label="max_D V(D, G), D trained with G frozen")  # fmt: skip
     ax.axhline(-math.log(4), color="black", ls=":", label="−log 4 (p_g = p_data)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("nats")
-    ax.set_title("Theorem 1: the virtual training criterion C(G)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return atomic_write_bytes(path, figure_png(fig))
+    return save_single_plot(
+        fig, ax, path, title="Theorem 1: the virtual training criterion C(G)",
+        xlabel="epoch", ylabel="nats",
+    )  # fmt: skip
 
 
 def plot_saturation(path, curves: dict[str, dict]) -> Path:
