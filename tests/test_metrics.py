@@ -168,3 +168,18 @@ def test_real_digits_score_near_the_ideal_and_one_class_does_not(digits):
 def test_metrics_refuse_bad_samples(digits, samples, message):
     with pytest.raises(ValueError, match=message):
         domain_metrics(samples, digits["test_x"])
+
+
+@pytest.mark.parametrize(
+    ("real", "fake", "message"),
+    [
+        (torch.zeros(10, 4), torch.zeros(10, 5), "differ in width"),
+        (torch.zeros(10), torch.zeros(10, 4), "2-D array"),
+        (torch.zeros(10, 4), torch.full((10, 4), float("nan")), "NaN"),
+        (torch.zeros(1, 4), torch.zeros(10, 4), "at least"),
+    ],
+)
+def test_feature_metrics_refuse_bad_features(real, fake, message):
+    for metric in (frechet_distance, kernel_inception_distance, precision_recall, density_coverage):
+        with pytest.raises(ValueError, match=message):
+            metric(real, fake)

@@ -60,12 +60,29 @@ def has_domain_features(dataset: Dataset) -> bool:
     return dataset.name == "mnist"
 
 
+def check_features(real: torch.Tensor, fake: torch.Tensor, minimum: int = 2) -> None:
+    """Refuse feature sets that would give a wrong number instead of an error."""
+    for name, features in (("real", real), ("generated", fake)):
+        if features.ndim != 2 or len(features) < minimum:
+            raise ValueError(
+                f"{name} features must be a 2-D array with at least {minimum} rows, "
+                f"got shape {tuple(features.shape)}."
+            )
+        if not bool(torch.isfinite(features).all()):
+            raise ValueError(f"{name} features contain NaN or infinite values.")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(
+            f"real and generated features differ in width ({real.shape[1]} vs {fake.shape[1]})."
+        )
+
+
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """FID between two feature sets, in float64.
 
     Tr((Σ_r Σ_g)^{1/2}) is computed as the sum of square roots of the eigenvalues
     of the symmetric Σ_r^{1/2} Σ_g Σ_r^{1/2}, which has the same spectrum.
     """
+    check_features(real, fake)
     real, fake = real.double(), fake.double()
     mu_r, mu_g = real.mean(0), fake.mean(0)
     cov_r, cov_g = torch.cov(real.T), torch.cov(fake.T)
@@ -99,6 +116,7 @@ def kernel_inception_distance(
     seed: int = 0,
 ) -> tuple[float, float]:
     """KID: mean and std of the unbiased MMD² over random subsets (drawn from a private RNG)."""
+    check_features(real, fake)
     real, fake = real.double(), fake.double()
     size = min(subset_size, len(real), len(fake))
     if size < 2:
@@ -129,6 +147,7 @@ def precision_recall(
     real: torch.Tensor, fake: torch.Tensor, k: int = PRECISION_RECALL_K
 ) -> tuple[float, float]:
     """Improved precision and recall with k-NN manifolds (Kynkäänniemi et al., 2019)."""
+    check_features(real, fake, minimum=k + 1)
     real_radii = nearest_neighbours(real, real, k, exclude_self=True).distances[:, -1]
     fake_radii = nearest_neighbours(fake, fake, k, exclude_self=True).distances[:, -1]
     in_real, _ = ball_membership(fake, real, real_radii)
@@ -140,6 +159,7 @@ def density_coverage(
     real: torch.Tensor, fake: torch.Tensor, k: int = DENSITY_COVERAGE_K
 ) -> tuple[float, float]:
     """Density and coverage (Naeem et al., 2020) of generated features around real ones."""
+    check_features(real, fake, minimum=k + 1)
     radii = nearest_neighbours(real, real, k, exclude_self=True).distances[:, -1]
     counts, covered = ball_membership(fake, real, radii)
     return float(counts.double().mean() / k), float(covered.double().mean())
