@@ -30,6 +30,7 @@ def test_1d_checks_proposition_1_and_theorem_1(tmp_path, capsys):
     assert summary["C_G"] < -1.3  # close to -log 4 after three epochs
     figures = out / "figures"
     assert Image.open(figures / "figure1.gif").n_frames == 4  # epochs 0..3
+    assert [row["epoch"] for row in summary["criterion_by_epoch"]] == [0, 1, 2, 3]
     for name in ("figure1.png", "optimal_discriminator.png", "criterion.png"):
         assert (figures / name).stat().st_size > 10000
     assert (out / "checkpoints" / "last.safetensors").is_file()  # the same trainer and files
