@@ -157,13 +157,13 @@ def _print_evaluation(evaluation: dict) -> None:
     )
 
 
-def _open_runs(args: argparse.Namespace):
-    """The runs named on the command line, checked, and the dataset they were trained on."""
+def _open_runs(paths: list[str], args: argparse.Namespace):
+    """The runs at ``paths``, checked, and the dataset they were trained on."""
     from advnets.data.datasets import load_dataset
     from advnets.evaluation.runs import open_run
     from advnets.training.rundir import RunDirError
 
-    opened = [open_run(path, require_finished=not args.allow_unfinished) for path in args.run_dirs]
+    opened = [open_run(path, require_finished=not args.allow_unfinished) for path in paths]
     for run, config, _ in opened:
         if config.model.family == "mlp-toy":
             raise RunDirError(
@@ -180,8 +180,7 @@ def _open_runs(args: argparse.Namespace):
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import evaluate_run
 
-    args.run_dirs = [args.run_dir]
-    [(run, _, _)], dataset = _open_runs(args)
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args)
     evaluation = evaluate_run(run, args.checkpoint, dataset)
     if args.json:
         print(json.dumps(evaluation, indent=2))
@@ -193,8 +192,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_figures(args: argparse.Namespace) -> int:
     from advnets.figures.run_figures import write_figures
 
-    args.run_dirs = [args.run_dir]
-    [(run, _, _)], dataset = _open_runs(args)
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args)
     paths = write_figures(
         run,
         dataset,
@@ -215,8 +213,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from advnets.figures.report import write_report
     from advnets.figures.run_figures import write_figures
 
-    args.run_dirs = [args.run_dir]
-    [(run, _, _)], dataset = _open_runs(args)
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args)
     evaluation = ensure_evaluation(run, dataset)
     figures = write_figures(run, dataset)
     reference = None if args.no_ceiling else ceiling_scores(dataset)
@@ -230,7 +227,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     from advnets.files import atomic_write_text
     from advnets.training.rundir import RunDirError
 
-    opened, dataset = _open_runs(args)
+    opened, dataset = _open_runs(args.run_dirs, args)
     for run, config, _ in opened:
         if config.data.dataset != "mnist":
             raise RunDirError(
