@@ -90,15 +90,16 @@ class Lab:
         self.rng = np.random.default_rng(config.seed)
         self.one_d = self.dataset.dim == 1
         if self.one_d:
-            self.edges, self.x = self._grid_1d()
+            self.x = self._grid_1d()
 
     # ----- snapshots -------------------------------------------------------------------------
 
-    def _grid_1d(self) -> tuple[np.ndarray, np.ndarray]:
+    def _grid_1d(self) -> np.ndarray:
+        """1,600 evenly spaced points covering the data and where G starts (near 0)."""
         centres, std = self.distribution.centres[:, 0], self.distribution.std
         low, high = centres.min() - 6 * std - 3, centres.max() + 6 * std + 1
         edges = np.linspace(low, high, 1601)
-        return edges, 0.5 * (edges[1:] + edges[:-1])
+        return 0.5 * (edges[1:] + edges[:-1])
 
     def p_data(self) -> np.ndarray:
         return self.distribution.density(self.x[:, None])
