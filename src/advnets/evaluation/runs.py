@@ -64,7 +64,7 @@ def open_run(path, require_finished: bool = True) -> tuple[RunDir, RunConfig, di
             f"{run.path} has no checkpoint yet (checkpoints/last.safetensors is missing): "
             "training has not completed an epoch there."
         )
-    state = ckpt.load_checkpoint(last)[1]["state"]
+    state = ckpt.read_state(last)["state"]
     steps_done = config.training.max_steps is not None and (
         state["g_updates"] >= config.training.max_steps
     )
@@ -177,7 +177,7 @@ def current_evaluation(run: RunDir, checkpoint: str = "best") -> dict | None:
     path = run.checkpoint(checkpoint)
     if not path.is_file():
         path = run.checkpoint("last")
-    state = ckpt.load_checkpoint(path)[1]["state"]
+    state = ckpt.read_state(path)["state"]
     current = record.get("step") == state["g_updates"] and record.get("checkpoint") == path.stem
     return record if current and run.distances.is_file() else None
 

@@ -35,6 +35,23 @@ def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], m
     return atomic_write_bytes(path, save_safetensors(payload, metadata=header))
 
 
+def _unreadable(path: Path, err: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is not a readable safetensors checkpoint ({err}); advnets never unpickles files."
+    )
+
+
+def _state_from_header(path: Path, header: bytes) -> dict[str, Any]:
+    """The scalar state stored in a safetensors header's metadata; checks the format."""
+    try:
+        metadata = json.loads(header).get("__metadata__", {})
+    except (ValueError, UnicodeDecodeError, AttributeError) as err:
+        raise _unreadable(path, err) from err
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an advnets checkpoint (format {FORMAT} expected).")
+    return json.loads(metadata["state"])
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a checkpoint written by :func:`save_checkpoint`; raise CheckpointError if it is not."""
     path = Path(path)
@@ -43,16 +60,22 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     data = path.read_bytes()
     try:
         tensors = load_safetensors(data)
-        header_len = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
-    except (SafetensorError, ValueError, UnicodeDecodeError) as err:
-        raise CheckpointError(
-            f"{path} is not a readable safetensors checkpoint ({err}); "
-            "advnets never unpickles files."
-        ) from err
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an advnets checkpoint (format {FORMAT} expected).")
-    return tensors, json.loads(metadata["state"])
+    except (SafetensorError, ValueError) as err:
+        raise _unreadable(path, err) from err
+    header_len = int.from_bytes(data[:8], "little")
+    return tensors, _state_from_header(path, data[8 : 8 + header_len])
+
+
+def read_state(path: str | os.PathLike) -> dict[str, Any]:
+    """The scalar state of a checkpoint from its header alone, without reading the tensors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist.")
+    with path.open("rb") as file:
+        header_len = int.from_bytes(file.read(8), "little")
+        if not 0 < header_len <= path.stat().st_size - 8:
+            raise _unreadable(path, ValueError(f"header length {header_len} out of range"))
+        return _state_from_header(path, file.read(header_len))
 
 
 def check_data(meta: dict[str, Any], data_sha256: str, source: str | os.PathLike) -> None:
