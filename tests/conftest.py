@@ -61,6 +61,7 @@ def tiny_config(*overrides: str):
             "model.discriminator_units=[32, 32]",
             "training.batch_size=20",
             "training.epochs=2",
+            "training.device=cpu",
             "evaluation.every_epochs=1",
             "evaluation.samples=200",
             "evaluation.valid_images=50",

@@ -89,13 +89,12 @@ def test_interrupted_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tm
     interrupted = start(tmp_path, "interrupted", "training.max_steps=50")
     step_once = interrupted.train_minibatch
 
-    def step_then_sigint(real):
-        stats = step_once(real)
-        if interrupted.state.d_updates == 27:  # mid-epoch 2
+    def sigint_then_step(real):
+        if interrupted.state.d_updates == 26:  # the signal arrives during update 27, mid-epoch 2
             signal.raise_signal(signal.SIGINT)
-        return stats
+        return step_once(real)
 
-    interrupted.train_minibatch = step_then_sigint
+    interrupted.train_minibatch = sigint_then_step
     with pytest.raises(TrainingInterrupted, match="--resume"):
         interrupted.train()
     assert interrupted.state.g_updates == 27

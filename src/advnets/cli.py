@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,12 +33,23 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from advnets.data.datasets import load_dataset
-    from advnets.evaluation.runs import evaluate_run
-    from advnets.training.loop import Trainer
+    from advnets.training import distributed
+
+    config, run = _train_config_and_run(args)
+    processes = distributed.start(config.training.device)
+    try:
+        return _train(args, config, run, processes)
+    finally:
+        distributed.stop(processes)
+
+
+def _train_config_and_run(args: argparse.Namespace):
+    """The resolved config of a training command and its run directory, checked."""
+    from advnets.training.distributed import launched_by_torchrun
     from advnets.training.rundir import RunDir
 
     overrides = list(args.set) + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
+    overrides += [f"training.device={args.device}"] if args.device else []
     if args.resume and args.fork_from:
         raise ConfigError(
             "--resume continues a run in place; --fork-from starts a new one: choose one."
@@ -49,35 +61,65 @@ def cmd_train(args: argparse.Namespace) -> int:
         base = load_config_source(args.config) if args.config else run.load_config().to_dict()
         config = config_from_dict(apply_overrides(base, overrides))
         run.check_resumable(config)
-    else:
-        if args.config is None:
-            raise ConfigError(
-                f"give a preset or a config file to train; presets: {', '.join(preset_names())}."
-            )
-        config = config_from_dict(apply_overrides(load_config_source(args.config), overrides))
-        stem = Path(args.config).stem
-        run = RunDir(args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+        return config, run
+    if args.config is None:
+        raise ConfigError(
+            f"give a preset or a config file to train; presets: {', '.join(preset_names())}."
+        )
+    config = config_from_dict(apply_overrides(load_config_source(args.config), overrides))
+    if args.out is None and launched_by_torchrun():
+        raise ConfigError("a multi-process run needs --out RUN_DIR, the same for every process.")
+    stem = Path(args.config).stem
+    run = RunDir(args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if int(os.environ.get("RANK", "0")) == 0:  # rank 0 creates it; the others must not look
         run.ensure_new()
-        if args.fork_from:
-            RunDir(args.fork_from).check_forkable(config)
+    if args.fork_from:
+        RunDir(args.fork_from).check_forkable(config)
+    return config, run
+
+
+def _train(args: argparse.Namespace, config, run, processes) -> int:
+    """Train (as one rank of a multi-process run, or alone); rank 0 alone prints and writes."""
+    from advnets.data.datasets import load_dataset
+    from advnets.evaluation.runs import evaluate_run
+    from advnets.training.loop import Trainer
+    from advnets.training.rundir import RunDir
+
+    main = processes.is_main
+    say = print if main else (lambda *a, **k: None)
+    if not main:
+        processes.barrier()  # rank 0 fetches and verifies the data first
     dataset = load_dataset(config.data)
-    trainer = Trainer(config, dataset, run)
+    if main:
+        processes.barrier()
+    trainer = Trainer(config, dataset, run, processes)
     if args.resume:
         trainer.restore(run.checkpoint("last"))
-        run.update_config(config)
-        print(f"resuming {run.path} at epoch {trainer.state.epoch}, step {trainer.state.g_updates}")
+        if main:
+            run.update_config(config)
+        say(f"resuming {run.path} at epoch {trainer.state.epoch}, step {trainer.state.g_updates}")
     elif args.fork_from:
         source = RunDir(args.fork_from).checkpoint("last")
         trainer.restore(source, fork=True)
-        run.create(config, dataset.sha256, dataset.source, forked_from=str(source))
-        print(
+        if main:
+            run.create(config, dataset.sha256, dataset.source, forked_from=str(source))
+        say(
             f"training into {run.path}, forked from {source} at epoch {trainer.state.epoch}, "
             f"step {trainer.state.g_updates}"
         )
     else:
-        run.create(config, dataset.sha256, dataset.source)
-        print(f"training into {run.path}")
+        if main:
+            run.create(config, dataset.sha256, dataset.source)
+        say(f"training into {run.path}")
+    processes.barrier()  # the run directory exists before any rank goes on
+    if processes.distributed:
+        say(
+            f"{processes.world_size} processes on {processes.device.type}, "
+            f"{config.training.batch_size // processes.world_size} examples each per minibatch"
+        )
     state = trainer.train()
+    if not main:
+        return 0
     images = dataset.image_shape is not None
     print(
         f"finished: {state.epoch} epochs, {state.g_updates} generator updates"
@@ -364,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue the run in --out from its last checkpoint, exactly",
+    )
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="where to train (training.device): auto picks a CUDA GPU when there is one",
     )
     p.add_argument(
         "--fork-from",

@@ -57,6 +57,9 @@ class ModelConfig:
     discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
     discriminator_input_keep: float = 0.8  # dropout keep probability on D's input
     discriminator_hidden_keep: float = 0.5  # dropout keep probability on D's hidden layers
+    # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
+    #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
+    generator_skip: bool = False
 
     def validate(self) -> None:
         _check(self.noise_dim >= 1, f"model.noise_dim must be >= 1, got {self.noise_dim}.")
@@ -67,6 +70,10 @@ class ModelConfig:
                 f"model.{name} must be a non-empty list of positive sizes, got {sizes}.",
             )
         _check(self.discriminator_pieces >= 1, "model.discriminator_pieces must be >= 1.")
+        _check(
+            not self.generator_skip or self.family == "mlp-toy",
+            "model.generator_skip is an option of the mlp-toy family only.",
+        )
         for name in ("generator_init_range", "discriminator_init_range"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
         for name in ("discriminator_input_keep", "discriminator_hidden_keep"):
@@ -95,6 +102,11 @@ class TrainingConfig:
     momentum_saturate_epoch: int = 250  # sgd: linear ramp over epochs 1..this
     adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])  # adam only
     threads: int | None = None  # torch CPU threads; None: PyTorch's default
+    # auto: a CUDA GPU when PyTorch sees one, else the CPU; under torchrun, GPU LOCAL_RANK
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # fp32: the paper's arithmetic; bf16: autocast matrix products to bfloat16 (fp32's range,
+    #   no loss scaling; fast on GPUs and on CPUs with AMX), losses and updates stay fp32
+    precision: Literal["fp32", "bf16"] = "fp32"
     checkpoint_every_steps: int | None = None  # extra mid-epoch checkpoints (None: epoch ends only)
 
     def validate(self) -> None:

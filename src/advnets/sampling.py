@@ -21,7 +21,7 @@ def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
 
 @torch.no_grad()
 def generate(generator: torch.nn.Module, n: int, seed: int, batch_size: int = 1000) -> torch.Tensor:
-    """n samples x = G(z), z ~ p_z drawn from a private RNG seeded with ``seed``.
+    """n samples x = G(z) on the CPU, z ~ p_z drawn from a private RNG seeded with ``seed``.
 
     The global RNG is left untouched, so sampling in the middle of training
     never changes what training does next.
@@ -32,7 +32,7 @@ def generate(generator: torch.nn.Module, n: int, seed: int, batch_size: int = 10
             generator(generator.sample_noise(min(batch_size, n - start), rng))
             for start in range(0, n, batch_size)
         ]
-    return torch.cat(chunks) if chunks else torch.empty(0, generator.data_dim)
+    return torch.cat(chunks).cpu() if chunks else torch.empty(0, generator.data_dim)
 
 
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, spherical: bool = False):

@@ -73,14 +73,20 @@ def frame_1d_png(x, p_data, frame: dict, xlim) -> bytes:
     return figure_png(fig, dpi=70)
 
 
-def plot_optimal_discriminator(path, x, p_data, p_g, d, d_star, support, error: float) -> Path:
-    """Proposition 1: the trained D beside D* = p_data/(p_data + p_g), G frozen."""
+def plot_optimal_discriminator(
+    path, x, p_data, p_g, d, d_star, support, checked, error: float
+) -> Path:
+    """Proposition 1: the trained D beside D* = p_data/(p_data + p_g), G frozen; the
+    stretches of the support left out around D*'s jumps are hatched."""
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(x, p_data, ":", color=DATA, lw=2, label="p_data")
     ax.plot(x, p_g, "-", color=GEN, label="p_g (frozen G)")
     ax.plot(x, d_star, "-", color="tab:red", lw=2.5, alpha=0.5, label="D* = p_data/(p_data+p_g)")
     ax.plot(x, d, "--", color=DISC, label="D trained to convergence")
     ax.axvspan(x[support][0], x[support][-1], color="grey", alpha=0.1, label="data's support")
+    left_out = support & ~checked
+    ax.fill_between(x, 0, 1, where=left_out, color="none", edgecolor="grey", hatch="///",
+                    lw=0, label="left out: next to a jump of D*" if left_out.any() else None)
     ax.set_xlim(x[support][0] - 1.5, x[support][-1] + 1.5)
     return save_single_plot(
         fig, ax, path, title=f"Proposition 1: max |D − D*| on the support = {error:.3f}",

@@ -15,7 +15,13 @@ def build_models(
     """The generator and discriminator a model config describes, freshly initialised."""
     if config.family == "mlp-toy":
         return (
-            ToyGenerator(config.noise_dim, tuple(config.generator_hidden), data_dim, config.noise),
+            ToyGenerator(
+                config.noise_dim,
+                tuple(config.generator_hidden),
+                data_dim,
+                config.noise,
+                config.generator_skip,
+            ),
             ToyDiscriminator(data_dim, tuple(config.discriminator_units)),
         )
     generator = MLPGenerator(

@@ -30,20 +30,29 @@ def _hidden_layers(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.
 
 
 class ToyGenerator(nn.Module):
-    """G(z): SiLU hidden layers, linear output in R^d."""
+    """G(z) = W h(z) + b (+ A z with ``skip``): SiLU hidden layers h, output in R^d.
 
-    def __init__(self, noise_dim: int, hidden: tuple[int, ...], data_dim: int, noise: str):
+    The linear path A z keeps every G able to reach the affine map that carries
+    Gaussian noise onto a Gaussian; without it a G whose units saturate maps a
+    whole tail of z to one point and p_g gets a hard edge.
+    """
+
+    def __init__(
+        self, noise_dim: int, hidden: tuple[int, ...], data_dim: int, noise: str, skip: bool
+    ):
         super().__init__()
         self.noise_dim, self.data_dim, self.noise = noise_dim, data_dim, noise
         self.hidden = _hidden_layers([noise_dim, *hidden], nn.SiLU)
         self.output = nn.Linear(hidden[-1], data_dim)
+        self.skip = nn.Linear(noise_dim, data_dim, bias=False) if skip else None
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n noise vectors from this generator's prior p_z."""
         return sample_noise(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.output(self.hidden(z))
+        x = self.output(self.hidden(z))
+        return x if self.skip is None else x + self.skip(z)
 
 
 class ToyDiscriminator(nn.Module):

@@ -19,19 +19,31 @@ Two update orders are offered (``training.update``):
   at the same parameters and applied together.
 
 The loop knows nothing about a particular model: it needs a generator with
-``sample_noise`` and a discriminator returning logits.
+``sample_noise`` and a discriminator returning logits. It runs on any device,
+and as one rank of a multi-process (DDP) run under torchrun
+(``advnets.training.distributed``): each rank takes its slice of the global
+minibatch and of the global noise, so a run on N processes computes what one
+process computes on the whole minibatch.
+
+Three random streams, each with its purpose, all saved in checkpoints: the
+data order (``data_rng``), the noise z (``noise_rng``; the same on every rank,
+which then takes its slice), and dropout (PyTorch's global RNG, seeded per rank
+so that ranks draw different masks).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from advnets import __version__
@@ -51,6 +63,7 @@ from advnets.models.mlp import logit_of_mean_pixel
 from advnets.objectives import discriminator_loss, generator_loss
 from advnets.sampling import generate
 from advnets.training import checkpoint as ckpt
+from advnets.training.distributed import Processes, resolve_device
 from advnets.training.logs import MetricsLog, TensorBoardLog, read_metrics
 from advnets.training.optim import build_optimizer, set_hyperparameters
 from advnets.training.rundir import RunDir
@@ -68,7 +81,10 @@ class TrainingDiverged(RuntimeError):
 
 
 class TrainingInterrupted(RuntimeError):
-    """Training stopped on SIGINT after writing a checkpoint."""
+    """Training stopped on SIGINT or SIGTERM after writing a checkpoint."""
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; a scheduler's or torchrun's stop
 
 
 @dataclass
@@ -96,7 +112,9 @@ class _Window:
 
     NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
 
-    def __init__(self, metrics: MetricsLog, board: TensorBoardLog, seconds_per_image_flop: float):
+    def __init__(
+        self, metrics: MetricsLog | None, board: TensorBoardLog, seconds_per_image_flop: float
+    ):
         self.metrics, self.board = metrics, board
         self.flop_seconds = seconds_per_image_flop  # FLOPs per image / GEMM FLOP/s
         self.sums = torch.zeros(len(self.NAMES))
@@ -116,7 +134,12 @@ class _Window:
         self.images += images
 
     def flush(self, record: dict, bar: tqdm) -> None:
-        """Write one train record (means, V(D, G), images/s, GEMM fraction) and reset."""
+        """Write one train record (means, V(D, G), images/s, GEMM fraction) and reset; only
+        reset where there is no log (ranks other than 0)."""
+        if self.metrics is None:
+            self.sums.zero_()
+            self.count = self.images = 0
+            return
         means = dict(zip(self.NAMES, (self.sums / self.count).tolist(), strict=True))
         rate = self.images / (time.perf_counter() - self.start)
         record.update(
@@ -145,25 +168,52 @@ class _Window:
 class Trainer:
     """Trains one GAN from a validated config into a run directory."""
 
-    def __init__(self, config: RunConfig, dataset: Dataset, run_dir: RunDir) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        dataset: Dataset,
+        run_dir: RunDir,
+        processes: Processes | None = None,
+    ) -> None:
         self.config = config
         self.data = dataset
         self.run = run_dir
         train_cfg = config.training
+        self.processes = processes or Processes(device=resolve_device(train_cfg.device))
+        self.device = self.processes.device
         if train_cfg.batch_size > len(dataset.train):
             raise ConfigError(
                 f"training.batch_size = {train_cfg.batch_size} is larger than the "
                 f"{len(dataset.train)} training images."
             )
+        world = self.processes.world_size
+        if train_cfg.batch_size % world:
+            raise ConfigError(
+                f"training.batch_size = {train_cfg.batch_size} (the global minibatch) must "
+                f"divide evenly among the {world} processes."
+            )
         if train_cfg.threads is not None:
             torch.set_num_threads(train_cfg.threads)
-        torch.manual_seed(config.seed)
+        torch.manual_seed(config.seed)  # the same initial weights on every rank
         images = dataset.image_shape is not None
         self.generator, self.discriminator = build_models(
             config.model, dataset.dim, logit_of_mean_pixel(dataset.train) if images else None
         )
+        self.generator.to(self.device)
+        self.discriminator.to(self.device)
+        self.train_data = dataset.train.to(self.device)
         self.data_rng = torch.Generator().manual_seed(config.seed)
+        self.noise_rng = torch.Generator().manual_seed(config.seed + 1)
+        torch.manual_seed(config.seed + 2 + self.processes.rank)  # dropout masks, per rank
         self.permutation = torch.arange(len(dataset.train))
+        self._g, self._d = self.generator, self.discriminator  # what the updates call
+        if self.processes.distributed:
+            self._g, self._d = (
+                DistributedDataParallel(
+                    net, device_ids=[self.device.index] if self.device.type == "cuda" else None
+                )
+                for net in (self.generator, self.discriminator)
+            )
         betas = train_cfg.adam_betas
         self.opt_d, self.opt_g = (
             build_optimizer(
@@ -174,7 +224,8 @@ class Trainer:
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
         self.state = TrainState()
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
-        self._interrupted = False
+        self._signalled = False  # a stop signal arrived in this process
+        self._interrupted = False  # some rank was signalled: all stop after this minibatch
         self._g_grad_norm = torch.tensor(0.0)  # ‖∇θg (generator loss)‖ of the latest G update
         self.epoch_hooks: list[Callable[[Trainer], None]] = []  # run after each epoch's own work
         self.domain_reference = (
@@ -186,13 +237,17 @@ class Trainer:
     # ----- Algorithm 1 -------------------------------------------------------------------------
 
     def _set_schedules(self) -> None:
-        """Apply the paper's lr decay (per update) and momentum ramp (per epoch); sgd only."""
+        """Apply the paper's lr decay (per update, any optimiser) and momentum ramp (per
+        epoch, sgd only)."""
         cfg = self.config.training
-        if cfg.optimizer != "sgd":
-            return
-        momentum = ramped_momentum(
-            cfg.momentum_start, cfg.momentum_end, cfg.momentum_saturate_epoch, self.state.epoch + 1
-        )
+        momentum = None
+        if cfg.optimizer == "sgd":
+            momentum = ramped_momentum(
+                cfg.momentum_start,
+                cfg.momentum_end,
+                cfg.momentum_saturate_epoch,
+                self.state.epoch + 1,
+            )
         for optimizer, updates in (
             (self.opt_d, self.state.d_updates),
             (self.opt_g, self.state.g_updates),
@@ -200,15 +255,29 @@ class Trainer:
             lr = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, updates)
             set_hyperparameters(optimizer, lr, momentum)
 
-    def _discriminate(self, real: torch.Tensor, fake: torch.Tensor):
-        """D's logits on the real and the fake half; dropout masks differ row by row."""
-        logits = self.discriminator(torch.cat([real, fake]))
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast of the forward passes when ``training.precision`` asks for it."""
+        if self.config.training.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _noise(self, m: int) -> torch.Tensor:
+        """This rank's slice of m noise vectors drawn for the whole (global) minibatch."""
+        return self.processes.shard(self.generator.sample_noise(m, self.noise_rng))
+
+    def _discriminate(self, discriminator, real: torch.Tensor, fake: torch.Tensor):
+        """D's logits (fp32) on the real and the fake half; dropout masks differ row by row."""
+        with self._autocast():
+            logits = discriminator(torch.cat([real, fake.to(real.dtype)])).float()
         return logits[: len(real)], logits[len(real) :]
 
-    def simultaneous_update(self, real: torch.Tensor) -> torch.Tensor:
-        """The reference code's update: both gradients from one forward pass, applied together."""
-        fake = self.generator(self.generator.sample_noise(len(real)))
-        real_logits, fake_logits = self._discriminate(real, fake)
+    def simultaneous_update(self, real: torch.Tensor, m: int) -> torch.Tensor:
+        """The reference code's update: both gradients from one forward pass, applied together.
+
+        ``real`` is this rank's slice of a global minibatch of ``m``."""
+        with self._autocast():
+            fake = self._g(self._noise(m))
+        real_logits, fake_logits = self._discriminate(self._d, real, fake)
         d_loss = discriminator_loss(real_logits, fake_logits)
         g_loss = self.g_loss_fn(fake_logits)
         self.opt_d.zero_grad(set_to_none=True)
@@ -222,11 +291,12 @@ class Trainer:
         self.state.g_updates += 1
         return self._stats(d_loss, g_loss, real_logits, fake_logits)
 
-    def discriminator_step(self, real: torch.Tensor) -> torch.Tensor:
-        """Ascend V(D, G) in theta_d on m real images and m fresh fakes."""
-        with torch.no_grad():
-            fake = self.generator(self.generator.sample_noise(len(real)))
-        real_logits, fake_logits = self._discriminate(real, fake)
+    def discriminator_step(self, real: torch.Tensor, m: int | None = None) -> torch.Tensor:
+        """Ascend V(D, G) in theta_d on m real images and m fresh fakes (this rank's slice
+        of them; ``m`` defaults to the whole of ``real`` in one process)."""
+        with torch.no_grad(), self._autocast():
+            fake = self.generator(self._noise(m or len(real)))
+        real_logits, fake_logits = self._discriminate(self._d, real, fake)
         d_loss = discriminator_loss(real_logits, fake_logits)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -234,16 +304,19 @@ class Trainer:
         self.state.d_updates += 1
         return self._stats(d_loss, self.g_loss_fn(fake_logits.detach()), real_logits, fake_logits)
 
-    def generator_step(self, m: int) -> None:
-        """Descend the generator loss in theta_g on m fresh noise samples."""
-        fake_logits = self.discriminator(self.generator(self.generator.sample_noise(m)))
+    def generator_step(self, m: int) -> torch.Tensor:
+        """Descend the generator loss in theta_g on m fresh noise samples; returns the loss.
+
+        D is called bare (not through DDP): no gradient of D is taken here."""
+        with self._autocast():
+            fake_logits = self.discriminator(self._g(self._noise(m))).float()
         g_loss = self.g_loss_fn(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
         self._g_grad_norm = gradient_norm(self.generator)
         self.opt_g.step()
         self.state.g_updates += 1
-        self._check_finite(g_loss)
+        return g_loss.detach()
 
     def _stats(self, d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
         """[D loss, G loss, mean D(x), mean D(G(z)), ‖∇θg‖ of the latest G update] of one
@@ -255,7 +328,7 @@ class Trainer:
                     g_loss,
                     torch.sigmoid(real_logits).mean(),
                     torch.sigmoid(fake_logits).mean(),
-                    self._g_grad_norm,
+                    self._g_grad_norm.to(d_loss.device),
                 ]
             )
 
@@ -268,16 +341,25 @@ class Trainer:
             )
 
     def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
-        """One minibatch of Algorithm 1: a D update, and a G update every k-th D update."""
+        """One minibatch of Algorithm 1: a D update, and a G update every k-th D update.
+
+        ``real`` is the whole (global) minibatch; this rank trains on its slice. The
+        returned statistics are means over all ranks, which also agree on whether a
+        loss diverged and whether any rank was asked to stop."""
         self._set_schedules()
+        m, local = len(real), self.processes.shard(real)
+        g_loss = torch.zeros((), device=self.device)
         if self.config.training.update == "simultaneous":
-            stats = self.simultaneous_update(real)
+            stats = self.simultaneous_update(local, m)
         else:
-            stats = self.discriminator_step(real)
+            stats = self.discriminator_step(local, m)
             if self.state.d_updates % self.config.training.k == 0:
-                self.generator_step(len(real))
-        self._check_finite(stats)
-        return stats
+                g_loss = self.generator_step(m)
+        signalled = torch.tensor(float(self._signalled), device=self.device)
+        shared = self.processes.mean(torch.cat([stats, g_loss[None], signalled[None]]))
+        self._interrupted = bool(shared[-1] > 0)
+        self._check_finite(shared[:-1])
+        return shared[: len(stats)]
 
     # ----- the run -----------------------------------------------------------------------------
 
@@ -296,22 +378,24 @@ class Trainer:
     def train(self) -> TrainState:
         """Train until the configured epochs or steps are done (or resume until they are)."""
         m = self.config.training.batch_size
-        metrics = MetricsLog(self.run.metrics)
-        metrics.truncate_after(self.state.g_updates)
+        main = self.processes.is_main
+        metrics = MetricsLog(self.run.metrics) if main else None
+        if metrics is not None:
+            metrics.truncate_after(self.state.g_updates)
         board = TensorBoardLog(
             self.run.tensorboard,
-            self.config.logging.tensorboard,
+            self.config.logging.tensorboard and main,
             purge_step=self.state.g_updates or None,
         )
-        window = _Window(metrics, board, self._measure_machine(metrics))
+        window = _Window(metrics, board, self._measure_machine(metrics) if metrics else 0.0)
         bar = self._progress_bar()
-        previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         try:
             while not self._done():
                 self._epoch_order()
                 for b in range(self.state.batch, self.batches_per_epoch):
-                    real = self.data.train[self.permutation[b * m : (b + 1) * m]]
-                    window.add(self.train_minibatch(real), m)
+                    real = self.train_data[self.permutation[b * m : (b + 1) * m].to(self.device)]
+                    window.add(self.train_minibatch(real).cpu(), m)
                     self.state.batch = b + 1
                     bar.update(1)
                     if window.count == self.config.logging.log_every_steps:
@@ -321,6 +405,7 @@ class Trainer:
                         raise TrainingInterrupted(
                             f"interrupted at step {self.state.g_updates}; checkpoint saved. "
                             f"Resume with: advnets train --resume --out {self.run.path}"
+                            + (" (under the same torchrun)" if self.processes.distributed else "")
                         )
                     if self._done():
                         break
@@ -334,7 +419,8 @@ class Trainer:
                 else:
                     self.save("last")
         finally:
-            signal.signal(signal.SIGINT, previous_handler)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             bar.close()
             board.close()
         return self.state
@@ -372,12 +458,12 @@ class Trainer:
             initial=min(done, total),
             unit="batch",
             desc="training",
-            disable=not self.config.logging.progress,
+            disable=not (self.config.logging.progress and self.processes.is_main),
             dynamic_ncols=True,
         )
 
-    def _on_sigint(self, signum, frame) -> None:
-        self._interrupted = True
+    def _on_stop_signal(self, signum, frame) -> None:
+        self._signalled = True
 
     def _train_record(self) -> dict:
         """The fields of a train record that describe where the run is."""
@@ -391,21 +477,27 @@ class Trainer:
             "momentum": group.get("momentum", math.nan),
         }
 
-    def _end_of_epoch(self, metrics: MetricsLog, board: TensorBoardLog) -> None:
+    def _end_of_epoch(self, metrics: MetricsLog | None, board: TensorBoardLog) -> None:
         """Image runs: sample grid, validation scores, best checkpoint; then hooks, curves and
-        the last checkpoint."""
-        improved = self.data.image_shape is not None and self._evaluate_images(metrics, board)
-        metrics.write(
-            {
-                "kind": "epoch",
-                "step": self.state.g_updates,
-                "epoch": self.state.epoch,
-                "time": time.time(),
-            }
-        )
-        for hook in self.epoch_hooks:
-            hook(self)
-        plot_curves(read_metrics(self.run.metrics), self.run.curves)
+        the last checkpoint. Rank 0 does the work; every rank then shares its outcome
+        (the best score, whether patience ran out) and takes part in the checkpoints."""
+        improved = False
+        if metrics is not None:
+            images = self.data.image_shape is not None
+            improved = images and self._evaluate_images(metrics, board)
+            metrics.write(
+                {
+                    "kind": "epoch",
+                    "step": self.state.g_updates,
+                    "epoch": self.state.epoch,
+                    "time": time.time(),
+                }
+            )
+            for hook in self.epoch_hooks:
+                hook(self)
+            plot_curves(read_metrics(self.run.metrics), self.run.curves)
+        improved, state = self.processes.broadcast((improved, asdict(self.state)))
+        self.state = TrainState(**state)
         if improved:
             self.save("best")
         self.save("last")
@@ -476,13 +568,26 @@ class Trainer:
 
     # ----- checkpoints -------------------------------------------------------------------------
 
+    def _dropout_rng_states(self) -> dict[str, torch.Tensor]:
+        """Every rank's dropout RNG state, one row per rank (collective: all ranks call it)."""
+        states = {"rng.torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            states["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            name: torch.stack(self.processes.gather_objects(state))
+            for name, state in states.items()
+        }
+
     def save(self, name: str) -> Path:
-        """Write everything needed to continue exactly to checkpoints/<name>.safetensors."""
+        """Write everything needed to continue exactly to checkpoints/<name>.safetensors.
+
+        Collective in a multi-process run: every rank calls it, rank 0 writes."""
         tensors = {
             **ckpt.module_tensors("generator", self.generator),
             **ckpt.module_tensors("discriminator", self.discriminator),
-            "rng.torch": torch.get_rng_state(),
+            **self._dropout_rng_states(),
             "rng.data": self.data_rng.get_state(),
+            "rng.noise": self.noise_rng.get_state(),
             "data.permutation": self.permutation,
         }
         d_tensors, d_meta = ckpt.optimizer_tensors("optimizer.d", self.opt_d)
@@ -494,10 +599,32 @@ class Trainer:
             "config": self.config.to_dict(),
             "data_sha256": self.data.sha256,
             "version": __version__,
+            "world_size": self.processes.world_size,
         }
-        return ckpt.save_checkpoint(
-            self.run.checkpoint(name), {**tensors, **d_tensors, **g_tensors}, meta
-        )
+        path = self.run.checkpoint(name)
+        if self.processes.is_main:
+            ckpt.save_checkpoint(path, {**tensors, **d_tensors, **g_tensors}, meta)
+        return path
+
+    def _restore_dropout_rng(self, tensors: dict[str, torch.Tensor], written_by: int) -> None:
+        """Each rank's dropout RNG as saved. A run continued on another number of processes
+        or another kind of device has no saved state that fits: it is reseeded, and the
+        continuation is no longer bit for bit what the original setting would compute."""
+        rank, world = self.processes.rank, self.processes.world_size
+        cpu_states = tensors["rng.torch"].reshape(written_by, -1)
+        fits = written_by == world and (self.device.type != "cuda" or "rng.cuda" in tensors)
+        if fits:  # a row of its own: set_rng_state reads a view from its storage's start
+            torch.set_rng_state(cpu_states[rank].clone())
+            if self.device.type == "cuda":
+                torch.cuda.set_rng_state(tensors["rng.cuda"][rank].clone(), self.device)
+            return
+        torch.manual_seed(self.config.seed + 2 + rank + 1000 * self.state.g_updates)
+        if self.processes.is_main:
+            print(
+                f"note: the checkpoint was written by {written_by} process(es) on another "
+                f"setting; continuing on {world} with fresh dropout masks (not bit for bit).",
+                file=sys.stderr,
+            )
 
     def restore(self, path: Path, fork: bool = False) -> None:
         """Continue from the checkpoint at ``path`` exactly where it was written.
@@ -512,10 +639,14 @@ class Trainer:
         ckpt.load_module("discriminator", self.discriminator, tensors)
         ckpt.load_optimizer("optimizer.d", self.opt_d, tensors, meta["optimizer.d"])
         ckpt.load_optimizer("optimizer.g", self.opt_g, tensors, meta["optimizer.g"])
-        torch.set_rng_state(tensors["rng.torch"])
-        self.data_rng.set_state(tensors["rng.data"])
-        self.permutation = tensors["data.permutation"]
         self.state = TrainState(**meta["state"])
+        self._restore_dropout_rng(tensors, meta.get("world_size", 1))
+        self.data_rng.set_state(tensors["rng.data"])
+        if "rng.noise" in tensors:
+            self.noise_rng.set_state(tensors["rng.noise"])
+        else:  # written before noise had a stream of its own: continue, not bit for bit
+            self.noise_rng.manual_seed(self.config.seed + 1 + self.state.g_updates)
+        self.permutation = tensors["data.permutation"]
         self.state.finished = False
         if fork:
             self.state.best_valid_ll, self.state.best_epoch, self.state.evals_since_best = (

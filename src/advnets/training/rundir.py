@@ -38,6 +38,7 @@ RESUMABLE_KEYS = {
     "training.epochs",
     "training.max_steps",
     "training.threads",
+    "training.device",
     "training.checkpoint_every_steps",
     "evaluation.patience",
     "evaluation.domain_metrics",

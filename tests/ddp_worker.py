@@ -1,0 +1,36 @@
+"""One rank of a multi-process training run for the tests, launched by torchrun:
+
+    torchrun --nproc_per_node 2 tests/ddp_worker.py RUN_DIR [--resume] [KEY=VALUE ...]
+
+It trains the tiny paper model of ``conftest.tiny_config`` on ``make_dataset()``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import make_dataset, tiny_config
+
+from advnets.training import distributed
+from advnets.training.loop import Trainer
+from advnets.training.rundir import RunDir
+
+
+def main(out: str, resume: bool, overrides: list[str]) -> None:
+    config = tiny_config(*overrides)
+    processes = distributed.start(config.training.device)
+    dataset = make_dataset()
+    run = RunDir(out)
+    trainer = Trainer(config, dataset, run, processes)
+    if resume:
+        trainer.restore(run.checkpoint("last"))
+    elif processes.is_main:
+        run.create(config, dataset.sha256, dataset.source)
+    processes.barrier()
+    trainer.train()
+    distributed.stop(processes)
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    main(arguments[0], "--resume" in arguments, [a for a in arguments[1:] if a != "--resume"])
