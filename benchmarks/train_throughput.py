@@ -1,12 +1,17 @@
-"""Training throughput of a preset next to this machine's fp32 GEMM throughput, in one run.
+"""Training and sampling throughput per preset, next to this machine's GEMM peak, in one run.
 
-    python benchmarks/train_throughput.py --preset mnist-paper --steps 300 [--threads N]
+    python benchmarks/train_throughput.py --steps 300 [--threads N]
+        [--presets mnist-paper mnist-quick toy-1d toy-ring] [--precisions fp32 bf16]
 
-Synthetic MNIST-shaped data (speed does not depend on content). The FLOPs of
-one update are counted as in PAPER.md (30.6 MFLOP per image for the paper's
-model, ``advnets.training.throughput.update_flops_per_image``); images/s x that
-count / GEMM FLOP/s is the fraction of the machine's matrix-multiply peak that
-training reaches. GEMM is measured before and after the training loop.
+Image presets train on synthetic MNIST-shaped data (speed does not depend on
+content), toy presets on their own generated points; the data sit in memory
+and minibatches are slices of one tensor. The FLOPs of one update are counted
+as in PAPER.md (30.6 MFLOP per image for the paper's model,
+``advnets.training.throughput.update_flops_per_image``); images/s x that count
+/ GEMM FLOP/s is the fraction of the machine's matrix-multiply peak that
+training reaches. The peak is a 2048² matrix product in the same precision,
+measured before and after the timed loops. Sampling is ``advnets.sampling.generate``
+(batches of 1,000, no gradient) with the preset's generator.
 """
 
 from __future__ import annotations
@@ -19,46 +24,84 @@ import numpy as np
 import torch
 
 from advnets.config import load_config
-from advnets.data.datasets import Dataset
+from advnets.data.datasets import Dataset, load_dataset
+from advnets.sampling import generate
 from advnets.training.loop import Trainer
 from advnets.training.rundir import RunDir
 from advnets.training.throughput import gemm_gflops, update_flops_per_image
 
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="mnist-paper")
-    parser.add_argument("--steps", type=int, default=300, help="timed minibatch updates")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = load_config(args.preset, ["logging.progress=false", "logging.tensorboard=false"])
-    rng = np.random.default_rng(0)
-    train = rng.random((10000, 784), dtype=np.float32)
-    data = Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
+
+def dataset_for(config) -> Dataset:
+    if config.model.family != "mlp-maxout":
+        return load_dataset(config.data)
+    train = np.random.default_rng(0).random((10000, 784), dtype=np.float32)
+    return Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
+
+
+def training_rate(config, data: Dataset, steps: int) -> tuple[float, float, Trainer]:
+    """(images/s of training, FLOPs per image of one update, the trainer)."""
     m = config.training.batch_size
-    batches = [data.train[i * m : (i + 1) * m] for i in range(len(train) // m)]
-    gemm_before = gemm_gflops(2048, 10)
+    batches = [data.train[i * m : (i + 1) * m] for i in range(len(data.train) // m)]
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(config, data, RunDir(tmp))
         for x in batches[:20]:
             trainer.train_minibatch(x)
         start = time.perf_counter()
-        for i in range(args.steps):
+        for i in range(steps):
             trainer.train_minibatch(batches[i % len(batches)])
-        rate = args.steps * m / (time.perf_counter() - start)
-        flops = update_flops_per_image(trainer.generator, trainer.discriminator)
-    gemm = (gemm_before + gemm_gflops(2048, 10)) / 2
-    achieved = rate * flops / 1e9
+        rate = steps * m / (time.perf_counter() - start)
+    return rate, update_flops_per_image(trainer.generator, trainer.discriminator), trainer
+
+
+def sampling_rate(generator: torch.nn.Module, precision: str, n: int = 10000) -> float:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        generate(generator, 1000, 0)
+        start = time.perf_counter()
+        generate(generator, n, 0)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["mnist-paper", "mnist-quick", "toy-ring"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=DTYPES)
+    parser.add_argument("--steps", type=int, default=300, help="timed minibatch updates")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    peaks = {p: gemm_gflops(2048, 10, DTYPES[p]) for p in args.precisions}
+    rows = []
+    for preset in args.presets:
+        for precision in args.precisions:
+            config = load_config(
+                preset,
+                [
+                    "logging.progress=false",
+                    "logging.tensorboard=false",
+                    "training.device=cpu",
+                    f"training.precision={precision}",
+                ],
+            )
+            rate, flops, trainer = training_rate(config, dataset_for(config), args.steps)
+            rows.append(
+                (preset, precision, rate, flops, sampling_rate(trainer.generator, precision))
+            )
+    peaks = {p: (peaks[p] + gemm_gflops(2048, 10, DTYPES[p])) / 2 for p in args.precisions}
     print(
-        "| preset | threads | images/s | MFLOP/image | GFLOP/s achieved | GEMM GFLOP/s | fraction |"
+        "| preset | precision | threads | training images/s | MFLOP/image | GFLOP/s achieved "
+        "| GEMM GFLOP/s (same precision) | fraction of GEMM | sampling images/s |"
     )
-    print("|---|---|---|---|---|---|---|")
-    print(
-        f"| {args.preset} | {torch.get_num_threads()} | {rate:.0f} | {flops / 1e6:.1f} | "
-        f"{achieved:.1f} | {gemm:.1f} | {achieved / gemm:.0%} |"
-    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for preset, precision, rate, flops, sampling in rows:
+        achieved = rate * flops / 1e9
+        print(
+            f"| {preset} | {precision} | {torch.get_num_threads()} | {rate:,.0f} | "
+            f"{flops / 1e6:.2f} | {achieved:.1f} | {peaks[precision]:.1f} | "
+            f"{achieved / peaks[precision]:.0%} | {sampling:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -56,3 +56,8 @@ def test_yaml_file_and_overrides(tmp_path):
     config = load_config(str(path), ["training.update=alternating", "training.k=2"])
     assert (config.seed, config.training.optimizer, config.training.k) == (7, "adam", 2)
     assert config.model.generator_hidden == [1200, 1200]  # defaults fill the rest
+
+
+@pytest.mark.parametrize("text, value", [("1e-4", 1e-4), ("2.5E-3", 2.5e-3), ("1.0e+2", 100.0)])
+def test_numbers_in_exponent_notation_are_numbers(text, value):
+    assert load_config("mnist-paper", [f"training.lr={text}"]).training.lr == value

@@ -120,7 +120,7 @@ def test_resume_with_a_changed_model_or_objective_is_refused(tmp_path):
     before = (tmp_path / "run" / "config.yaml").read_text()
     with pytest.raises(RunDirError, match=r"training\.lr"):
         resume(tmp_path, "run", "training.lr=0.5")
-    with pytest.raises(RunDirError, match="no checkpoints"):
+    with pytest.raises(RunDirError, match=r"not a run directory \(no config\.yaml\)"):
         RunDir(tmp_path / "elsewhere").check_resumable(tiny_config())
     assert (tmp_path / "run" / "config.yaml").read_text() == before
 
@@ -201,3 +201,22 @@ def test_batch_larger_than_the_data_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="larger than the 400 training images"):
         start(tmp_path, "run", "training.batch_size=500")
+
+
+def test_a_run_killed_during_an_epochs_end_logs_that_epoch_once_after_resuming(tmp_path):
+    """With checkpoints every 10 steps (half an epoch), a crash after the epoch's records are
+    written but before its checkpoint: the resumed run redoes the epoch end, logged once."""
+    trainer = start(tmp_path, "run", "training.checkpoint_every_steps=10")
+
+    def crash(_trainer):
+        raise KeyboardInterrupt  # stands for a kill: nothing after this line runs
+
+    trainer.epoch_hooks.append(crash)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    assert [r["epoch"] for r in read_metrics(trainer.run.metrics) if r["kind"] == "epoch"] == [1]
+    resumed = resume(tmp_path, "run", "training.checkpoint_every_steps=10")
+    resumed.train()
+    records = read_metrics(resumed.run.metrics)
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
+    assert [r["epoch"] for r in records if r["kind"] == "valid_parzen"] == [1, 2]

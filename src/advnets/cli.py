@@ -93,7 +93,9 @@ def _train(args: argparse.Namespace, config, run, processes) -> int:
     if main:
         processes.barrier()
     trainer = Trainer(config, dataset, run, processes)
-    if args.resume:
+    if args.resume and not run.checkpoint("last").is_file():
+        say(f"{run.path} stopped before its first checkpoint: training it from the start")
+    elif args.resume:
         trainer.restore(run.checkpoint("last"))
         if main:
             run.update_config(config)
@@ -544,21 +546,32 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    rank = int(os.environ.get("RANK", "0"))  # under torchrun: this process's rank
+    name = "advnets" if rank == 0 else f"advnets (rank {rank})"
     try:
         return args.func(args)
-    except TrainingInterrupted as err:
-        print(f"advnets: {err}", file=sys.stderr)
+    except TrainingInterrupted as err:  # every rank stops at the same step: rank 0 reports
+        if rank == 0:
+            print(f"advnets: {err}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:  # Ctrl-C outside a training loop: nothing half-written is kept
+        if rank == 0:
+            print(f"advnets: interrupted ({args.command}); files are written whole or not at all.",
+                  file=sys.stderr)  # fmt: skip
+        return 130
+    except TrainingDiverged as err:
+        if rank == 0:
+            print(f"advnets: error: {err}", file=sys.stderr)
+        return 2
     except (
         ConfigError,
         DataUnavailableError,
         CheckpointError,
         ClassifierError,
         RunDirError,
-        TrainingDiverged,
         ValueError,
     ) as err:
-        print(f"advnets: error: {err}", file=sys.stderr)
+        print(f"{name}: error: {err}", file=sys.stderr)
         return 2
 
 

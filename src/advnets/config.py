@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -215,6 +216,9 @@ def _type_name(tp: Any) -> str:
     )
 
 
+_YAML11_MISSED_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Return ``value`` as type ``tp`` or raise ConfigError naming ``key``."""
     origin = typing.get_origin(tp)
@@ -244,6 +248,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return value
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and _YAML11_MISSED_FLOAT.match(value):
+        return float(value)  # 1e-4: YAML 1.1 (PyYAML) reads exponents only as 1.0e-4
     if tp is str and isinstance(value, str):
         return value
     raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")

@@ -50,10 +50,11 @@ JUMP_MARGIN = 0.05  # the stretch of x on each side of a jump of D* left out of 
 
 
 def lab_config(kind: str, overrides: list[str]) -> RunConfig:
-    """The preset of a lab experiment (1d, ring, grid) with ``key=value`` overrides."""
+    """The preset of a lab experiment (1d, ring, grid) with ``key=value`` overrides, on the
+    CPU: its networks are tiny, and its checks work on NumPy arrays."""
     if kind not in PRESETS:
         raise ValueError(f"unknown toy experiment {kind!r}; choose one of {', '.join(PRESETS)}.")
-    return load_config(PRESETS[kind], overrides)
+    return load_config(PRESETS[kind], ["training.device=cpu", *overrides])
 
 
 @dataclass

@@ -85,8 +85,17 @@ def plot_optimal_discriminator(
     ax.plot(x, d, "--", color=DISC, label="D trained to convergence")
     ax.axvspan(x[support][0], x[support][-1], color="grey", alpha=0.1, label="data's support")
     left_out = support & ~checked
-    ax.fill_between(x, 0, 1, where=left_out, color="none", edgecolor="grey", hatch="///",
-                    lw=0, label="left out: next to a jump of D*" if left_out.any() else None)
+    ax.fill_between(
+        x,
+        0,
+        1,
+        where=left_out,
+        facecolor="none",
+        edgecolor="tab:grey",
+        hatch="////",
+        lw=0,
+        label="left out: next to a jump of D*" if left_out.any() else None,
+    )
     ax.set_xlim(x[support][0] - 1.5, x[support][-1] + 1.5)
     return save_single_plot(
         fig, ax, path, title=f"Proposition 1: max |D − D*| on the support = {error:.3f}",

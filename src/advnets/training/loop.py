@@ -333,12 +333,20 @@ class Trainer:
             )
 
     def _check_finite(self, values: torch.Tensor) -> None:
-        if not bool(torch.isfinite(values).all()):
-            raise TrainingDiverged(
-                f"a loss became NaN or infinite at step {self.state.g_updates} "
-                f"(epoch {self.state.epoch + 1}); training stopped and the last good checkpoint "
-                f"in {self.run.checkpoints} is intact. Try a smaller training.lr."
-            )
+        if bool(torch.isfinite(values).all()):
+            return
+        last = self.run.checkpoint("last")
+        kept = (
+            f"the last checkpoint ({last}, step {ckpt.read_state(last)['state']['g_updates']}) "
+            "is intact"
+            if last.is_file()
+            else "no checkpoint had been written yet"
+        )
+        raise TrainingDiverged(
+            f"a loss became NaN or infinite at step {self.state.g_updates} "
+            f"(epoch {self.state.epoch + 1}); training stopped and {kept}. "
+            "Try a smaller training.lr."
+        )
 
     def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
         """One minibatch of Algorithm 1: a D update, and a G update every k-th D update.
@@ -405,7 +413,11 @@ class Trainer:
                         raise TrainingInterrupted(
                             f"interrupted at step {self.state.g_updates}; checkpoint saved. "
                             f"Resume with: advnets train --resume --out {self.run.path}"
-                            + (" (under the same torchrun)" if self.processes.distributed else "")
+                            + (
+                                ", launched by torchrun as before"
+                                if self.processes.distributed
+                                else ""
+                            )
                         )
                     if self._done():
                         break
@@ -426,8 +438,12 @@ class Trainer:
         return self.state
 
     def _checkpoint_mid_epoch(self) -> None:
+        """The extra checkpoints of ``checkpoint_every_steps``; never on an epoch's last
+        minibatch, whose end-of-epoch work (and its checkpoint) follows at once: a run
+        killed during that work then redoes it from the checkpoint before, logging it once."""
         every = self.config.training.checkpoint_every_steps
-        if every and self.state.g_updates % every == 0:
+        last_batch = self.state.batch == self.batches_per_epoch
+        if every and self.state.g_updates % every == 0 and not last_batch:
             self.save("last")
 
     def _measure_machine(self, metrics: MetricsLog) -> float:

@@ -136,9 +136,8 @@ class RunDir:
         ]
 
     def check_resumable(self, config: RunConfig) -> None:
-        """Refuse to resume with a config that changes what the run computes."""
-        if not self.checkpoint("last").is_file():
-            raise RunDirError(f"{self.path} has no checkpoints/last.safetensors to resume from.")
+        """Refuse to resume with a config that changes what the run computes (a run that
+        stopped before its first checkpoint resumes from the start)."""
         changed = self._differences(config, lambda key: key in RESUMABLE_KEYS)
         if changed:
             raise RunDirError(

@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 
-def gemm_gflops(n: int = 1024, repeats: int = 8) -> float:
-    """fp32 matrix-multiply throughput (GFLOP/s) at the current thread count.
+def gemm_gflops(n: int = 1024, repeats: int = 8, dtype: torch.dtype = torch.float32) -> float:
+    """Matrix-multiply throughput (GFLOP/s, fp32 unless ``dtype``) at the current thread count.
 
     Uses a private RNG: measuring never changes what training draws next.
     """
     rng = torch.Generator().manual_seed(0)
-    a, b = torch.randn(n, n, generator=rng), torch.randn(n, n, generator=rng)
+    a, b = (torch.randn(n, n, generator=rng).to(dtype) for _ in range(2))
     for _ in range(2):
         a @ b
     start = time.perf_counter()

@@ -1,0 +1,74 @@
+"""Devices and precision: the CPU, a CUDA GPU when there is one, and bf16 autocast."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import make_dataset, tiny_config
+
+from advnets.cli import main
+from advnets.config import ConfigError
+from advnets.training.distributed import resolve_device
+from advnets.training.loop import Trainer
+from advnets.training.rundir import RunDir
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def train(tmp_path, name: str, *overrides: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """All weights of the tiny paper model, flattened, before and after 15 updates."""
+    config = tiny_config("training.max_steps=15", *overrides)
+    dataset = make_dataset()
+    run = RunDir(tmp_path / name)
+    run.create(config, dataset.sha256, dataset.source)
+    trainer = Trainer(config, dataset, run)
+    nets = (trainer.generator, trainer.discriminator)
+
+    def weights() -> torch.Tensor:
+        return torch.cat([p.detach().cpu().flatten() for n in nets for p in n.parameters()])
+
+    before = weights()
+    trainer.train()
+    return before, weights()
+
+
+def relative_difference(run, reference) -> float:
+    """How far two runs from the same start ended apart, relative to how far training moved."""
+    (start, end), (reference_start, reference_end) = run, reference
+    assert torch.equal(start, reference_start)
+    return float((end - reference_end).norm() / (reference_end - reference_start).norm())
+
+
+def test_auto_is_the_cpu_without_a_gpu_and_cuda_without_one_is_refused():
+    if torch.cuda.is_available():
+        assert resolve_device("auto").type == "cuda"
+    else:
+        assert resolve_device("auto") == torch.device("cpu")
+        with pytest.raises(ConfigError, match="sees no CUDA GPU"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without a GPU")
+def test_device_cuda_without_a_gpu_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "toy-ring", "--device", "cuda", "--out", "run"]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bf16_autocast_trains_close_to_fp32(tmp_path):
+    fp32 = train(tmp_path, "fp32", "training.device=cpu")
+    bf16 = train(tmp_path, "bf16", "training.device=cpu", "training.precision=bf16")
+    assert torch.isfinite(bf16[1]).all()
+    assert bf16[1].dtype == torch.float32  # weights and updates stay fp32
+    difference = relative_difference(bf16, fp32)
+    assert 0 < difference < 0.3  # bf16 products were used (0.06 measured), tracking fp32
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_trains_what_the_cpu_trains(tmp_path, precision):
+    torch.backends.cuda.matmul.allow_tf32 = False
+    cpu = train(tmp_path, "cpu", "training.device=cpu")
+    gpu = train(tmp_path, "gpu", "training.device=cuda", f"training.precision={precision}")
+    assert relative_difference(gpu, cpu) < (1e-3 if precision == "fp32" else 0.3)
