@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,32 @@ def test_the_command_line_trains_under_torchrun(tmp_path):
     records = (out / "metrics.jsonl").read_text().splitlines()
     steps = [r for r in records if '"kind": "train"' in r]
     assert len(steps) == len(set(steps)) > 0  # one writer
+
+
+def test_ctrl_c_stops_every_rank_at_the_same_step_and_the_run_resumes(tmp_path):
+    """SIGINT to the whole process group, as Ctrl-C sends it: one checkpoint, one message."""
+    out = tmp_path / "ring"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node=2", "-m", "advnets", "train", "toy-ring", "--out", str(out)]
+    command += ["--set", "logging.progress=false", "--set", "training.checkpoint_every_steps=20"]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, env=environment, start_new_session=True
+    )
+    checkpoint = out / "checkpoints" / "last.safetensors"
+    deadline = time.monotonic() + 120
+    while not checkpoint.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert checkpoint.is_file(), "no checkpoint before the deadline"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    stopped = re.findall(r"advnets: interrupted at step (\d+); checkpoint saved", stderr)
+    assert len(stopped) == 1, stderr[-3000:]  # rank 0 reports, for both ranks
+    step = int(stopped[0])
+    state = ckpt.read_state(checkpoint)
+    assert state["state"]["g_updates"] == step and state["world_size"] == 2
+    torchrun(
+        "-m", "advnets", "train", "--resume", "--out", str(out),
+        "--set", f"training.max_steps={step + 10}",
+    )  # fmt: skip
+    assert ckpt.read_state(checkpoint)["state"]["g_updates"] == step + 10

@@ -8,7 +8,7 @@ import torch
 
 from advnets.config import ModelConfig
 from advnets.models import build_models, count_parameters
-from advnets.models.layers import Maxout
+from advnets.models.layers import Dropout, Maxout
 from advnets.models.mlp import logit_of_mean_pixel, sample_noise
 
 
@@ -68,4 +68,16 @@ def test_discriminator_dropout_masks_are_independent_per_row_and_off_in_eval():
     discriminator.eval()
     eval_out = discriminator(x)
     assert torch.allclose(eval_out, eval_out[0].expand(6))
-    assert math.isclose(discriminator.features[0].p, 0.2) and discriminator.features[2].p == 0.5
+    assert discriminator.features[0].keep == 0.8 and discriminator.features[2].keep == 0.5
+
+
+def test_dropout_keeps_the_given_share_and_scales_by_its_inverse():
+    dropout = Dropout(0.8)
+    x = torch.ones(200_000)
+    torch.manual_seed(0)
+    y = dropout(x)
+    assert set(y.unique().tolist()) == {0.0, 1.25}
+    assert abs(float((y > 0).float().mean()) - 0.8) < 0.005  # 5 standard errors
+    assert abs(float(y.mean()) - 1.0) < 0.01  # E[y] = x (inverted scaling)
+    dropout.eval()
+    assert torch.equal(dropout(x), x)

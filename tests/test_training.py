@@ -155,6 +155,8 @@ def test_an_interrupted_checkpoint_write_leaves_the_previous_one_intact(tmp_path
         trainer.save("last")
     assert trainer.run.checkpoint("last").read_bytes() == good
     assert [p.name for p in trainer.run.checkpoints.iterdir()] == ["last.safetensors"]
+    monkeypatch.undo()
+    assert resume(tmp_path, "run", "training.max_steps=5").state.g_updates == 5  # and it is used
 
 
 class _Exploit:

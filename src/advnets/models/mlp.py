@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from advnets.models.layers import Maxout, init_uniform_
+from advnets.models.layers import Dropout, Maxout, init_uniform_
 
 SQRT3 = math.sqrt(3.0)
 
@@ -96,10 +96,10 @@ class MaxoutDiscriminator(nn.Module):
         hidden_keep: float = 0.5,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Dropout(1 - input_keep)]
+        layers: list[nn.Module] = [Dropout(input_keep)]
         width = data_dim
         for size in units:
-            layers += [Maxout(width, size, pieces), nn.Dropout(1 - hidden_keep)]
+            layers += [Maxout(width, size, pieces), Dropout(hidden_keep)]
             width = size
         self.features = nn.Sequential(*layers)
         self.output = nn.Linear(width, 1)

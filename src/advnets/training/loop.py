@@ -103,8 +103,8 @@ class TrainState:
 
 def gradient_norm(module: torch.nn.Module) -> torch.Tensor:
     """The Euclidean norm of all of a module's parameter gradients together."""
-    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
-    return torch.stack(norms).norm() if norms else torch.tensor(0.0)
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.tensor(0.0)
 
 
 class _Window:
