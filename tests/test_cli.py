@@ -228,3 +228,25 @@ def test_fork_into_another_model_is_refused(trained_run, tmp_path, capsys):
     )
     assert "model.noise_dim" in capsys.readouterr().err
     assert not (tmp_path / "fork").exists()
+
+
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(
+    tmp_path, mnist_dir, config_file, capsys, monkeypatch
+):
+    from advnets.training.loop import Trainer
+
+    run = tmp_path / "run"
+    original = Trainer.train
+
+    def stopped(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "train", stopped)
+    assert main(["train", str(config_file), "--out", str(run)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert (run / "config.yaml").is_file()
+    assert not (run / "checkpoints" / "last.safetensors").exists()
+    monkeypatch.setattr(Trainer, "train", original)
+    assert main(["train", "--resume", "--out", str(run), "--no-eval"]) == 0
+    assert "training it from the start" in capsys.readouterr().out
+    assert (run / "checkpoints" / "last.safetensors").is_file()

@@ -138,3 +138,13 @@ def test_ctrl_c_stops_every_rank_at_the_same_step_and_the_run_resumes(tmp_path):
         "--set", f"training.max_steps={step + 10}",
     )  # fmt: skip
     assert ckpt.read_state(checkpoint)["state"]["g_updates"] == step + 10
+
+
+def test_a_minibatch_that_does_not_divide_among_the_processes_is_refused(tmp_path):
+    from advnets.config import ConfigError
+    from advnets.training.distributed import Processes
+
+    config = tiny_config("training.batch_size=15")
+    dataset = make_dataset()
+    with pytest.raises(ConfigError, match="must divide evenly among the 2 processes"):
+        Trainer(config, dataset, RunDir(tmp_path / "run"), Processes(rank=0, world_size=2))

@@ -210,7 +210,9 @@ class Trainer:
         if self.processes.distributed:
             self._g, self._d = (
                 DistributedDataParallel(
-                    net, device_ids=[self.device.index] if self.device.type == "cuda" else None
+                    net,
+                    device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                    gradient_as_bucket_view=True,
                 )
                 for net in (self.generator, self.discriminator)
             )
