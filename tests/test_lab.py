@@ -69,3 +69,26 @@ def test_toy_runs_are_not_taken_for_image_runs(tmp_path, capsys):
 def test_mismatched_family_and_data_are_refused(capsys):
     assert main(["train", "toy-ring", "--set", "model.family=mlp-maxout"]) == 2
     assert "does not fit data.dataset" in capsys.readouterr().err
+
+
+def test_d_trained_on_v_by_quadrature_meets_d_star_for_a_gaussian_generator(tmp_path):
+    """G(z) = 1.5 + 0.7 z through the linear path: p_g = N(1.5, 0.7²) exactly, so D* is
+    known in closed form; D trained to convergence with G frozen meets it (Proposition 1)."""
+    import numpy as np
+    import torch
+
+    from advnets.lab import Lab, lab_config
+
+    lab = Lab(lab_config("1d", []), tmp_path / "run")
+    generator = lab.trainer.generator
+    with torch.no_grad():
+        generator.output.weight.zero_()
+        generator.output.bias.fill_(1.5)
+        generator.skip.weight.fill_(0.7)
+    x = lab.x
+    p_g = np.exp(-0.5 * ((x - 1.5) / 0.7) ** 2) / (0.7 * math.sqrt(2 * math.pi))
+    np.testing.assert_allclose(lab.p_g(), p_g, atol=1e-4)  # the exact density of a monotone G
+    check = lab.optimal_discriminator_error()
+    d_star = lab.p_data() / (lab.p_data() + p_g)
+    assert np.abs(check["d"] - d_star)[check["support"]].max() < 0.02
+    assert check["max_abs_error"] < 0.02 and check["excluded_mass"] == 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from advnets.evaluation.theory import (
 )
 from advnets.figures import toy as toy_figures
 from advnets.files import atomic_write_bytes, atomic_write_text
-from advnets.objectives import discriminator_loss, value_function
+from advnets.objectives import discriminator_loss, value_by_quadrature, value_function
 from advnets.sampling import eval_mode, generate
 from advnets.training.logs import MetricsLog, read_metrics
 from advnets.training.loop import Trainer
@@ -38,8 +39,7 @@ from advnets.training.rundir import RunDir
 PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
 SNAPSHOT_NOISE_SEED = 7  # the same noise for every 2-D snapshot, so frames are comparable
 SNAPSHOT_POINTS = 2500  # samples per 2-D snapshot (the literature's count)
-D_FIT_POINTS = 50000  # samples of p_data and of G when D is fitted to D* (Proposition 1)
-D_FIT_ITERATIONS = 300
+D_FIT_ITERATIONS = 1000  # L-BFGS iterations when D is fitted to D* by quadrature (Proposition 1)
 CRITERION_FIT_POINTS = 20000  # enough for V(D, G) to meet C(G) within ~0.01 nats (Theorem 1)
 CRITERION_FIT_ITERATIONS = 200
 CRITERION_SNAPSHOTS = 6  # generators along training at which Theorem 1 is checked
@@ -165,26 +165,19 @@ class Lab:
             real = to_tensor(self.distribution.sample(batch_size, self.rng))
             self.trainer.discriminator_step(real)
 
-    def fit_discriminator(self, n: int = D_FIT_POINTS, iterations: int = D_FIT_ITERATIONS) -> None:
-        """The inner maximisation max_D V(D, G) solved to convergence, G frozen.
-
-        D restarts from a fresh initialisation (a D carried over from training
-        can sit in a flat region where L-BFGS stops early), then full-batch
-        L-BFGS minimises the discriminator's own objective (``discriminator_loss``)
-        over ``n`` fresh draws from p_data and ``n`` samples of G. First-order
-        steps crawl where both densities are small; L-BFGS reaches D* there in a
-        few hundred iterations (measured on one G: max error 0.12 after 2,000
-        Adam steps on 2,000 points each, 0.03 with 300 L-BFGS iterations).
-        """
-        discriminator, generator = self.trainer.discriminator, self.trainer.generator
+    def _refit(self, loss: Callable[[], torch.Tensor], iterations: int) -> None:
+        """Minimise ``loss`` over D's weights from a fresh initialisation, by full-batch
+        L-BFGS. A D carried over from training can sit in a flat region where L-BFGS
+        stops early; first-order steps crawl where both densities are small, where
+        L-BFGS reaches D* in a few hundred iterations (measured on one G: max error
+        0.12 after 2,000 Adam steps on 2,000 points each, 0.03 with 300 L-BFGS
+        iterations)."""
+        discriminator = self.trainer.discriminator
         with torch.random.fork_rng():  # a fresh D each time; the global RNG is left alone
             torch.manual_seed(self.config.seed)
             for module in discriminator.modules():
                 if isinstance(module, torch.nn.Linear):
                     module.reset_parameters()
-        real = to_tensor(self.distribution.sample(n, self.rng))
-        with torch.no_grad(), eval_mode(generator):
-            fake = generator(generator.sample_noise(n))
         optimiser = torch.optim.LBFGS(
             discriminator.parameters(),
             max_iter=iterations,
@@ -196,12 +189,39 @@ class Lab:
 
         def closure() -> torch.Tensor:
             optimiser.zero_grad()
-            loss = discriminator_loss(discriminator(real), discriminator(fake))
-            loss.backward()
-            return loss
+            value = loss()
+            value.backward()
+            return value
 
         with eval_mode(discriminator):
             optimiser.step(closure)
+
+    def fit_discriminator(self, n: int, iterations: int) -> None:
+        """The inner maximisation max_D V(D, G), G frozen, on samples: the discriminator's
+        own objective (``discriminator_loss``) over ``n`` fresh draws from p_data and
+        ``n`` samples of G."""
+        discriminator, generator = self.trainer.discriminator, self.trainer.generator
+        real = to_tensor(self.distribution.sample(n, self.rng))
+        with torch.no_grad(), eval_mode(generator):
+            fake = generator(generator.sample_noise(n))
+        self._refit(
+            lambda: discriminator_loss(discriminator(real), discriminator(fake)), iterations
+        )
+
+    def fit_discriminator_to_densities(self, iterations: int = D_FIT_ITERATIONS) -> None:
+        """The inner maximisation max_D V(D, G), G frozen, on the densities themselves:
+        V = ∫ p_data log D + p_g log(1 − D) dx by quadrature on the lab's grid.
+
+        The same objective as on samples without their noise, so the check measures
+        how closely a trained D reaches D* (measured on one G: 0.016–0.019 over three
+        initialisations, against 0.034–0.061 when fitted on 50,000 samples of each)."""
+        weights = [
+            torch.as_tensor(density * np.gradient(self.x), dtype=torch.float32)
+            for density in (self.p_data(), self.p_g())
+        ]
+        nodes = torch.as_tensor(self.x, dtype=torch.float32)[:, None]
+        discriminator = self.trainer.discriminator
+        self._refit(lambda: -value_by_quadrature(discriminator(nodes), *weights), iterations)
 
     def use_generator(self, snapshot: Snapshot) -> None:
         self.trainer.generator.load_state_dict(snapshot.generator_state)
@@ -217,7 +237,7 @@ class Lab:
         maximum is therefore taken away from D*'s jumps (``JUMP_MARGIN`` on each side,
         marked in the figure), and also reported everywhere on the support, with
         the share of p_data's mass left out."""
-        self.fit_discriminator()
+        self.fit_discriminator_to_densities()
         p_data, p_g = self.p_data(), self.p_g()
         support = highest_density_region(p_data, self.x, SUPPORT_MASS)
         d_star = optimal_discriminator(p_data, p_g)

@@ -22,6 +22,16 @@ def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torc
     return -F.softplus(-real_logits).mean() - F.softplus(fake_logits).mean()
 
 
+def value_by_quadrature(
+    logits: torch.Tensor, data_weights: torch.Tensor, generator_weights: torch.Tensor
+) -> torch.Tensor:
+    """V(D, G) = ∫ p_data(x) log D(x) + p_g(x) log(1 − D(x)) dx by quadrature: D's logits
+    at the nodes, weighted by each density times the node's width."""
+    return (
+        -(data_weights * F.softplus(-logits)).sum() - (generator_weights * F.softplus(logits)).sum()
+    )
+
+
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """What D descends: 1/2 (BCE(D(x), 1) + BCE(D(G(z)), 0)) = -V(D, G) / 2.
 
