@@ -18,8 +18,8 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
 import torch
+from common import synthetic_mnist, timing_config
 from torch.profiler import ProfilerActivity, profile
 
 from advnets.config import load_config
@@ -29,15 +29,7 @@ from advnets.training.rundir import RunDir
 
 
 def trainer(preset: str, data: Dataset, precision: str, compiled: bool, out: str) -> Trainer:
-    config = load_config(
-        preset,
-        [
-            "logging.progress=false",
-            "logging.tensorboard=false",
-            "training.device=cpu",
-            f"training.precision={precision}",
-        ],
-    )
+    config = timing_config(preset, precision)
     built = Trainer(config, data, RunDir(out))
     if compiled:  # the networks the update calls (simultaneous update: G and D once each)
         built._g, built._d = torch.compile(built.generator), torch.compile(built.discriminator)
@@ -62,10 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    train = np.random.default_rng(0).random((10000, 784), dtype=np.float32)
-    data = Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
+    data = synthetic_mnist()
     m = load_config(args.preset).training.batch_size
-    batches = [data.train[i * m : (i + 1) * m] for i in range(len(train) // m)]
+    batches = [data.train[i * m : (i + 1) * m] for i in range(len(data.train) // m)]
     variants = {
         "fp32 (the paper's arithmetic)": ("fp32", False),
         "bf16 autocast": ("bf16", False),

@@ -20,10 +20,9 @@ import argparse
 import tempfile
 import time
 
-import numpy as np
 import torch
+from common import synthetic_mnist, timing_config
 
-from advnets.config import load_config
 from advnets.data.datasets import Dataset, load_dataset
 from advnets.sampling import generate
 from advnets.training.loop import Trainer
@@ -36,8 +35,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 def dataset_for(config) -> Dataset:
     if config.model.family != "mlp-maxout":
         return load_dataset(config.data)
-    train = np.random.default_rng(0).random((10000, 784), dtype=np.float32)
-    return Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
+    return synthetic_mnist()
 
 
 def training_rate(config, data: Dataset, steps: int) -> tuple[float, float, Trainer]:
@@ -76,15 +74,7 @@ def main() -> None:
     rows = []
     for preset in args.presets:
         for precision in args.precisions:
-            config = load_config(
-                preset,
-                [
-                    "logging.progress=false",
-                    "logging.tensorboard=false",
-                    "training.device=cpu",
-                    f"training.precision={precision}",
-                ],
-            )
+            config = timing_config(preset, precision)
             rate, flops, trainer = training_rate(config, dataset_for(config), args.steps)
             rows.append(
                 (preset, precision, rate, flops, sampling_rate(trainer.generator, precision))

@@ -384,6 +384,9 @@ SATURATION_SETTINGS = [  # the paper's optimiser: Adam would rescale a vanishing
     "training.optimizer=sgd",
     "training.lr=0.05",
     "training.epochs=4",
+    # a G that starts as a narrow blob off the data, D's easy prey as in Section 3's early
+    # learning; the linear path would spread the initial G over the data
+    "model.generator_skip=false",
 ]
 SATURATION_D_HEAD_START = 1000  # D steps against the initial G before G moves
 

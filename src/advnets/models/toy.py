@@ -5,7 +5,8 @@ unbounded linear output (points, not pixels). SiLU is smooth, so p_g has no
 jumps from kinks (ReLU), and it saturates on one side only (tanh on both),
 which keeps D* = p_data/(p_data + p_g) mostly within reach of a smooth D; a G
 that drives its hidden units into SiLU's flat side can still give p_g a hard
-edge, where D* jumps (BENCHMARKS.md measures how often). D is a plain MLP of leaky-ReLU
+edge, where D* jumps, unless a linear path z -> A z keeps its tails alive
+(``model.generator_skip``, on in the 1-D preset). D is a plain MLP of leaky-ReLU
 layers ending in one logit, without dropout, so that with G frozen it can be
 trained to the optimum D* of Proposition 1. PyTorch's default initialisation.
 """

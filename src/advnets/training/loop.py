@@ -450,7 +450,7 @@ class Trainer:
 
     def _measure_machine(self, metrics: MetricsLog) -> float:
         """Log this session's GEMM peak; return the FLOPs one image costs per update over it."""
-        gemm = gemm_gflops()
+        gemm = gemm_gflops(device=self.device)
         flops = update_flops_per_image(self.generator, self.discriminator)
         metrics.write(
             {

@@ -8,18 +8,27 @@ import torch
 from torch import nn
 
 
-def gemm_gflops(n: int = 1024, repeats: int = 8, dtype: torch.dtype = torch.float32) -> float:
-    """Matrix-multiply throughput (GFLOP/s, fp32 unless ``dtype``) at the current thread count.
+def gemm_gflops(
+    n: int = 1024,
+    repeats: int = 8,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Matrix-multiply throughput (GFLOP/s, fp32 unless ``dtype``) on ``device`` (on the CPU
+    at the current thread count).
 
     Uses a private RNG: measuring never changes what training draws next.
     """
     rng = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(n, n, generator=rng).to(dtype) for _ in range(2))
+    a, b = (torch.randn(n, n, generator=rng).to(device, dtype) for _ in range(2))
+    synchronize = torch.cuda.synchronize if a.is_cuda else (lambda: None)
     for _ in range(2):
         a @ b
+    synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    synchronize()
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 

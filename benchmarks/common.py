@@ -1,0 +1,27 @@
+"""What the speed benchmarks share: a preset set up for timing, and MNIST-shaped data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from advnets.config import RunConfig, load_config
+from advnets.data.datasets import Dataset
+
+
+def timing_config(preset: str, precision: str = "fp32") -> RunConfig:
+    """``preset`` on the CPU in the given precision, without progress bar or TensorBoard."""
+    return load_config(
+        preset,
+        [
+            "logging.progress=false",
+            "logging.tensorboard=false",
+            "training.device=cpu",
+            f"training.precision={precision}",
+        ],
+    )
+
+
+def synthetic_mnist(n: int = 10000) -> Dataset:
+    """n random MNIST-shaped images in memory (speed does not depend on content)."""
+    train = np.random.default_rng(0).random((n, 784), dtype=np.float32)
+    return Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
