@@ -118,8 +118,7 @@ class _Window:
         self.metrics, self.board = metrics, board
         self.flop_seconds = seconds_per_image_flop  # FLOPs per image / GEMM FLOP/s
         self.sums = torch.zeros(len(self.NAMES))
-        self.count = self.images = 0
-        self.restart_clock()
+        self.reset()
 
     def restart_clock(self) -> None:
         self.start = time.perf_counter()
@@ -137,8 +136,7 @@ class _Window:
         """Write one train record (means, V(D, G), images/s, GEMM fraction) and reset; only
         reset where there is no log (ranks other than 0)."""
         if self.metrics is None:
-            self.sums.zero_()
-            self.count = self.images = 0
+            self.reset()
             return
         means = dict(zip(self.NAMES, (self.sums / self.count).tolist(), strict=True))
         rate = self.images / (time.perf_counter() - self.start)
@@ -160,6 +158,10 @@ class _Window:
             DGz=f"{means['d_fake']:.2f}",
             ips=f"{rate:.0f}",
         )
+        self.reset()
+
+    def reset(self) -> None:
+        """Start the next window."""
         self.sums.zero_()
         self.count = self.images = 0
         self.restart_clock()
