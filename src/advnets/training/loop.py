@@ -451,7 +451,8 @@ class Trainer:
             self.save("last")
 
     def _measure_machine(self, metrics: MetricsLog) -> float:
-        """Log this session's GEMM peak; return the FLOPs one image costs per update over it."""
+        """Log the GEMM peak of the training device; return the FLOPs one image costs per
+        update over it."""
         gemm = gemm_gflops(device=self.device)
         flops = update_flops_per_image(self.generator, self.discriminator)
         metrics.write(
