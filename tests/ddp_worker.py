@@ -28,6 +28,7 @@ def main(out: str, resume: bool, overrides: list[str]) -> None:
         run.create(config, dataset.sha256, dataset.source)
     processes.barrier()
     trainer.train()
+    trainer.close()
     distributed.stop(processes)
 
 

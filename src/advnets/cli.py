@@ -34,13 +34,22 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from advnets.training import distributed
+    from advnets.training.loop import TrainingDiverged, TrainingInterrupted
 
     config, run = _train_config_and_run(args)
     processes = distributed.start(config.training.device)
+    trainer, dataset = _start_trainer(args, config, run, processes)
     try:
-        return _train(args, config, run, processes)
-    finally:
+        state = trainer.train()
+    except (TrainingInterrupted, TrainingDiverged):  # every rank stops at the same step
+        trainer.close()
         distributed.stop(processes)
+        raise
+    trainer.close()
+    distributed.stop(processes)
+    if processes.is_main:
+        _report_training(args, run, dataset, state)
+    return 0
 
 
 def _train_config_and_run(args: argparse.Namespace):
@@ -78,10 +87,10 @@ def _train_config_and_run(args: argparse.Namespace):
     return config, run
 
 
-def _train(args: argparse.Namespace, config, run, processes) -> int:
-    """Train (as one rank of a multi-process run, or alone); rank 0 alone prints and writes."""
+def _start_trainer(args: argparse.Namespace, config, run, processes):
+    """The trainer of a new, resumed or forked run, and its data (as one rank of a
+    multi-process run, or alone; rank 0 alone prints and writes)."""
     from advnets.data.datasets import load_dataset
-    from advnets.evaluation.runs import evaluate_run
     from advnets.training.loop import Trainer
     from advnets.training.rundir import RunDir
 
@@ -119,9 +128,13 @@ def _train(args: argparse.Namespace, config, run, processes) -> int:
             f"{processes.world_size} processes on {processes.device.type}, "
             f"{config.training.batch_size // processes.world_size} examples each per minibatch"
         )
-    state = trainer.train()
-    if not main:
-        return 0
+    return trainer, dataset
+
+
+def _report_training(args: argparse.Namespace, run, dataset, state) -> None:
+    """What a finished training prints, with the test-set evaluation of image runs."""
+    from advnets.evaluation.runs import evaluate_run
+
     images = dataset.image_shape is not None
     print(
         f"finished: {state.epoch} epochs, {state.g_updates} generator updates"
@@ -137,7 +150,6 @@ def _train(args: argparse.Namespace, config, run, processes) -> int:
         f"run directory: {run.path} (samples/latest.png, curves.png, metrics.jsonl); "
         f"see it all with: advnets report {run.path}"
     )
-    return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -124,6 +124,11 @@ def start(device_name: str) -> Processes:
 
 
 def stop(processes: Processes) -> None:
-    """Leave the process group (if this process joined one)."""
+    """Leave the process group (if this process joined one), all ranks together.
+
+    Call it after ``Trainer.close``: DDP's reducer holds the group, and a group
+    released only at interpreter exit can abort the process (gloo's threads). Only
+    where every rank gets here: a rank that failed alone must not wait for the others."""
     if processes.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -441,6 +441,11 @@ class Trainer:
             board.close()
         return self.state
 
+    def close(self) -> None:
+        """Drop the DDP wrappers, which hold the process group: call it before the process
+        leaves the group (``distributed.stop``)."""
+        self._g, self._d = self.generator, self.discriminator
+
     def _checkpoint_mid_epoch(self) -> None:
         """The extra checkpoints of ``checkpoint_every_steps``; never on an epoch's last
         minibatch, whose end-of-epoch work (and its checkpoint) follows at once: a run
