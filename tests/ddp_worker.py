@@ -30,6 +30,7 @@ def main(out: str, resume: bool, overrides: list[str]) -> None:
     trainer.train()
     trainer.close()
     distributed.stop(processes)
+    distributed.end_process(0)
 
 
 if __name__ == "__main__":

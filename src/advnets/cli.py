@@ -547,17 +547,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from advnets.data.mnist import DataUnavailableError
-    from advnets.evaluation.classifier import ClassifierError
-    from advnets.training.checkpoint import CheckpointError
-    from advnets.training.loop import TrainingDiverged, TrainingInterrupted
-    from advnets.training.rundir import RunDirError
+    from advnets.training import distributed
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    code = _run(args)
+    distributed.end_process(code)  # a rank of a multi-process run ends here, at once
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; turn the errors a user can fix into one line and an exit code."""
+    from advnets.data.mnist import DataUnavailableError
+    from advnets.evaluation.classifier import ClassifierError
+    from advnets.training.checkpoint import CheckpointError
+    from advnets.training.loop import TrainingDiverged, TrainingInterrupted
+    from advnets.training.rundir import RunDirError
+
     rank = int(os.environ.get("RANK", "0"))  # under torchrun: this process's rank
     name = "advnets" if rank == 0 else f"advnets (rank {rank})"
     try:
