@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -54,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train_config_and_run(args: argparse.Namespace):
     """The resolved config of a training command and its run directory, checked."""
-    from advnets.training.distributed import launched_by_torchrun
+    from advnets.training.distributed import environment_rank, launched_by_torchrun
     from advnets.training.rundir import RunDir
 
     overrides = list(args.set) + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
@@ -80,7 +79,7 @@ def _train_config_and_run(args: argparse.Namespace):
         raise ConfigError("a multi-process run needs --out RUN_DIR, the same for every process.")
     stem = Path(args.config).stem
     run = RunDir(args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if int(os.environ.get("RANK", "0")) == 0:  # rank 0 creates it; the others must not look
+    if environment_rank() == 0:  # rank 0 creates it; the others must not look
         run.ensure_new()
     if args.fork_from:
         RunDir(args.fork_from).check_forkable(config)
@@ -563,11 +562,12 @@ def _run(args: argparse.Namespace) -> int:
     """Run the command; turn the errors a user can fix into one line and an exit code."""
     from advnets.data.mnist import DataUnavailableError
     from advnets.evaluation.classifier import ClassifierError
+    from advnets.training import distributed
     from advnets.training.checkpoint import CheckpointError
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
     from advnets.training.rundir import RunDirError
 
-    rank = int(os.environ.get("RANK", "0"))  # under torchrun: this process's rank
+    rank = distributed.environment_rank()  # under torchrun: this process's rank
     name = "advnets" if rank == 0 else f"advnets (rank {rank})"
     try:
         return args.func(args)

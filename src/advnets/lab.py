@@ -208,7 +208,9 @@ class Lab:
             lambda: discriminator_loss(discriminator(real), discriminator(fake)), iterations
         )
 
-    def fit_discriminator_to_densities(self, iterations: int = D_FIT_ITERATIONS) -> None:
+    def fit_discriminator_to_densities(
+        self, p_data: np.ndarray, p_g: np.ndarray, iterations: int = D_FIT_ITERATIONS
+    ) -> None:
         """The inner maximisation max_D V(D, G), G frozen, on the densities themselves:
         V = ∫ p_data log D + p_g log(1 − D) dx by quadrature on the lab's grid.
 
@@ -217,7 +219,7 @@ class Lab:
         initialisations, against 0.034–0.061 when fitted on 50,000 samples of each)."""
         weights = [
             torch.as_tensor(density * np.gradient(self.x), dtype=torch.float32)
-            for density in (self.p_data(), self.p_g())
+            for density in (p_data, p_g)
         ]
         nodes = torch.as_tensor(self.x, dtype=torch.float32)[:, None]
         discriminator = self.trainer.discriminator
@@ -237,8 +239,8 @@ class Lab:
         maximum is therefore taken away from D*'s jumps (``JUMP_MARGIN`` on each side,
         marked in the figure), and also reported everywhere on the support, with
         the share of p_data's mass left out."""
-        self.fit_discriminator_to_densities()
         p_data, p_g = self.p_data(), self.p_g()
+        self.fit_discriminator_to_densities(p_data, p_g)
         support = highest_density_region(p_data, self.x, SUPPORT_MASS)
         d_star = optimal_discriminator(p_data, p_g)
         d = self.d_curve(self.x)

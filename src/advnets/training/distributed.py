@@ -107,6 +107,11 @@ class Processes:
 _joined = False  # whether this process has joined a process group (``start``)
 
 
+def environment_rank() -> int:
+    """This process's rank as torchrun set it (0 for a process torchrun did not start)."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
@@ -116,7 +121,7 @@ def start(device_name: str) -> Processes:
     a single process."""
     if not launched_by_torchrun():
         return Processes(device=resolve_device(device_name))
-    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    rank, world_size = environment_rank(), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = resolve_device(device_name, local_rank)
     if not dist.is_initialized():
