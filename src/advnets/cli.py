@@ -35,6 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from advnets.training import distributed
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
 
+    started = time.perf_counter()
     config, run = _train_config_and_run(args)
     processes = distributed.start(config.training.device)
     trainer, dataset = _start_trainer(args, config, run, processes)
@@ -47,7 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer.close()
     distributed.stop(processes)
     if processes.is_main:
-        _report_training(args, run, dataset, state)
+        _report_training(args, run, dataset, state, time.perf_counter() - started)
     return 0
 
 
@@ -130,13 +131,17 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
     return trainer, dataset
 
 
-def _report_training(args: argparse.Namespace, run, dataset, state) -> None:
-    """What a finished training prints, with the test-set evaluation of image runs."""
+def _report_training(args: argparse.Namespace, run, dataset, state, seconds: float) -> None:
+    """What a finished training prints: how long it took, the test-set scores of image runs
+    in words (``advnets.evaluation.summary``), where the pictures are, and the report command."""
     from advnets.evaluation.runs import evaluate_run
+    from advnets.evaluation.summary import summarise
 
     images = dataset.image_shape is not None
+    minutes, rest = divmod(round(seconds), 60)
     print(
-        f"finished: {state.epoch} epochs, {state.g_updates} generator updates"
+        f"finished: {state.epoch} epochs, {state.g_updates} generator updates in "
+        f"{minutes} min {rest:02d} s"
         + (
             f"; best validation Parzen {state.best_valid_ll:.1f} nats at epoch {state.best_epoch}"
             if images
@@ -144,11 +149,11 @@ def _report_training(args: argparse.Namespace, run, dataset, state) -> None:
         )
     )
     if images and not args.no_eval:
-        _print_evaluation(evaluate_run(run, "best", dataset))
-    print(
-        f"run directory: {run.path} (samples/latest.png, curves.png, metrics.jsonl); "
-        f"see it all with: advnets report {run.path}"
-    )
+        print("\n".join(summarise(evaluate_run(run, "best", dataset))))
+    if images:
+        print(f"samples:  {run.samples / 'latest.png'} (one grid per epoch in {run.samples})")
+    print(f"curves:   {run.curves}; all records in {run.metrics}")
+    print(f"report:   advnets report {run.path}   (one HTML page with everything)")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

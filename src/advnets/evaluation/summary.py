@@ -1,0 +1,68 @@
+"""The end of a training run in words: what the test-set scores say to a newcomer.
+
+``summarise`` turns an ``evaluation.json`` record (``advnets.evaluation.runs``)
+into a few lines: each score with what good looks like, and a verdict that
+names a collapse in words rather than leaving it to be read off the numbers.
+The reference values quoted are measured on real MNIST digits with the same
+protocol (BENCHMARKS.md, "Calibration on real data" and Table 1's ceiling row).
+"""
+
+from __future__ import annotations
+
+# What real digits score under the same protocols, quoted beside a run's scores.
+PAPER_PARZEN = "225 ± 2"  # Table 1, adversarial nets
+REAL_PARZEN = 241  # 10,000 training images scored as if they were samples
+REAL_FID = 0.2  # held-out test digits against the test set
+COLLAPSED_CLASSES = 3  # at most this many digit classes: the generator has collapsed
+PARTIAL_CLASSES = 9  # fewer than ten but more than COLLAPSED_CLASSES: some digits are missing
+LOW_RECALL = 0.3  # below this, samples cover little of the real digits' variety
+
+
+def verdict(domain: dict) -> str:
+    """One sentence on the samples' variety: collapsed, missing digits, or healthy."""
+    counts = domain["class_counts"]
+    covered = domain["classes_covered"]
+    top = max(range(len(counts)), key=counts.__getitem__)
+    top_share = counts[top] / max(sum(counts), 1)
+    if covered <= COLLAPSED_CLASSES:
+        return (
+            f"COLLAPSED: the samples show only {covered} of the 10 digits "
+            f"({top_share:.0%} are {top}s); the generator found a few outputs that fool D "
+            "and stopped exploring. Try another seed or a smaller training.lr."
+        )
+    if covered <= PARTIAL_CLASSES or domain["recall"] < LOW_RECALL:
+        return (
+            f"PARTIAL: {covered} of 10 digits, recall {domain['recall']:.2f}; some digits or "
+            f"styles are missing (the most common digit, {top}, is {top_share:.0%} of samples)."
+        )
+    return (
+        f"HEALTHY: all 10 digits in near-equal numbers (KL to uniform "
+        f"{domain['class_kl']:.3f}) and recall {domain['recall']:.2f}."
+    )
+
+
+def summarise(evaluation: dict) -> list[str]:
+    """The lines printed at the end of ``advnets train``: scores, each with its yardstick."""
+    parzen, memo, domain = evaluation["parzen"], evaluation["memorisation"], evaluation["domain"]
+    lines = [
+        f"Test scores of the {evaluation['checkpoint']} checkpoint (epoch {evaluation['epoch']}), "
+        "10,000 samples against the 10,000 test images:",
+        f"  Parzen log-likelihood {parzen['test_ll']:7.1f} ± {parzen['test_se']:.1f} nats   "
+        f"higher is better; the paper: {PAPER_PARZEN}, real digits about {REAL_PARZEN}",
+    ]
+    if domain:
+        lines += [
+            f"  FID                   {domain['fid']:7.2f}            lower is better; "
+            f"real digits about {REAL_FID} (classifier features)",
+            f"  recall                {domain['recall']:7.2f}            share of real digits "
+            "the samples reach; 1 is best",
+            f"  classes               {domain['classes_covered']:4d}/10, KL to uniform "
+            f"{domain['class_kl']:.3f}   all 10 with KL near 0 is best",
+        ]
+    lines.append(
+        f"  memorised             {memo['fraction_below_test_p1']:7.1%}            closer to a "
+        "training image than test images are; about 1% means no copying"
+    )
+    if domain:
+        lines.append(verdict(domain))
+    return lines
