@@ -9,9 +9,13 @@ sentence that names the offending key and the valid choices.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import math
 import re
+import reprlib
+import textwrap
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +25,8 @@ from typing import Any, Literal
 
 import yaml
 
+from advnets import limits
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be run; the message names the key and the valid choices."""
@@ -29,6 +35,30 @@ class ConfigError(ValueError):
 def _check(cond: bool, message: str) -> None:
     if not cond:
         raise ConfigError(message)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    """A size within its bounds (advnets.limits), or one sentence naming value and limit."""
+    problem = limits.out_of_range(name, value, low, high)
+    if problem:
+        raise ConfigError(problem)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
+
+
+def _shorten(text: str) -> str:
+    """Free text on one line, cut short."""
+    return textwrap.shorten(text, width=120, placeholder=" ...")
+
+
+def _show(value: Any) -> str:
+    """repr(value) cut short: a message quotes a value, never a megabyte of it."""
+    try:
+        return _SHORT.repr(value)
+    except ValueError:  # an int too long to print
+        return f"a {type(value).__name__}"
 
 
 @dataclass
@@ -63,14 +93,13 @@ class ModelConfig:
     generator_skip: bool = False
 
     def validate(self) -> None:
-        _check(self.noise_dim >= 1, f"model.noise_dim must be >= 1, got {self.noise_dim}.")
+        _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
         for name in ("generator_hidden", "discriminator_units"):
             sizes = getattr(self, name)
-            _check(
-                len(sizes) >= 1 and all(s >= 1 for s in sizes),
-                f"model.{name} must be a non-empty list of positive sizes, got {sizes}.",
-            )
-        _check(self.discriminator_pieces >= 1, "model.discriminator_pieces must be >= 1.")
+            _check_range(f"the number of layers in model.{name}", len(sizes), 1, limits.MAX_LAYERS)
+            for index, size in enumerate(sizes):
+                _check_range(f"model.{name}[{index}]", size, 1, limits.MAX_WIDTH)
+        _check_range("model.discriminator_pieces", self.discriminator_pieces, 1, limits.MAX_PIECES)
         _check(
             not self.generator_skip or self.family == "mlp-toy",
             "model.generator_skip is an option of the mlp-toy family only.",
@@ -111,11 +140,14 @@ class TrainingConfig:
     checkpoint_every_steps: int | None = None  # extra mid-epoch checkpoints (None: epoch ends only)
 
     def validate(self) -> None:
-        positive = ("epochs", "batch_size", "k", "momentum_saturate_epoch")
+        positive = ("epochs", "k", "momentum_saturate_epoch")
         for name in positive:
             value = getattr(self, name)
             _check(value >= 1, f"training.{name} must be >= 1, got {value}.")
-        for name in ("max_steps", "threads", "checkpoint_every_steps"):
+        _check_range("training.batch_size", self.batch_size, 1, limits.MAX_BATCH)
+        if self.threads is not None:
+            _check_range("training.threads", self.threads, 1, limits.MAX_THREADS)
+        for name in ("max_steps", "checkpoint_every_steps"):
             value = getattr(self, name)
             _check(
                 value is None or value >= 1, f"training.{name} must be >= 1 or null, got {value}."
@@ -172,22 +204,23 @@ class RunConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     def validate(self) -> RunConfig:
+        _check_range("seed", self.seed, 0, limits.MAX_SEED)
         self.model.validate()
         self.training.validate()
         _check(self.evaluation.every_epochs >= 1, "evaluation.every_epochs must be >= 1.")
-        _check(self.evaluation.samples >= 1, "evaluation.samples must be >= 1.")
+        _check_range("evaluation.samples", self.evaluation.samples, 1, limits.MAX_SAMPLES)
         _check(self.evaluation.valid_images >= 1, "evaluation.valid_images must be >= 1.")
         _check(
             self.evaluation.patience is None or self.evaluation.patience >= 1,
             "evaluation.patience must be >= 1 or null.",
         )
         _check(self.logging.log_every_steps >= 1, "logging.log_every_steps must be >= 1.")
-        _check(self.logging.grid_rows >= 1, "logging.grid_rows must be >= 1.")
+        _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         _check(
             self.data.train_subset is None or self.data.train_subset >= 1,
             "data.train_subset must be >= 1 or null.",
         )
-        _check(self.data.toy_points >= 1, "data.toy_points must be >= 1.")
+        _check_range("data.toy_points", self.data.toy_points, 1, limits.MAX_TOY_POINTS)
         toy_data = self.data.dataset != "mnist"
         _check(
             toy_data == (self.model.family == "mlp-toy"),
@@ -219,6 +252,17 @@ def _type_name(tp: Any) -> str:
 _YAML11_MISSED_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
+def _finite(value: float | int | str, key: str) -> float:
+    """``value`` as a finite float, or ConfigError naming ``key``."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"{key} = {_show(value)} is not a finite number.")
+    return number
+
+
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Return ``value`` as type ``tp`` or raise ConfigError naming ``key``."""
     origin = typing.get_origin(tp)
@@ -226,7 +270,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is Literal:
         if value in args:
             return value
-        raise ConfigError(f"{key} = {value!r} is not valid; choose {_type_name(tp)}.")
+        raise ConfigError(f"{key} = {_show(value)} is not valid; choose {_type_name(tp)}.")
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -237,37 +281,39 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except ConfigError:
                 pass
-        raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")
+        raise ConfigError(f"{key} = {_show(value)} has the wrong type; expected {_type_name(tp)}.")
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")
+            raise ConfigError(
+                f"{key} = {_show(value)} has the wrong type; expected {_type_name(tp)}."
+            )
         return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
     if tp is bool and isinstance(value, bool):
         return value
     if tp is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return _finite(value, key)
     if tp is float and isinstance(value, str) and _YAML11_MISSED_FLOAT.match(value):
-        return float(value)  # 1e-4: YAML 1.1 (PyYAML) reads exponents only as 1.0e-4
+        return _finite(value, key)  # 1e-4: YAML 1.1 (PyYAML) reads exponents only as 1.0e-4
     if tp is str and isinstance(value, str):
         return value
-    raise ConfigError(f"{key} = {value!r} has the wrong type; expected {_type_name(tp)}.")
+    raise ConfigError(f"{key} = {_show(value)} has the wrong type; expected {_type_name(tp)}.")
 
 
 def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
     if not isinstance(values, dict):
-        raise ConfigError(f"{prefix or 'the config'} must be a mapping, got {values!r}.")
+        raise ConfigError(f"{prefix or 'the config'} must be a mapping, got {_show(values)}.")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in values:
         if key not in fields:
-            where = f"{prefix}.{key}" if prefix else key
+            where = _show(f"{prefix}.{key}" if prefix else str(key))
             near = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f" Did you mean '{near[0]}'?" if near else ""
             raise ConfigError(
-                f"Unknown config key '{where}'.{hint} Valid keys"
+                f"Unknown config key {where}.{hint} Valid keys"
                 f"{' in ' + prefix if prefix else ''}: {', '.join(fields)}."
             )
     kwargs = {}
@@ -288,18 +334,20 @@ def config_from_dict(values: dict[str, Any]) -> RunConfig:
 
 def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``section.key=value`` overrides (values parsed as YAML) to a nested mapping."""
-    result = yaml.safe_load(yaml.safe_dump(values)) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"a config must be a mapping of sections, got {_show(values)}.")
+    result = copy.deepcopy(values)
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"Override '{item}' must look like section.key=value.")
+            raise ConfigError(f"Override {_show(item)} must look like section.key=value.")
         dotted, raw = item.split("=", 1)
         *parents, leaf = dotted.strip().split(".")
         node = result
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"Override '{item}': '{part}' is not a section.")
-        node[leaf] = yaml.safe_load(raw)
+                raise ConfigError(f"Override {_show(item)}: {_show(part)} is not a section.")
+        node[leaf] = parse_yaml(raw, f"the value of --set {_show(dotted)}")
     return result
 
 
@@ -316,23 +364,86 @@ def preset_summary(name: str) -> str:
     return first.lstrip("# ").strip()
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain data, no ``!!python`` tags) that also refuses anchors and
+    aliases (``&name``, ``*name``): a few hundred bytes of nested aliases expand into
+    gigabytes, and no config needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if getattr(event, "anchor", None) is not None:  # an anchor, or an alias to one
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The data of one YAML document, read safely and without aliases.
+
+    Raises ConfigError with one sentence naming ``source`` if the text is not such a document.
+    """
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = " ".join(filter(None, [err.context, err.problem]))
+        raise ConfigError(f"{source} is not valid YAML: {_shorten(problem)}{where}.") from err
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as err:
+        # values PyYAML fails to build (a 5,000-digit integer, a date like 2024-13-01), or
+        # nesting deeper than Python's recursion limit
+        raise ConfigError(f"{source} is not valid YAML: {_shorten(str(err))}.") from err
+
+
+def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
+    """The mapping in a YAML document (an empty document is an empty mapping), read safely.
+
+    Raises ConfigError with one sentence naming ``source`` if it holds anything else.
+    """
+    values = parse_yaml(text, source)
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{source} must hold a mapping of sections (seed, data, model, training, "
+            f"evaluation, logging), not a {type(values).__name__}."
+        )
+    return values
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML file, read safely (:func:`parse_yaml_mapping`).
+
+    Raises ConfigError with one sentence naming the file if it cannot be read or is larger
+    than a config can be.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path} holds {size:,} bytes, more than a config's limit of "
+                f"{limits.MAX_CONFIG_BYTES:,}: it is not a config file."
+            )
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}.") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path} is not a text file (not UTF-8).") from err
+    return parse_yaml_mapping(text, str(path))
+
+
 def load_config_source(source: str) -> dict[str, Any]:
     """The raw mapping of a preset name or a YAML file path."""
     if source in preset_names():
         text = (resources.files("advnets") / "presets" / f"{source}.yaml").read_text()
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(
-                f"'{source}' is neither a preset nor a YAML file; presets: "
-                f"{', '.join(preset_names())}."
-            )
-        text = path.read_text()
-    try:
-        values = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"'{source}' is not valid YAML: {err}") from err
-    return values or {}
+        return parse_yaml_mapping(text, f"preset {source}")
+    if not Path(source).is_file():
+        raise ConfigError(
+            f"'{source}' is neither a preset nor a YAML file; presets: {', '.join(preset_names())}."
+        )
+    return read_yaml_mapping(source)
 
 
 def load_config(source: str, overrides: list[str] | None = None) -> RunConfig:
