@@ -21,6 +21,10 @@ MAX_WIDTH = 65_536
 """``model.noise_dim`` and each layer's width: 54x the paper's widest layer (1,200 units).
 Their products are bounded by the memory check of :func:`check_memory`."""
 
+TRAINING_BYTES_PER_PARAMETER = 16
+"""Memory a parameter takes in training: its float32 weight, its gradient and two optimiser
+buffers (Adam's moments; SGD's momentum takes one)."""
+
 MAX_LAYERS = 64
 """Hidden layers of G or D: the paper uses 2."""
 
@@ -65,7 +69,7 @@ def out_of_range(name: str, value: int, low: int, high: int) -> str | None:
     """One sentence saying that ``name`` = ``value`` lies outside ``low`` .. ``high``, or None."""
     if low <= value <= high:
         return None
-    shown = str(value) if value.bit_length() <= 256 else f"a {value.bit_length()}-bit number"
+    shown = f"{value:,}" if value.bit_length() <= 256 else f"a {value.bit_length()}-bit number"
     return f"{name} = {shown} is outside the allowed range {low:,} .. {high:,}."
 
 

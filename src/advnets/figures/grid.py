@@ -10,14 +10,42 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from advnets import limits
 from advnets.files import atomic_write_bytes
+
+PADDING = 2  # pixels between the images of a grid and around it
+
+
+def grid_geometry(
+    count: int, image_shape: tuple[int, int], columns: int | None = None, padding: int = PADDING
+) -> tuple[int, int, int]:
+    """Columns of a grid of ``count`` images (square-ish unless given), and its height and
+    width in pixels."""
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    height, width = image_shape
+    return columns, rows * (height + padding) + padding, columns * (width + padding) + padding
+
+
+def check_picture(
+    count: int, image_shape: tuple[int, int], columns: int | None = None, scale: int = 1
+) -> None:
+    """Refuse (LimitError) a grid picture whose scale or size is beyond advnets.limits."""
+    limits.check_range("the picture scale", scale, 1, limits.MAX_SCALE)
+    _, height, width = grid_geometry(count, image_shape, columns)
+    height, width = height * scale, width * scale
+    if height * width > limits.MAX_PICTURE_PIXELS:
+        raise limits.LimitError(
+            f"a grid of {count:,} images at scale {scale} would be {width:,} x {height:,} "
+            f"pixels, more than the limit of {limits.MAX_PICTURE_PIXELS:,}."
+        )
 
 
 def tile_images(
     images: np.ndarray,
     image_shape: tuple[int, int] = (28, 28),
     columns: int | None = None,
-    padding: int = 2,
+    padding: int = PADDING,
 ) -> np.ndarray:
     """Tile flat images (N x H*W, values in [0, 1]) into one uint8 (rows, cols) array.
 
@@ -26,11 +54,8 @@ def tile_images(
     images = np.asarray(images, dtype=np.float32)
     count = images.shape[0]
     height, width = image_shape
-    columns = columns or math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    canvas = np.ones(
-        (rows * (height + padding) + padding, columns * (width + padding) + padding), np.float32
-    )
+    columns, canvas_height, canvas_width = grid_geometry(count, image_shape, columns, padding)
+    canvas = np.ones((canvas_height, canvas_width), np.float32)
     for index, image in enumerate(images.reshape(count, height, width)):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
@@ -40,6 +65,7 @@ def tile_images(
 
 def png_bytes(pixels: np.ndarray, scale: int = 1) -> bytes:
     """Encode a uint8 grey (H, W) or RGB (H, W, 3) image as PNG, enlarged ``scale`` times."""
+    limits.check_range("the picture scale", scale, 1, limits.MAX_SCALE)
     image = Image.fromarray(pixels)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
@@ -55,5 +81,7 @@ def save_grid(
     columns: int | None = None,
     scale: int = 1,
 ) -> Path:
-    """Write a grid of flat images in [0, 1] to a PNG file (atomically)."""
+    """Write a grid of flat images in [0, 1] to a PNG file (atomically); refused (LimitError)
+    before any drawing if it would be larger than advnets.limits allows."""
+    check_picture(len(images), image_shape, columns, scale)
     return atomic_write_bytes(path, png_bytes(tile_images(images, image_shape, columns), scale))

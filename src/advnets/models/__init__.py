@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from advnets import limits
 from advnets.config import ModelConfig
 from advnets.models.mlp import MaxoutDiscriminator, MLPGenerator
 from advnets.models.toy import ToyDiscriminator, ToyGenerator
@@ -12,7 +13,23 @@ from advnets.models.toy import ToyDiscriminator, ToyGenerator
 def build_models(
     config: ModelConfig, data_dim: int, pixel_means_logit: torch.Tensor | None = None
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The generator and discriminator a model config describes, freshly initialised."""
+    """The generator and discriminator a model config describes, freshly initialised.
+
+    Refused with LimitError, before any weight is allocated, if training them would need
+    more memory than is available.
+    """
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        shapes = _build(config, data_dim, None)
+    count = sum(count_parameters(module) for module in shapes)
+    limits.check_memory(
+        f"the model ({count:,} parameters)", count * limits.TRAINING_BYTES_PER_PARAMETER
+    )
+    return _build(config, data_dim, pixel_means_logit)
+
+
+def _build(
+    config: ModelConfig, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[torch.nn.Module, torch.nn.Module]:
     if config.family == "mlp-toy":
         return (
             ToyGenerator(
