@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
+import textwrap
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
-from advnets import __version__
+from advnets import __version__, limits
 from advnets.config import (
     ConfigError,
     apply_overrides,
@@ -158,27 +164,36 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import load_generator
-    from advnets.figures.grid import save_grid
-    from advnets.files import atomic_write_bytes
+    from advnets.figures.grid import check_picture, save_grid
+    from advnets.files import atomic_write_bytes, check_writable
     from advnets.sampling import generate
     from advnets.training.rundir import RunDir
 
-    if args.n < 1:
-        raise ConfigError(f"-n must be >= 1, got {args.n}.")
-    generator, _, _ = load_generator(RunDir(args.run_dir), args.checkpoint)
-    samples = generate(generator, args.n, args.seed).numpy().astype(np.float32)
     out = Path(args.output)
+    if out.suffix not in (".npy", ".png"):
+        raise ConfigError(f"-o must end in .npy or .png, got '{out.name}'.")
+    check_writable(out)
+    generator, config, _ = load_generator(RunDir(args.run_dir), args.checkpoint)
+    if out.suffix == ".png":
+        if config.model.family == "mlp-toy":
+            raise ConfigError(
+                f"{args.run_dir} is a theory-lab run on {config.data.dataset!r} points, not "
+                "images: write its samples with -o OUT.npy (its pictures come from `advnets toy`)."
+            )
+        side = math.isqrt(generator.data_dim)
+        check_picture(args.n, (side, side), scale=args.scale)
+    limits.check_memory(  # float32 values drawn in chunks, joined, then a .npy buffer and its bytes
+        f"{args.n:,} samples of {generator.data_dim} values", 4 * 4 * args.n * generator.data_dim
+    )
+    samples = generate(generator, args.n, args.seed).numpy()
     if out.suffix == ".npy":
         import io
 
         buffer = io.BytesIO()
         np.save(buffer, samples, allow_pickle=False)
         atomic_write_bytes(out, buffer.getvalue())
-    elif out.suffix == ".png":
-        side = int(np.sqrt(samples.shape[1]))
-        save_grid(out, samples, (side, side), scale=args.scale)
     else:
-        raise ConfigError(f"-o must end in .npy or .png, got '{out.name}'.")
+        save_grid(out, samples, (side, side), scale=args.scale)
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -309,6 +324,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
 
 
 def cmd_parzen(args: argparse.Namespace) -> int:
+    from advnets.arrays import read_npy
     from advnets.config import DataConfig
     from advnets.data.datasets import load_dataset
     from advnets.evaluation.parzen import validate_samples
@@ -317,12 +333,7 @@ def cmd_parzen(args: argparse.Namespace) -> int:
     path = Path(args.samples)
     if not path.is_file():
         raise ConfigError(f"{path} does not exist.")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise ConfigError(
-            f"{path} is not a plain .npy array (pickled files are refused): {err}"
-        ) from err
+    array = read_npy(path)
     dataset = load_dataset(DataConfig(data_dir=args.data_dir))
     samples = validate_samples(array, dim=dataset.dim, name=str(path))
     _print_parzen(score_samples(samples, dataset), args.json, {"file": str(path)})
@@ -380,6 +391,29 @@ def _print_toy(summary: dict) -> None:
         )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (the usage itself is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help.\n")
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer within ``low`` .. ``high`` (advnets.limits)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        problem = limits.out_of_range(value, low, high)
+        if problem:
+            raise argparse.ArgumentTypeError(problem.rstrip("."))
+        return value
+
+    return parse
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="dataset cache directory")
     p.add_argument(
@@ -390,7 +424,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="advnets",
         description="Generative adversarial nets (Goodfellow et al. 2014): "
         "train, sample, evaluate.",
@@ -398,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"advnets {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log data sources and details")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("ADVNETS_DEBUG", "") not in ("", "0"),
+        help="show the traceback of an error, for a bug report (or set ADVNETS_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("presets", help="list the shipped presets, one line each")
@@ -450,7 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("-n", type=int, default=100, help="number of samples (default 100)")
+    p.add_argument(
+        "-n",
+        type=_bounded(1, limits.MAX_SAMPLES),
+        default=100,
+        help=f"number of samples (default 100, at most {limits.MAX_SAMPLES:,})",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -458,14 +503,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT.npy|OUT.png",
         help=".npy: float32 N x D in [0, 1]; .png: a grid",
     )
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument(
+        "--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="noise seed (default 0)"
+    )
     p.add_argument(
         "--checkpoint",
         default="best",
         choices=["best", "last"],
         help="which checkpoint (default best)",
     )
-    p.add_argument("--scale", type=int, default=2, help="png: pixel enlargement (default 2)")
+    p.add_argument(
+        "--scale",
+        type=_bounded(1, limits.MAX_SCALE),
+        default=2,
+        help=f"png: pixel enlargement (default 2, at most {limits.MAX_SCALE})",
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser(
@@ -484,14 +536,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="the paper's Figures 2 and 3, memorisation and class plots, into RUN_DIR/figures",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--rows", type=int, default=8, help="rows of both figures (default 8)")
-    p.add_argument("--columns", type=int, default=6, help="Figure 2: samples per row (default 6)")
-    p.add_argument("--steps", type=int, default=10, help="Figure 3: images per path (default 10)")
+    grid = _bounded(1, limits.MAX_GRID)
+    p.add_argument("--rows", type=grid, default=8, help="rows of both figures (default 8)")
+    p.add_argument("--columns", type=grid, default=6, help="Figure 2: samples per row (default 6)")
+    p.add_argument(
+        "--steps",
+        type=_bounded(2, limits.MAX_GRID),
+        default=10,
+        help="Figure 3: images per path (default 10)",
+    )
     p.add_argument(
         "--spherical", action="store_true", help="Figure 3: spherical instead of linear paths"
     )
     p.add_argument("--no-gif", action="store_true", help="Figure 3: no animated GIF")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0; not cherry-picked)")
+    p.add_argument(
+        "--seed",
+        type=_bounded(0, limits.MAX_SEED),
+        default=0,
+        help="noise seed (default 0; not cherry-picked)",
+    )
     _add_run_options(p)
     p.set_defaults(func=cmd_figures)
 
@@ -564,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Run the command; turn the errors a user can fix into one line and an exit code."""
+    """Run the command; turn every error into one line and exit code 2 (130 for an interrupt),
+    with the traceback only under --debug."""
     from advnets.data.mnist import DataUnavailableError
     from advnets.evaluation.classifier import ClassifierError
     from advnets.training import distributed
@@ -597,8 +661,35 @@ def _run(args: argparse.Namespace) -> int:
         RunDirError,
         ValueError,
     ) as err:
-        print(f"{name}: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(name, str(err), args.debug)
+    except OSError as err:  # a file or folder that cannot be used: name it and say why
+        return _fail(name, _os_error_sentence(err), args.debug)
+    except Exception as err:  # a bug: one sentence here, the traceback under --debug
+        detail = textwrap.shorten(str(err), width=200, placeholder=" ...")
+        what = f"{type(err).__name__} ({detail})" if detail else type(err).__name__
+        return _fail(
+            name,
+            f"unexpected {what}; this is a bug: rerun with --debug (or ADVNETS_DEBUG=1) and "
+            "report the traceback.",
+            args.debug,
+        )
+
+
+def _fail(name: str, message: str, debug: bool) -> int:
+    """Print an error in one line, after its traceback under --debug; exit code 2."""
+    if debug:
+        traceback.print_exc()
+    print(f"{name}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _os_error_sentence(err: OSError) -> str:
+    """An OSError as one sentence that names the path and what was wrong with it."""
+    reason = err.strerror or str(err)
+    if err.filename is None:
+        return f"{reason}."
+    path = err.filename if err.filename2 is None else f"{err.filename} -> {err.filename2}"
+    return f"cannot use {path}: {reason}."
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def _check(cond: bool, message: str) -> None:
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     """A size within its bounds (advnets.limits), or one sentence naming value and limit."""
-    problem = limits.out_of_range(name, value, low, high)
+    problem = limits.out_of_range(value, low, high, name)
     if problem:
         raise ConfigError(problem)
 

@@ -8,6 +8,7 @@ file intact, never a half-written one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -23,7 +24,16 @@ def _default_mode() -> int:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    path = Path(path)
+    try:
+        return _write_atomically(Path(path), data)
+    except OSError as err:  # name the file asked for, not the temporary one
+        if err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from err
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    """:func:`atomic_write_bytes`, its errors naming the temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -56,3 +66,20 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise OSError naming ``path`` unless a file can be written there: it is not a
+    directory, and a file can be created in the nearest existing folder above it."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a directory", str(path))
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory", str(path))
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as err:
+        raise OSError(err.errno, f"{err.strerror} in {folder.resolve()}", str(path)) from err

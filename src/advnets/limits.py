@@ -65,17 +65,19 @@ class LimitError(ValueError):
     """A size beyond what advnets accepts; the message names the value and the limit."""
 
 
-def out_of_range(name: str, value: int, low: int, high: int) -> str | None:
-    """One sentence saying that ``name`` = ``value`` lies outside ``low`` .. ``high``, or None."""
+def out_of_range(value: int, low: int, high: int, name: str | None = None) -> str | None:
+    """One sentence saying that ``value`` (of ``name``) lies outside ``low`` .. ``high``, or
+    None if it does not."""
     if low <= value <= high:
         return None
     shown = f"{value:,}" if value.bit_length() <= 256 else f"a {value.bit_length()}-bit number"
-    return f"{name} = {shown} is outside the allowed range {low:,} .. {high:,}."
+    subject = shown if name is None else f"{name} = {shown}"
+    return f"{subject} is outside the allowed range {low:,} .. {high:,}."
 
 
 def check_range(name: str, value: int, low: int, high: int) -> None:
     """Raise LimitError unless ``low <= value <= high``."""
-    problem = out_of_range(name, value, low, high)
+    problem = out_of_range(value, low, high, name)
     if problem:
         raise LimitError(problem)
 
