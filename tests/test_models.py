@@ -81,3 +81,17 @@ def test_dropout_keeps_the_given_share_and_scales_by_its_inverse():
     assert abs(float(y.mean()) - 1.0) < 0.01  # E[y] = x (inverted scaling)
     dropout.eval()
     assert torch.equal(dropout(x), x)
+
+
+def test_batchnorm_generator_normalises_each_hidden_layer_and_samples_in_eval_mode():
+    generator, _ = build_models(ModelConfig(generator_batchnorm=True), 784)
+    norms = [m for m in generator.hidden if isinstance(m, torch.nn.BatchNorm1d)]
+    linears = [m for m in generator.hidden if isinstance(m, torch.nn.Linear)]
+    assert len(norms) == 2 and all(layer.bias is None for layer in linears)
+    # 2 x 1200 biases give way to 2 x 1200 scales and 2 x 1200 shifts
+    assert count_parameters(generator) == 2_503_984 + 2 * 1200
+    h = generator.hidden[:2](generator.sample_noise(500))
+    assert h.mean(0).abs().max() < 1e-4 and (h.var(0, unbiased=False) - 1).abs().max() < 1e-2
+    generator.eval()  # running statistics: one sample alone is well defined
+    x = generator(generator.sample_noise(1))
+    assert x.shape == (1, 784) and torch.isfinite(x).all()

@@ -83,6 +83,9 @@ class ModelConfig:
     noise: Literal["uniform", "gaussian"] = "uniform"  # uniform on [-sqrt3, sqrt3] (unit variance)
     generator_hidden: list[int] = field(default_factory=lambda: [1200, 1200])  # ReLU layers
     generator_init_range: float = 0.05  # weights ~ U(-r, r)
+    # not in the paper: batch normalisation before each hidden ReLU of G (DCGAN's generator);
+    #   mlp-maxout only. Keeps samples diverse from the first epoch (the main job's preset)
+    generator_batchnorm: bool = False
     discriminator_units: list[int] = field(default_factory=lambda: [240, 240])  # maxout units
     discriminator_pieces: int = 5  # linear pieces per maxout unit
     discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
@@ -100,6 +103,10 @@ class ModelConfig:
             for index, size in enumerate(sizes):
                 _check_range(f"model.{name}[{index}]", size, 1, limits.MAX_WIDTH)
         _check_range("model.discriminator_pieces", self.discriminator_pieces, 1, limits.MAX_PIECES)
+        _check(
+            not self.generator_batchnorm or self.family == "mlp-maxout",
+            "model.generator_batchnorm is an option of the mlp-maxout family only.",
+        )
         _check(
             not self.generator_skip or self.family == "mlp-toy",
             "model.generator_skip is an option of the mlp-toy family only.",

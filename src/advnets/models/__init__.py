@@ -47,6 +47,7 @@ def _build(
         data_dim=data_dim,
         init_range=config.generator_init_range,
         noise=config.noise,
+        batchnorm=config.generator_batchnorm,
     )
     if pixel_means_logit is not None:
         generator.set_output_bias(pixel_means_logit)

@@ -50,4 +50,5 @@ class Dropout(nn.Module):
 def init_uniform_(module: nn.Linear, init_range: float) -> None:
     """Weights ~ U(-r, r), biases 0: Pylearn2's ``irange`` initialisation used by the paper."""
     nn.init.uniform_(module.weight, -init_range, init_range)
-    nn.init.zeros_(module.bias)
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)

@@ -2,7 +2,10 @@
 
 Generator: z (100-d, uniform on [-sqrt 3, sqrt 3]) -> 1200 ReLU -> 1200 ReLU ->
 784 sigmoid; weights ~ U(+-0.05); the output bias is the logit of each pixel's
-mean training value. 2,503,984 parameters.
+mean training value. 2,503,984 parameters. Not in the paper, an option: batch
+normalisation (Ioffe & Szegedy 2015) before each hidden ReLU, as DCGAN's
+generator has (Radford et al. 2016); it keeps G's samples apart from its first
+updates, where the paper's G collapses onto a few shapes for several epochs.
 
 Discriminator: x (784) -> maxout 240x5 -> maxout 240x5 -> 1 sigmoid; weights
 ~ U(+-0.005); dropout with keep probability 0.8 on the input and 0.5 on each
@@ -54,6 +57,7 @@ class MLPGenerator(nn.Module):
         data_dim: int = 784,
         init_range: float = 0.05,
         noise: str = "uniform",
+        batchnorm: bool = False,
     ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
@@ -62,7 +66,10 @@ class MLPGenerator(nn.Module):
         layers: list[nn.Module] = []
         width = noise_dim
         for size in hidden:
-            layers += [nn.Linear(width, size), nn.ReLU()]
+            if batchnorm:  # the normalisation's shift replaces the layer's bias
+                layers += [nn.Linear(width, size, bias=False), nn.BatchNorm1d(size), nn.ReLU()]
+            else:
+                layers += [nn.Linear(width, size), nn.ReLU()]
             width = size
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, data_dim)
