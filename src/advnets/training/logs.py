@@ -1,8 +1,15 @@
-"""A run's logs: metrics.jsonl (one JSON object per line) and TensorBoard."""
+"""A run's logs: metrics.jsonl (one JSON object per line) and TensorBoard.
+
+metrics.jsonl is appended one whole line at a time. A process killed in the middle
+of a write can still leave a partial last line (or a disk, garbage): readers skip a
+line that is not a record, with one warning naming the file and line, and the next
+writer starts on a fresh line, so the records after it stay readable.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -12,13 +19,43 @@ import numpy as np
 
 from advnets.files import atomic_write_text
 
+log = logging.getLogger(__name__)
+_reported: set[tuple[Path, int]] = set()  # lines already warned about, in this process
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    """The record on one line of metrics.jsonl, or None if the line is not one."""
+    try:
+        record = json.loads(line)
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    valid = (
+        isinstance(record, dict)
+        and isinstance(record.get("kind"), str)
+        and isinstance(record.get("step"), int)
+    )
+    return record if valid else None
+
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """All records of a metrics.jsonl file (an empty list if it does not exist)."""
+    """All records of a metrics.jsonl file (an empty list if it does not exist), skipping
+    lines that are not records, each reported once."""
     path = Path(path)
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = _record(line)
+        if record is not None:
+            records.append(record)
+        elif (path, number) not in _reported:
+            _reported.add((path, number))
+            log.warning(
+                "%s, line %d, is not a whole record (a write cut short?): skipped", path, number
+            )
+    return records
 
 
 class MetricsLog:
@@ -28,17 +65,27 @@ class MetricsLog:
         self.path = Path(path)
 
     def truncate_after(self, step: int) -> None:
-        """Drop records logged after ``step`` (work a resumed run is about to redo)."""
+        """Drop records logged after ``step`` (work a resumed run is about to redo), and lines
+        that are not records."""
         kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= step]
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append ``record`` as one line with one write, on a line of its own."""
         clean = {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in record.items()
         }
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(clean) + "\n")
+        line = (json.dumps(clean) + "\n").encode()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a last line cut short
+                line = b"\n" + line
+            while line:
+                line = line[os.write(fd, line) :]
+        finally:
+            os.close(fd)
 
 
 class TensorBoardLog:
