@@ -95,8 +95,8 @@ class Lab:
         self.dataset = load_dataset(config.data)
         self.distribution = toy_distribution(config.data.dataset)
         self.run = RunDir(out)
+        self.trainer = Trainer(config, self.dataset, self.run)  # checks first, then writes
         self.run.create(config, self.dataset.sha256, self.dataset.source)
-        self.trainer = Trainer(config, self.dataset, self.run)
         self.every = snapshot_every
         self.snapshots: list[Snapshot] = []
         self.trainer.epoch_hooks.append(self._hook)
