@@ -147,7 +147,7 @@ def test_unfinished_runs_are_refused_unless_allowed(run, capsys):
         (lambda path: path.mkdir(), "no config.yaml"),
         (
             lambda path: (path.mkdir(), (path / "config.yaml").write_text(OTHER_FAMILY)),
-            "model family",
+            "model.family",
         ),
     ],
 )

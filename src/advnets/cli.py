@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import logging
 import math
@@ -11,9 +13,9 @@ import sys
 import textwrap
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
@@ -26,6 +28,10 @@ from advnets.config import (
     preset_names,
     preset_summary,
 )
+
+if TYPE_CHECKING:
+    from advnets.config import RunConfig
+    from advnets.training.rundir import RunDir
 
 EPILOG = "Presets: " + ", ".join(preset_names()) + ". See `advnets presets`."
 
@@ -42,24 +48,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
 
     started = time.perf_counter()
-    config, run = _train_config_and_run(args)
-    processes = distributed.start(config.training.device)
-    trainer, dataset = _start_trainer(args, config, run, processes)
-    try:
-        state = trainer.train()
-    except (TrainingInterrupted, TrainingDiverged):  # every rank stops at the same step
+    with _training_run(args) as (config, run):
+        processes = distributed.start(config.training.device)
+        trainer, dataset = _start_trainer(args, config, run, processes)
+        try:
+            state = trainer.train()
+        except (TrainingInterrupted, TrainingDiverged):  # every rank stops at the same step
+            trainer.close()
+            distributed.stop(processes)
+            raise
         trainer.close()
         distributed.stop(processes)
-        raise
-    trainer.close()
-    distributed.stop(processes)
-    if processes.is_main:
-        _report_training(args, run, dataset, state, time.perf_counter() - started)
+        if processes.is_main:
+            _report_training(args, run, dataset, state, time.perf_counter() - started)
     return 0
 
 
-def _train_config_and_run(args: argparse.Namespace):
-    """The resolved config of a training command and its run directory, checked."""
+@contextlib.contextmanager
+def _training_run(args: argparse.Namespace) -> Iterator[tuple[RunConfig, RunDir]]:
+    """The resolved config of a training command and its run directory, checked before
+    anything is written, and the run's lock, held by rank 0 (the one writer) until the
+    command ends. A run to resume is locked before its config is read."""
     from advnets.training.distributed import environment_rank, launched_by_torchrun
     from advnets.training.rundir import RunDir
 
@@ -69,28 +78,36 @@ def _train_config_and_run(args: argparse.Namespace):
         raise ConfigError(
             "--resume continues a run in place; --fork-from starts a new one: choose one."
         )
-    if args.resume:
-        if args.out is None:
-            raise ConfigError("--resume needs --out RUN_DIR, the run to continue.")
-        run = RunDir(args.out)
-        base = load_config_source(args.config) if args.config else run.load_config().to_dict()
-        config = config_from_dict(apply_overrides(base, overrides))
-        run.check_resumable(config)
-        return config, run
-    if args.config is None:
-        raise ConfigError(
-            f"give a preset or a config file to train; presets: {', '.join(preset_names())}."
-        )
-    config = config_from_dict(apply_overrides(load_config_source(args.config), overrides))
-    if args.out is None and launched_by_torchrun():
-        raise ConfigError("a multi-process run needs --out RUN_DIR, the same for every process.")
-    stem = Path(args.config).stem
-    run = RunDir(args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if environment_rank() == 0:  # rank 0 creates it; the others must not look
-        run.ensure_new()
-    if args.fork_from:
-        RunDir(args.fork_from).check_forkable(config)
-    return config, run
+    writer = environment_rank() == 0  # the other ranks must not look
+    with contextlib.ExitStack() as held:
+        if args.resume:
+            if args.out is None:
+                raise ConfigError("--resume needs --out RUN_DIR, the run to continue.")
+            run = RunDir(args.out)
+            if writer:
+                held.enter_context(run.writing("advnets train --resume"))
+            base = load_config_source(args.config) if args.config else run.load_config().to_dict()
+            config = config_from_dict(apply_overrides(base, overrides))
+            run.check_resumable(config)
+        else:
+            if args.config is None:
+                raise ConfigError(
+                    f"give a preset or a config file to train; presets: "
+                    f"{', '.join(preset_names())}."
+                )
+            config = config_from_dict(apply_overrides(load_config_source(args.config), overrides))
+            if args.out is None and launched_by_torchrun():
+                raise ConfigError(
+                    "a multi-process run needs --out RUN_DIR, the same for every process."
+                )
+            if args.fork_from:
+                RunDir(args.fork_from).check_forkable(config)
+            stem = Path(args.config).stem
+            run = RunDir(args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+            if writer:
+                held.enter_context(run.writing("advnets train", new=True))
+                run.ensure_new()
+        yield config, run
 
 
 def _start_trainer(args: argparse.Namespace, config, run, processes):
@@ -108,12 +125,9 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
     if main:
         processes.barrier()
     trainer = Trainer(config, dataset, run, processes)
-    if args.resume and not run.checkpoint("last").is_file():
+    if args.resume and trainer.resume() is None:
         say(f"{run.path} stopped before its first checkpoint: training it from the start")
     elif args.resume:
-        trainer.restore(run.checkpoint("last"))
-        if main:
-            run.update_config(config)
         say(f"resuming {run.path} at epoch {trainer.state.epoch}, step {trainer.state.g_updates}")
     elif args.fork_from:
         source = RunDir(args.fork_from).checkpoint("last")
@@ -232,6 +246,22 @@ def _print_evaluation(evaluation: dict) -> None:
     )
 
 
+def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
+    """A command that writes into the runs it is given (``run_dir`` or ``run_dirs``): it
+    holds their locks while it runs, taken before any of its checks."""
+    from advnets.training.rundir import RunDir
+
+    @functools.wraps(command)
+    def holding_locks(args: argparse.Namespace) -> int:
+        paths = getattr(args, "run_dirs", None) or [args.run_dir]
+        with contextlib.ExitStack() as held:
+            for path in {Path(p).resolve(): p for p in paths}.values():  # each run once
+                held.enter_context(RunDir(path).writing(f"advnets {args.command}"))
+            return command(args)
+
+    return holding_locks
+
+
 def _open_runs(paths: list[str], args: argparse.Namespace):
     """The runs at ``paths``, checked, and the dataset they were trained on."""
     from advnets.data.datasets import load_dataset
@@ -252,6 +282,7 @@ def _open_runs(paths: list[str], args: argparse.Namespace):
     return opened, load_dataset(data_config)
 
 
+@_writes_into_runs
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import evaluate_run
 
@@ -264,6 +295,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+@_writes_into_runs
 def cmd_figures(args: argparse.Namespace) -> int:
     from advnets.figures.run_figures import write_figures
 
@@ -283,6 +315,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+@_writes_into_runs
 def cmd_report(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
     from advnets.figures.report import write_report
@@ -296,6 +329,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@_writes_into_runs
 def cmd_table1(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
     from advnets.evaluation.table1 import table1_rows, to_csv, to_markdown

@@ -22,17 +22,20 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes, previous: str | os.PathLike | None = None
+) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename). With
+    ``previous``, the file it replaces is renamed to ``previous`` just before."""
     try:
-        return _write_atomically(Path(path), data)
+        return _write_atomically(Path(path), data, previous)
     except OSError as err:  # name the file asked for, not the temporary one
         if err.errno is None:
             raise
         raise OSError(err.errno, err.strerror, str(path)) from err
 
 
-def _write_atomically(path: Path, data: bytes) -> Path:
+def _write_atomically(path: Path, data: bytes, previous: str | os.PathLike | None = None) -> Path:
     """:func:`atomic_write_bytes`, its errors naming the temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -42,6 +45,8 @@ def _write_atomically(path: Path, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_mode())
+        if previous is not None and path.exists():
+            os.replace(path, previous)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

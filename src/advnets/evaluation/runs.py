@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from advnets.config import ConfigError, RunConfig
+from advnets.config import RunConfig
 from advnets.data.datasets import Dataset, load_dataset
 from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.metrics import compare_embeddings, embed_images, has_domain_features
@@ -44,20 +44,14 @@ def open_run(path, require_finished: bool = True) -> tuple[RunDir, RunConfig, di
     """A run directory checked for use: its config, and the state of its last checkpoint.
 
     Refuses, with one sentence saying what is missing, a path that is not a run
-    directory, a run of a model family or config this version cannot read, a run
-    with no checkpoint yet, and (with ``require_finished``) a run that has not
-    finished training.
+    directory, a run of a model family or config this version cannot read, a
+    damaged config.yaml or run.json, a run with no checkpoint yet, and (with
+    ``require_finished``) a run that has not finished training.
     """
     run = RunDir(path)
-    if not run.path.is_dir():
-        raise RunDirError(f"there is no run directory at {run.path}.")
-    try:
-        config = run.load_config()
-    except ConfigError as err:
-        raise RunDirError(
-            f"{run.config_file} was not written by this version of advnets or describes a model "
-            f"family it does not know: {err}"
-        ) from err
+    run.require()
+    config = run.load_config()
+    run.load_info()  # checked now, before any work: the report shows it
     last = run.checkpoint("last")
     if not last.is_file():
         raise RunDirError(

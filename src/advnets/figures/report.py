@@ -114,7 +114,7 @@ def write_report(
     ``reference`` holds the scores of 10,000 real training images (the ceiling
     row of Table 1), or None to leave that column empty.
     """
-    info = json.loads(run.info_file.read_text()) if run.info_file.is_file() else {}
+    info = run.load_info()
     memo = evaluation["memorisation"]
     title = f"advnets run report: {html.escape(run.path.name)}"
     body = [

@@ -229,6 +229,7 @@ class Trainer:
         self.state = TrainState()
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self._signalled = False  # a stop signal arrived in this process
+        self._config_unrecorded = False  # a resumed run's config, written with its checkpoint
         self._interrupted = False  # some rank was signalled: all stop after this minibatch
         self._g_grad_norm = torch.tensor(0.0)  # ‖∇θg (generator loss)‖ of the latest G update
         self.epoch_hooks: list[Callable[[Trainer], None]] = []  # run after each epoch's own work
@@ -629,7 +630,11 @@ class Trainer:
         }
         path = self.run.checkpoint(name)
         if self.processes.is_main:
-            ckpt.save_checkpoint(path, {**tensors, **d_tensors, **g_tensors}, meta)
+            previous = self.run.checkpoint("last.prev") if name == "last" else None
+            ckpt.save_checkpoint(path, {**tensors, **d_tensors, **g_tensors}, meta, previous)
+            if self._config_unrecorded:
+                self.run.update_config(self.config)
+        self._config_unrecorded = False
         return path
 
     def _restore_dropout_rng(self, tensors: dict[str, torch.Tensor], written_by: int) -> None:
@@ -652,6 +657,27 @@ class Trainer:
                 file=sys.stderr,
             )
 
+    def resume(self) -> Path | None:
+        """Continue this run from its newest checkpoint that verifies, and return its path
+        (None if the run has none yet: it trains from the start).
+
+        That is ``last``, or if it is damaged the newer of the checkpoint it replaced
+        (``last.prev``) and ``best``; the damaged one is reported on stderr. The config this
+        run continues with is written to config.yaml with its first new checkpoint, so that a
+        resume that fails before then leaves config.yaml as it was.
+        """
+        self._config_unrecorded = True
+        names = ("last", "last.prev", "best")
+        candidates = [self.run.checkpoint(n) for n in names if self.run.checkpoint(n).is_file()]
+        if not candidates:
+            return None
+        path, tensors, meta, damaged = ckpt.load_newest(candidates)
+        if self.processes.is_main:
+            for error in damaged:
+                print(f"warning: {str(error).rstrip('.')}; resuming from {path}.", file=sys.stderr)
+        self._continue(path, tensors, meta)
+        return path
+
     def restore(self, path: Path, fork: bool = False) -> None:
         """Continue from the checkpoint at ``path`` exactly where it was written.
 
@@ -659,7 +685,12 @@ class Trainer:
         state, RNG states, data order and step counts carry over, while model
         selection (the best validation score) starts afresh in this run.
         """
-        tensors, meta = ckpt.load_checkpoint(path)
+        self._continue(path, *ckpt.load_checkpoint(path), fork=fork)
+
+    def _continue(
+        self, path: Path, tensors: dict[str, torch.Tensor], meta: dict, fork: bool = False
+    ) -> None:
+        """Restore the checkpoint ``tensors`` and ``meta`` read from ``path`` (see restore)."""
         ckpt.check_data(meta, self.data.sha256, path)
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)

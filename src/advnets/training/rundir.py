@@ -5,7 +5,8 @@ RUN_DIR/
   run.json             seed, package and torch versions, data checksum and source
   metrics.jsonl        one JSON record per line (train, valid_parzen, valid_domain, epoch,
                        test_evaluation)
-  checkpoints/         last.safetensors, best.safetensors
+  checkpoints/         last.safetensors, the one it replaced (last.prev.safetensors),
+                       best.safetensors
   samples/             a sample grid per epoch, latest.png
   curves.png           losses, D outputs and validation Parzen over training
   tensorboard/         TensorBoard events
@@ -14,6 +15,10 @@ RUN_DIR/
   evaluation-distances.npz  nearest-training-image distances of samples and test images
   figures/             Figure 2, Figure 3 (PNG and GIF), memorisation and class plots
   report.html          everything above in one self-contained page
+  .lock                held by the one command writing into the run (see runlock)
+
+config.yaml and run.json are checked whenever they are read: one that is empty, not
+YAML or JSON, or not a valid record is refused with a sentence naming it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,7 @@ import yaml
 from advnets import __version__
 from advnets.config import ConfigError, RunConfig, config_from_dict
 from advnets.files import atomic_write_text
+from advnets.training.runlock import LockHeld, RunLock
 
 # Settings that may change when a run is resumed: they do not alter what is computed.
 RESUMABLE_KEYS = {
@@ -50,8 +57,39 @@ RESUMABLE_KEYS = {
 }
 
 
+# What run.json records, and the type of each entry.
+INFO_TYPES: dict[str, type | tuple[type, ...]] = {
+    "seed": int,
+    "advnets_version": str,
+    "torch_version": str,
+    "python": str,
+    "data_sha256": str,
+    "data_source": str,
+    "created": str,
+    "forked_from": (str, type(None)),
+}
+
+
 class RunDirError(RuntimeError):
     """A run directory that cannot be used as asked; nothing in it was changed."""
+
+
+def _problem(err: Exception) -> str:
+    """What a YAML parser found wrong, and where, in a few words."""
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return (getattr(err, "problem", None) or " ".join(str(err).split())) + where
+
+
+def _mapping(path: Path, values: Any) -> dict[str, Any]:
+    """``values`` as read from ``path``, refused unless they are a non-empty mapping."""
+    if not values:
+        raise RunDirError(f"{path} is empty; advnets writes it whole, so it was emptied since.")
+    if not isinstance(values, dict):
+        raise RunDirError(
+            f"{path} holds a {type(values).__name__} instead of the run's record (a mapping)."
+        )
+    return values
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -81,9 +119,39 @@ class RunDir:
         self.distances = self.path / "evaluation-distances.npz"
         self.figures = self.path / "figures"
         self.report = self.path / "report.html"
+        self.lock_file = self.path / ".lock"
 
     def checkpoint(self, name: str) -> Path:
         return self.checkpoints / f"{name}.safetensors"
+
+    def require(self) -> None:
+        """Refuse a path that holds no run: no such directory, or no config.yaml in it."""
+        if not self.path.is_dir():
+            raise RunDirError(f"there is no run directory at {self.path}.")
+        if not self.config_file.is_file():
+            raise RunDirError(f"{self.path} is not a run directory (no config.yaml).")
+
+    @contextmanager
+    def writing(self, command: str, new: bool = False) -> Iterator[None]:
+        """Hold this run's lock while ``command`` writes into it: refused at once, naming the
+        process, while another command writes here. ``new``: the directory of a run about to
+        be created (made if missing); otherwise it must hold a run already."""
+        if new:
+            self.path.mkdir(parents=True, exist_ok=True)
+        else:
+            self.require()
+        lock = RunLock(self.lock_file)
+        try:
+            lock.acquire(command)
+        except LockHeld as held:
+            raise RunDirError(
+                f"{self.path} is being written by {held.holder or 'another process'}; one "
+                "command at a time may write into a run: wait for it to end, or stop it."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def has_run(self) -> bool:
         return self.config_file.exists() or self.checkpoint("last").exists()
@@ -117,17 +185,43 @@ class RunDir:
         atomic_write_text(self.info_file, json.dumps(info, indent=2) + "\n")
 
     def load_config(self) -> RunConfig:
-        """The resolved config this run was started with."""
+        """The resolved config this run was started with, checked (never read as defaults)."""
         if not self.config_file.is_file():
             raise RunDirError(f"{self.path} is not a run directory (no config.yaml).")
-        return config_from_dict(yaml.safe_load(self.config_file.read_text()))
+        try:
+            values = yaml.safe_load(self.config_file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise RunDirError(f"{self.config_file} is not valid YAML ({_problem(err)}).") from err
+        try:
+            return config_from_dict(_mapping(self.config_file, values))
+        except ConfigError as err:
+            raise RunDirError(f"{self.config_file} is not a valid run config: {err}") from err
+
+    def load_info(self) -> dict[str, Any]:
+        """run.json (seed, versions, data checksum and source), checked; empty if missing."""
+        if not self.info_file.is_file():
+            return {}
+        text = self.info_file.read_text(encoding="utf-8", errors="replace")
+        try:
+            info = _mapping(self.info_file, json.loads(text) if text.strip() else None)
+        except ValueError as err:
+            raise RunDirError(f"{self.info_file} is not valid JSON ({err}).") from err
+        unknown = sorted(set(info) - INFO_TYPES.keys())
+        if unknown:
+            raise RunDirError(
+                f"{self.info_file} has unknown entries {', '.join(map(repr, unknown))}; "
+                f"run.json records {', '.join(INFO_TYPES)}."
+            )
+        wrong = [key for key, value in info.items() if not isinstance(value, INFO_TYPES[key])]
+        if wrong:
+            raise RunDirError(
+                f"{self.info_file} has entries of the wrong type: {', '.join(wrong)}."
+            )
+        return info
 
     def _differences(self, config: RunConfig, allowed: Callable[[str], bool]) -> list[str]:
         """Settings (flattened keys) that differ from this run's config and are not ``allowed``."""
-        try:
-            saved = _flatten(self.load_config().to_dict())
-        except ConfigError as err:
-            raise RunDirError(f"{self.config_file} is not a valid config: {err}") from err
+        saved = _flatten(self.load_config().to_dict())
         wanted = _flatten(config.to_dict())
         return [
             f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})"
@@ -158,5 +252,5 @@ class RunDir:
             )
 
     def update_config(self, config: RunConfig) -> None:
-        """Record the (resumable) settings a resumed run continues with."""
+        """Record the (resumable) settings a resumed run continues with (see Trainer.resume)."""
         atomic_write_text(self.config_file, config.to_yaml())

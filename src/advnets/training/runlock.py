@@ -1,0 +1,58 @@
+"""One writer per run directory: an advisory lock on the run's lock file.
+
+A command that writes into a run holds an exclusive ``flock`` on ``RUN_DIR/.lock``
+for as long as it runs; a second writer is refused at once and told which process
+holds the lock. The operating system releases a ``flock`` when the process holding
+it ends, however it ends (SIGKILL included), so a lock is never left behind by a
+dead process. While the lock is held, the file names its holder (process id and
+command); it is emptied again on release, so a run at rest holds an empty lock file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import TextIO
+
+
+class LockHeld(Exception):
+    """Another process holds the lock; ``holder`` names it (empty if it could not be read)."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+class RunLock:
+    """The exclusive lock on one lock file, taken without waiting."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._handle: TextIO | None = None
+
+    def acquire(self, command: str) -> None:
+        """Take the lock for ``command`` (recorded with this process's id in the file), or
+        raise LockHeld naming the process that holds it."""
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held until release)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            handle.close()
+            raise LockHeld(holder) from None
+        except BaseException:
+            handle.close()
+            raise
+        handle.truncate(0)
+        handle.write(f"process {os.getpid()} ({command})\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Empty the lock file and let go of the lock."""
+        if self._handle is not None:
+            self._handle.truncate(0)
+            self._handle.close()  # closing the file releases the flock
+            self._handle = None
