@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import tempfile
+from pathlib import Path
 
-from advnets.config import ConfigError, load_config, preset_names
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advnets.config import ConfigError, RunConfig, load_config, preset_names
 
 
 def test_presets_load_and_validate():
@@ -61,3 +67,58 @@ def test_yaml_file_and_overrides(tmp_path):
 @pytest.mark.parametrize("text, value", [("1e-4", 1e-4), ("2.5E-3", 2.5e-3), ("1.0e+2", 100.0)])
 def test_numbers_in_exponent_notation_are_numbers(text, value):
     assert load_config("mnist-paper", [f"training.lr={text}"]).training.lr == value
+
+
+# --- fuzz: whatever the YAML and the --set strings, only ConfigError ------------------------
+
+FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)  # encodable as UTF-8
+SECTIONS = list(RunConfig().to_dict())
+KEYS = [f"{s}.{k}" for s, v in RunConfig().to_dict().items() if isinstance(v, dict) for k in v]
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(),
+    TEXT,
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(SECTIONS) | TEXT | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+SHAPED = st.dictionaries(  # the schema's sections and keys, with values of any type
+    st.sampled_from(SECTIONS),
+    st.dictionaries(st.sampled_from([k.split(".")[1] for k in KEYS]), VALUES, max_size=4),
+    max_size=4,
+)
+DOCUMENTS = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=200),  # any text at all
+    VALUES.map(yaml.safe_dump),
+    SHAPED.map(yaml.safe_dump),
+)
+OVERRIDES = st.lists(
+    TEXT
+    | st.builds(
+        lambda key, value: f"{key}={value}",
+        st.sampled_from(KEYS) | TEXT,
+        TEXT | VALUES.map(lambda v: yaml.safe_dump(v, default_flow_style=True).strip()),
+    ),
+    max_size=4,
+)
+
+
+@FUZZ
+@given(document=DOCUMENTS, overrides=OVERRIDES)
+def test_the_config_loader_raises_nothing_but_config_errors(document, overrides):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.yaml"
+        path.write_text(document, encoding="utf-8")
+        try:
+            load_config(str(path), overrides)
+        except ConfigError as err:
+            assert "\n" not in str(err)  # one line, whatever the input
