@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from advnets import __version__
-from advnets.config import ConfigError, RunConfig, config_from_dict
+from advnets.config import ConfigError, RunConfig, config_from_dict, parse_yaml
 from advnets.files import atomic_write_text
 from advnets.training.runlock import LockHeld, RunLock
 
@@ -72,13 +71,6 @@ INFO_TYPES: dict[str, type | tuple[type, ...]] = {
 
 class RunDirError(RuntimeError):
     """A run directory that cannot be used as asked; nothing in it was changed."""
-
-
-def _problem(err: Exception) -> str:
-    """What a YAML parser found wrong, and where, in a few words."""
-    mark = getattr(err, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    return (getattr(err, "problem", None) or " ".join(str(err).split())) + where
 
 
 def _mapping(path: Path, values: Any) -> dict[str, Any]:
@@ -189,9 +181,11 @@ class RunDir:
         if not self.config_file.is_file():
             raise RunDirError(f"{self.path} is not a run directory (no config.yaml).")
         try:
-            values = yaml.safe_load(self.config_file.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise RunDirError(f"{self.config_file} is not valid YAML ({_problem(err)}).") from err
+            values = parse_yaml(self.config_file.read_text(encoding="utf-8"), str(self.config_file))
+        except UnicodeDecodeError as err:
+            raise RunDirError(f"{self.config_file} is not a text file (not UTF-8).") from err
+        except ConfigError as err:  # not YAML, or YAML with anchors and aliases
+            raise RunDirError(str(err)) from err
         try:
             return config_from_dict(_mapping(self.config_file, values))
         except ConfigError as err:
