@@ -722,8 +722,8 @@ def _os_error_sentence(err: OSError) -> str:
     reason = err.strerror or str(err)
     if err.filename is None:
         return f"{reason}."
-    if isinstance(err, FileExistsError) and not Path(err.filename).is_dir():
-        reason = "it is a file, where a folder is needed"  # mkdir: advnets makes only folders
+    if isinstance(err, FileExistsError):  # advnets makes folders with exist_ok=True
+        reason = "a file stands where a folder is needed"
     path = err.filename if err.filename2 is None else f"{err.filename} -> {err.filename2}"
     return f"cannot use {path}: {reason}."
 
