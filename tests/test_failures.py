@@ -1,62 +1,35 @@
 """Failure survival: the real ``advnets`` command in a subprocess, killed, interrupted, fed bad
 data.
 
-Each child process runs the CLI's ``main`` on a small MNIST in the real IDX file format. The
-MNIST digest table and split sizes are module constants that a test cannot monkeypatch across a
-process boundary, so a short bootstrap (``BOOT``) sets them in the child, disables the network,
-and then hands the argument list to ``advnets.cli.main`` unchanged.
-
-Starting Python and importing torch costs a child several seconds, most of it on one core, so
-children are started one command ahead (:class:`Children`): each imports torch and advnets,
-then waits on its stdin for the command it is to run, while the previous command runs on the
-other core. Nothing here touches the network.
+Each child process (``cli_children``) runs the CLI's ``main`` on a small MNIST in the real IDX
+file format. Nothing here touches the network.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import json
 import logging
 import os
 import pickle
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import idx_bytes, make_dataset
+from cli_children import CHILD_TIMEOUT_S, Cache, Children, build_cache, finish, write_cache
+from conftest import idx_bytes
 
-import advnets
 from advnets.data import load_mnist, mnist
 from advnets.files import sha256_bytes
 from advnets.training.checkpoint import CheckpointError, load_checkpoint, read_state
 from advnets.training.logs import read_metrics
-
-# Runs in the child: import ahead of time, wait for one command on stdin (argv, environment,
-# the test MNIST's digests and sizes), forbid the network, then run the real CLI.
-BOOT = """
-import json, os, subprocess, sys, urllib.request
-import torch, torch._dynamo, advnets.cli, advnets.training.loop  # warm-up only
-from advnets.data import mnist
-command = json.loads(sys.stdin.readline())
-os.environ.update(command["env"])
-mnist.SHA256.update(command["sha256"])
-mnist.N_TRAIN, mnist.N_VALID, mnist.N_TEST = command["sizes"]
-def no_network(*args, **kwargs):
-    raise AssertionError("tests must not touch the network")
-urllib.request.urlopen = no_network
-subprocess.run = no_network
-raise SystemExit(advnets.cli.main(command["argv"]))
-"""
 
 N_TRAIN, N_VALID, N_TEST = 300, 100, 100
 BATCH = 10
@@ -85,61 +58,6 @@ TINY = {
     "data": {"download": False},
 }
 
-CHILD_TIMEOUT_S = 120
-
-
-@dataclass
-class Cache:
-    """A data directory holding a test MNIST, and the digests and sizes that describe it."""
-
-    path: Path
-    sha256: dict[str, str]
-    sizes: tuple[int, int, int]
-
-
-class Children:
-    """Child interpreters for ``advnets`` commands, each started (and importing) one ahead."""
-
-    def __init__(self) -> None:
-        self.env = dict(os.environ)
-        src = str(Path(advnets.__file__).resolve().parents[1])  # the advnets these tests import
-        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, self.env.get("PYTHONPATH")]))
-        self.env["OMP_NUM_THREADS"] = self.env["MKL_NUM_THREADS"] = "1"
-        self.env["PYTHONUNBUFFERED"] = "1"
-        self.spare = self._spawn()
-
-    def _spawn(self) -> tuple[subprocess.Popen, int]:
-        read, write = os.pipe()
-        process = subprocess.Popen(
-            [sys.executable, "-c", BOOT],
-            stdin=read,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=self.env,
-            text=True,
-        )
-        os.close(read)
-        return process, write
-
-    def start(self, cache: Cache, *argv: str) -> subprocess.Popen:
-        """Run ``advnets ARGV`` with ``cache`` as its data directory; stdout, stderr captured."""
-        (process, pipe), self.spare = self.spare, self._spawn()
-        command = {
-            "argv": list(argv),
-            "env": {"ADVNETS_DATA_DIR": str(cache.path)},
-            "sha256": cache.sha256,
-            "sizes": cache.sizes,
-        }
-        os.write(pipe, (json.dumps(command) + "\n").encode())
-        os.close(pipe)
-        return process
-
-    def close(self) -> None:
-        process, pipe = self.spare
-        os.close(pipe)
-        process.kill()
-        process.communicate()
-
 
 @pytest.fixture(scope="module")
 def cli():
@@ -148,36 +66,10 @@ def cli():
     children.close()
 
 
-def finish(process: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=CHILD_TIMEOUT_S)
-    return process.returncode, out, err
-
-
-def write_cache(folder: Path, files: dict[str, bytes]) -> dict[str, str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, blob in files.items():
-        (folder / name).write_bytes(blob)
-    return {name: sha256_bytes(blob) for name, blob in files.items()}
-
-
-def as_bytes(images: torch.Tensor) -> np.ndarray:
-    return (images.numpy() * 255).round().astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory) -> Cache:
     """300 / 100 / 100 blurry blobs as the four gzipped IDX files."""
-    data = make_dataset(n_train=N_TRAIN + N_VALID, n_eval=N_TEST)
-    labels = np.arange(N_TRAIN + N_VALID + N_TEST, dtype=np.uint8) % 10
-    train = np.concatenate([as_bytes(data.train[:N_TRAIN]), as_bytes(data.valid)])
-    files = {
-        mnist.TRAIN_IMAGES: idx_bytes(train),
-        mnist.TRAIN_LABELS: idx_bytes(labels[: N_TRAIN + N_VALID]),
-        mnist.TEST_IMAGES: idx_bytes(as_bytes(data.test)),
-        mnist.TEST_LABELS: idx_bytes(labels[N_TRAIN + N_VALID :]),
-    }
-    path = tmp_path_factory.mktemp("mnist-cache")
-    return Cache(path, write_cache(path, files), (N_TRAIN, N_VALID, N_TEST))
+    return build_cache(tmp_path_factory.mktemp("mnist-cache"), N_TRAIN, N_VALID, N_TEST)
 
 
 @pytest.fixture(scope="module")
