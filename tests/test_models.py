@@ -9,7 +9,7 @@ import torch
 from advnets.config import ModelConfig
 from advnets.models import build_models, count_parameters
 from advnets.models.layers import Dropout, Maxout
-from advnets.models.mlp import logit_of_mean_pixel, sample_noise
+from advnets.models.mlp import logit_of_mean_pixel, minibatch_std, sample_noise
 
 
 def test_parameter_counts_match_the_paper_model():
@@ -95,3 +95,17 @@ def test_batchnorm_generator_normalises_each_hidden_layer_and_samples_in_eval_mo
     generator.eval()  # running statistics: one sample alone is well defined
     x = generator(generator.sample_noise(1))
     assert x.shape == (1, 784) and torch.isfinite(x).all()
+
+
+def test_minibatch_std_groups_never_mix_real_and_fake_and_see_a_collapse():
+    config = ModelConfig(discriminator_minibatch_std=4, discriminator_init_range=0.05)
+    _, discriminator = build_models(config, 784)
+    assert count_parameters(discriminator) == 1_231_441 + 1  # the output's extra input
+    discriminator.eval()  # no dropout: the same input gives the same logit
+    real, fake = torch.rand(8, 784), torch.rand(1, 784).repeat(8, 1)
+    together = discriminator(torch.cat([real, fake]))
+    assert torch.allclose(together, torch.cat([discriminator(real), discriminator(fake)]))
+    features = discriminator.features(torch.cat([real, fake]))
+    spread = minibatch_std(features, 4)
+    assert spread.shape == (16,) and torch.equal(spread[:4], spread[:1].expand(4))
+    assert spread[:8].min() > 10 * spread[8:].max()  # the collapsed fakes barely spread

@@ -91,6 +91,10 @@ class ModelConfig:
     discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
     discriminator_input_keep: float = 0.8  # dropout keep probability on D's input
     discriminator_hidden_keep: float = 0.5  # dropout keep probability on D's hidden layers
+    # not in the paper: minibatch standard deviation (Karras et al. 2018), groups of this many
+    #   samples give D their spread as one more feature, so a G that collapses is seen at once;
+    #   0: off. mlp-maxout only; the minibatch (per process) must divide into whole groups
+    discriminator_minibatch_std: int = 0
     # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
     #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
     generator_skip: bool = False
@@ -106,6 +110,16 @@ class ModelConfig:
         _check(
             not self.generator_batchnorm or self.family == "mlp-maxout",
             "model.generator_batchnorm is an option of the mlp-maxout family only.",
+        )
+        _check(
+            self.discriminator_minibatch_std == 0 or self.family == "mlp-maxout",
+            "model.discriminator_minibatch_std is an option of the mlp-maxout family only.",
+        )
+        _check_range(
+            "model.discriminator_minibatch_std",
+            self.discriminator_minibatch_std,
+            0,
+            limits.MAX_BATCH,
         )
         _check(
             not self.generator_skip or self.family == "mlp-toy",
@@ -214,6 +228,12 @@ class RunConfig:
         _check_range("seed", self.seed, 0, limits.MAX_SEED)
         self.model.validate()
         self.training.validate()
+        group = self.model.discriminator_minibatch_std
+        _check(
+            group == 0 or self.training.batch_size % group == 0,
+            f"training.batch_size = {self.training.batch_size} must divide into whole groups of "
+            f"model.discriminator_minibatch_std = {group}.",
+        )
         _check(self.evaluation.every_epochs >= 1, "evaluation.every_epochs must be >= 1.")
         _check_range("evaluation.samples", self.evaluation.samples, 1, limits.MAX_SAMPLES)
         _check(self.evaluation.valid_images >= 1, "evaluation.valid_images must be >= 1.")

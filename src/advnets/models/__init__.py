@@ -58,6 +58,7 @@ def _build(
         init_range=config.discriminator_init_range,
         input_keep=config.discriminator_input_keep,
         hidden_keep=config.discriminator_hidden_keep,
+        minibatch_std=config.discriminator_minibatch_std,
     )
     return generator, discriminator
 

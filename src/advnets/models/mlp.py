@@ -90,8 +90,30 @@ class MLPGenerator(nn.Module):
         return torch.sigmoid(self.output(self.hidden(z)))
 
 
+def minibatch_std(features: torch.Tensor, group: int) -> torch.Tensor:
+    """Minibatch standard deviation (Karras et al. 2018, Section 3), one value per sample.
+
+    Consecutive groups of ``group`` samples: the standard deviation of each feature
+    over the group, averaged over features, given to every member of the group. A
+    generator that collapses gives groups of near-identical fakes, and so a spread
+    near 0 that real groups never have. Groups are consecutive, so a batch of real
+    images followed by fakes never mixes the two if each part divides into groups.
+    """
+    n, width = features.shape
+    if n % group:
+        raise ValueError(f"a batch of {n} does not divide into minibatch groups of {group}.")
+    grouped = features.view(n // group, group, width)
+    spread = (grouped.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=1)
+    return spread.repeat_interleave(group)
+
+
 class MaxoutDiscriminator(nn.Module):
-    """D(x; theta_d): maxout layers with dropout; returns the logit of P(x is real)."""
+    """D(x; theta_d): maxout layers with dropout; returns the logit of P(x is real).
+
+    With ``minibatch_std`` > 0 (not in the paper) the output layer also sees the
+    minibatch standard deviation of the last hidden layer over groups of that many
+    samples (:func:`minibatch_std`), as one more input.
+    """
 
     def __init__(
         self,
@@ -101,18 +123,23 @@ class MaxoutDiscriminator(nn.Module):
         init_range: float = 0.005,
         input_keep: float = 0.8,
         hidden_keep: float = 0.5,
+        minibatch_std: int = 0,
     ) -> None:
         super().__init__()
+        self.minibatch_std = minibatch_std
         layers: list[nn.Module] = [Dropout(input_keep)]
         width = data_dim
         for size in units:
             layers += [Maxout(width, size, pieces), Dropout(hidden_keep)]
             width = size
         self.features = nn.Sequential(*layers)
-        self.output = nn.Linear(width, 1)
+        self.output = nn.Linear(width + (1 if minibatch_std else 0), 1)
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 init_uniform_(module, init_range)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.features(x)).squeeze(-1)
+        h = self.features(x)
+        if self.minibatch_std:
+            h = torch.cat([h, minibatch_std(h, self.minibatch_std)[:, None]], dim=1)
+        return self.output(h).squeeze(-1)
