@@ -425,6 +425,14 @@ def _print_toy(summary: dict) -> None:
         )
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from advnets.explain import transposed_conv
+
+    summary = transposed_conv.explain(args.out or Path("runs") / f"explain-{args.topic}")
+    print(json.dumps(summary, indent=2) if args.json else transposed_conv.describe(summary))
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error in one line (the usage itself is one --help away)."""
 
@@ -632,6 +640,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any setting of the toy preset")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_toy)
+
+    p = sub.add_parser(
+        "explain",
+        help="a concept explained by running it: transposed-conv",
+        description="transposed-conv: a worked convolution as a matrix C, the transposed "
+        "convolution as C^T, the shape rules of DCGAN's up-sampling, the checkerboard of "
+        "uneven overlap; each checked against PyTorch, with figures.",
+    )
+    p.add_argument("topic", choices=["transposed-conv"])
+    p.add_argument(
+        "--out", metavar="DIR", help="where the figures go (default: runs/explain-<topic>)"
+    )
+    p.add_argument("--json", action="store_true", help="print every number as JSON")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
         "parzen", help="score any N x 784 .npy sample file with the paper's protocol"
