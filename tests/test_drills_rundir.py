@@ -24,9 +24,12 @@ import yaml
 from cli_children import CHILD_TIMEOUT_S, Cache, Children, build_cache, finish
 from safetensors.torch import load_file, save_file
 
+from advnets import limits
 from advnets.cli import main
 from advnets.files import sha256_file
+from advnets.training import runlock
 from advnets.training.checkpoint import load_checkpoint, read_state
+from advnets.training.rundir import RunDir
 
 SIZES = (300, 100, 100)  # train / valid / test images
 EPOCHS_AS_BEFORE = ["--set", "training.epochs=2"]
@@ -133,6 +136,50 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_holder_leaves
     assert (run / ".lock").read_text() == ""  # emptied on release
 
 
+def test_a_toy_run_holds_its_lock_and_a_second_one_into_the_same_out_is_refused(
+    cli, cache, tmp_path
+):
+    out = tmp_path / "lab"
+    toy = ["toy", "ring", "--out", str(out), "--set", "data.toy_points=200"]
+    holder = cli.start(cache, *toy, "--epochs", "999")
+    try:
+        recorded = wait_until_locked(holder, out / ".lock")
+        assert recorded == f"process {holder.pid} (advnets toy ring)"
+        os.kill(holder.pid, signal.SIGSTOP)
+        before = snapshot(out)
+        code, _, err = finish(cli.start(cache, *toy, "--epochs", "1"))
+        assert_refused(code, err, str(out), f"is being written by {recorded}")
+        assert snapshot(out) == before
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.communicate()
+
+
+def test_a_new_run_whose_lock_file_is_removed_before_it_is_taken_makes_it_again(
+    tmp_path, monkeypatch
+):
+    """A new run that ends with nothing in it removes its lock file while it holds the lock;
+    a process that opened that file meanwhile takes the lock on a file that is gone, sees
+    it, and locks a file of its own."""
+    run = RunDir(tmp_path / "new")
+    lock_file = run.lock_file
+    flock = runlock.fcntl.flock
+    opened = []
+
+    def removed_first(handle, operation):  # the holder's clean-up, between open and flock
+        if not opened:
+            lock_file.unlink()
+            run.path.rmdir()
+        opened.append(os.fstat(handle.fileno()).st_ino)
+        flock(handle, operation)
+
+    monkeypatch.setattr(runlock.fcntl, "flock", removed_first)
+    with run.writing("advnets train", new=True):
+        assert len(opened) == 2 and lock_file.stat().st_ino == opened[1]
+        assert lock_file.read_text() == f"process {os.getpid()} (advnets train)\n"
+    assert not run.path.exists()
+
+
 # --- nothing written before the checks pass -----------------------------------------------------
 
 
@@ -160,6 +207,33 @@ def test_refused_training_commands_leave_every_byte_of_the_run(config_file, run,
         code = main(argv)
         assert_refused(code, capsys.readouterr().err, *words)
         assert snapshot(run) == before
+
+
+def test_a_new_run_refused_after_taking_its_lock_leaves_nothing_behind(
+    config_file, run, tmp_path, mnist_dir, capsys, monkeypatch
+):
+    """Refusals that come once a new run's lock is taken (its data, the size of its model, a
+    fork whose checkpoints are all damaged) remove the lock and the folders the command made;
+    a folder the user made stays, as it was."""
+    place, no_data = tmp_path / "place", tmp_path / "no-data"
+    (place / "mine").mkdir(parents=True)
+    no_data.mkdir()
+    monkeypatch.chdir(place)
+    for name in ("last", "last.prev", "best"):
+        flip_a_weight_bit(run / "checkpoints" / f"{name}.safetensors")
+    source = snapshot(run)
+    train = ["train", str(config_file)]
+    wide = ",".join(["65536"] * limits.MAX_LAYERS)
+    for argv, words in (
+        ([*train, "--out", "a/b/new", "--data-dir", str(no_data)], ["MNIST is not available"]),
+        ([*train, "--set", f"model.generator_hidden=[{wide}]"], ["the model", "GiB"]),
+        ([*train, "--out", "mine", "--fork-from", str(run)], ["no checkpoint verifies"]),
+    ):
+        code, err = main(argv), capsys.readouterr().err  # MNIST's files listed, one a line
+        assert code == 2 and err.startswith("advnets: error: "), err
+        assert all(word in err for word in words), err
+        assert sorted(place.rglob("*")) == [place / "mine"]  # runs/<preset>-<time> gone too
+    assert snapshot(run) == source
 
 
 # --- integrity ----------------------------------------------------------------------------------
@@ -192,6 +266,15 @@ def flip_a_weight_bit(path: Path, tensor: str = "generator.output.weight") -> No
     path.write_bytes(bytes(blob))
 
 
+def newest_good_checkpoint(run: Path) -> tuple[Path, dict]:
+    """The checkpoint a run whose last one is damaged goes on from (the newer of last.prev
+    and best, the first on a tie), and its state (step, epoch...)."""
+    candidates = [run / "checkpoints" / f"{name}.safetensors" for name in ("last.prev", "best")]
+    states = {path: read_state(path)["state"] for path in candidates}
+    fallback = max(candidates, key=lambda path: states[path]["g_updates"])
+    return fallback, states[fallback]
+
+
 def test_a_damaged_checkpoint_is_named_and_resume_falls_back_to_an_earlier_good_one(
     cli, cache, run, tmp_path, capsys
 ):
@@ -203,15 +286,36 @@ def test_a_damaged_checkpoint_is_named_and_resume_falls_back_to_an_earlier_good_
     assert_refused(code, capsys.readouterr().err, f"{last} is damaged", "SHA-256")
     assert snapshot(run) == before and not (tmp_path / "s.npy").exists()
 
-    candidates = [checkpoints / f"{name}.safetensors" for name in ("last.prev", "best")]
-    states = {path: read_state(path)["state"] for path in candidates}
-    fallback = max(candidates, key=lambda path: states[path]["g_updates"])  # the first on a tie
-    step = states[fallback]["g_updates"]
+    fallback, state = newest_good_checkpoint(run)
+    step = state["g_updates"]
     code, out, err = finish(cli.start(cache, *resume_for_one_step(run, step)))
     assert code == 0, err
     assert f"warning: {last} is damaged" in err and f"resuming from {fallback}." in err
-    assert f"resuming {run} at epoch {states[fallback]['epoch']}, step {step}" in out
+    assert f"resuming {run} at epoch {state['epoch']}, step {step}" in out
     assert load_checkpoint(last)[1]["state"]["g_updates"] == step + 1  # written anew, verified
+
+
+def test_a_fork_from_a_run_whose_last_checkpoint_is_damaged_starts_from_the_newest_good_one(
+    cli, cache, config_file, run, tmp_path
+):
+    last = run / "checkpoints" / "last.safetensors"
+    flip_a_weight_bit(last)
+    source = snapshot(run)
+    fallback, state = newest_good_checkpoint(run)
+    step = state["g_updates"]
+    fork = tmp_path / "fork"
+    code, out, err = finish(
+        cli.start(
+            cache, "train", str(config_file), "--out", str(fork), "--fork-from", str(run),
+            "--no-eval", "--set", f"training.max_steps={step + 1}",
+        )
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"warning: {last} is damaged" in err and f"forking from {fallback}." in err
+    assert f"forked from {fallback} at epoch {state['epoch']}, step {step}" in out
+    assert json.loads((fork / "run.json").read_text())["forked_from"] == str(fallback)
+    assert read_state(fork / "checkpoints" / "last.safetensors")["state"]["g_updates"] == step + 1
+    assert snapshot(run) == source
 
 
 def test_a_checkpoint_written_before_digests_were_recorded_still_loads(run, tmp_path):

@@ -130,8 +130,7 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
     elif args.resume:
         say(f"resuming {run.path} at epoch {trainer.state.epoch}, step {trainer.state.g_updates}")
     elif args.fork_from:
-        source = RunDir(args.fork_from).checkpoint("last")
-        trainer.restore(source, fork=True)
+        source = trainer.fork(RunDir(args.fork_from))
         if main:
             run.create(config, dataset.sha256, dataset.source, forked_from=str(source))
         say(

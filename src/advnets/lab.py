@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,15 +89,16 @@ def highest_density_region(density: np.ndarray, x: np.ndarray, mass: float) -> n
 
 
 class Lab:
-    """One lab experiment: a trainer, snapshots every few epochs, and the checks."""
+    """One lab experiment: a trainer, snapshots every few epochs, and the checks. Building
+    it checks the config, the data and the model and writes nothing; the experiment writes
+    into its run directory inside :meth:`writing`."""
 
     def __init__(self, config: RunConfig, out: str | Path, snapshot_every: int = 5) -> None:
         self.config = config
         self.dataset = load_dataset(config.data)
         self.distribution = toy_distribution(config.data.dataset)
         self.run = RunDir(out)
-        self.trainer = Trainer(config, self.dataset, self.run)  # checks first, then writes
-        self.run.create(config, self.dataset.sha256, self.dataset.source)
+        self.trainer = Trainer(config, self.dataset, self.run)
         self.every = snapshot_every
         self.snapshots: list[Snapshot] = []
         self.trainer.epoch_hooks.append(self._hook)
@@ -104,6 +106,14 @@ class Lab:
         self.one_d = self.dataset.dim == 1
         if self.one_d:
             self.x = self._grid_1d()
+
+    @contextmanager
+    def writing(self, command: str) -> Iterator[None]:
+        """Create the run directory and hold its lock for ``command`` while the experiment
+        writes into it (see RunDir.writing)."""
+        with self.run.writing(command, new=True):
+            self.run.create(self.config, self.dataset.sha256, self.dataset.source)
+            yield
 
     # ----- snapshots -------------------------------------------------------------------------
 
@@ -301,42 +311,43 @@ def _xlim(lab: Lab) -> tuple[float, float]:
 def run_1d(out: str | Path, overrides: list[str]) -> dict:
     """Figure 1 frames, Proposition 1 with the final G, Theorem 1 along training."""
     lab = Lab(lab_config("1d", overrides), out, snapshot_every=1)
-    lab.train()
-    p_data, xlim = lab.p_data(), _xlim(lab)
-    frames = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
-    figures = lab.run.figures
-    figures.mkdir(exist_ok=True)
-    toy_figures.save_1d_figure(figures / "figure1.png", lab.x, p_data, frames, xlim)
-    pngs = [toy_figures.frame_1d_png(lab.x, p_data, frame, xlim) for frame in frames]
-    toy_figures.save_gif(figures / "figure1.gif", pngs)
-    for frame, png in zip(frames, pngs, strict=True):
-        atomic_write_bytes(figures / f"frame_{frame['epoch']:04d}.png", png)
+    with lab.writing("advnets toy 1d"):
+        lab.train()
+        p_data, xlim = lab.p_data(), _xlim(lab)
+        frames = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
+        figures = lab.run.figures
+        figures.mkdir(exist_ok=True)
+        toy_figures.save_1d_figure(figures / "figure1.png", lab.x, p_data, frames, xlim)
+        pngs = [toy_figures.frame_1d_png(lab.x, p_data, frame, xlim) for frame in frames]
+        toy_figures.save_gif(figures / "figure1.gif", pngs)
+        for frame, png in zip(frames, pngs, strict=True):
+            atomic_write_bytes(figures / f"frame_{frame['epoch']:04d}.png", png)
 
-    criterion = lab.theorem_1()  # leaves the final G in place
-    check = lab.optimal_discriminator_error()
-    toy_figures.plot_optimal_discriminator(
-        figures / "optimal_discriminator.png", lab.x, p_data, check["p_g"], check["d"],
-        check["d_star"], check["support"], check["checked"], check["max_abs_error"],
-    )  # fmt: skip
-    toy_figures.plot_criterion(figures / "criterion.png", criterion)
-    final = criterion[-1]
-    summary = {
-        "experiment": "1d",
-        "dataset": lab.config.data.dataset,
-        "generator_loss": lab.config.training.generator_loss,
-        "epochs": lab.trainer.state.epoch,
-        "g_updates": lab.trainer.state.g_updates,
-        "dstar_max_abs_error": check["max_abs_error"],
-        "dstar_max_abs_error_with_jumps": check["max_abs_error_with_jumps"],
-        "dstar_jump_excluded_mass": check["excluded_mass"],
-        "C_G": final["C_G_estimate"],
-        "C_G_integral": final["C_G_integral"],
-        "minus_log_4": MINUS_LOG_4,
-        "jsd": (final["C_G_integral"] - MINUS_LOG_4) / 2,
-        "criterion_by_epoch": criterion,
-        "run_dir": str(lab.run.path),
-    }
-    _write_summary(lab.run, summary)
+        criterion = lab.theorem_1()  # leaves the final G in place
+        check = lab.optimal_discriminator_error()
+        toy_figures.plot_optimal_discriminator(
+            figures / "optimal_discriminator.png", lab.x, p_data, check["p_g"], check["d"],
+            check["d_star"], check["support"], check["checked"], check["max_abs_error"],
+        )  # fmt: skip
+        toy_figures.plot_criterion(figures / "criterion.png", criterion)
+        final = criterion[-1]
+        summary = {
+            "experiment": "1d",
+            "dataset": lab.config.data.dataset,
+            "generator_loss": lab.config.training.generator_loss,
+            "epochs": lab.trainer.state.epoch,
+            "g_updates": lab.trainer.state.g_updates,
+            "dstar_max_abs_error": check["max_abs_error"],
+            "dstar_max_abs_error_with_jumps": check["max_abs_error_with_jumps"],
+            "dstar_jump_excluded_mass": check["excluded_mass"],
+            "C_G": final["C_G_estimate"],
+            "C_G_integral": final["C_G_integral"],
+            "minus_log_4": MINUS_LOG_4,
+            "jsd": (final["C_G_integral"] - MINUS_LOG_4) / 2,
+            "criterion_by_epoch": criterion,
+            "run_dir": str(lab.run.path),
+        }
+        _write_summary(lab.run, summary)
     return summary
 
 
@@ -344,41 +355,42 @@ def run_2d(kind: str, out: str | Path, overrides: list[str]) -> dict:
     """Train on the ring or the grid; modes covered, sample quality and mode KL over training."""
     config = lab_config(kind, overrides)
     lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
-    lab.train()
-    snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
-    centres = lab.distribution.centres
-    limit = float(np.abs(centres).max() + 1.5)
-    figures = lab.run.figures
-    figures.mkdir(exist_ok=True)
-    toy_figures.save_2d_figure(figures / "coverage.png", snapshots, centres, limit)
-    pngs = [
-        toy_figures.frame_2d_png(
-            s["points"], centres, f"epoch {s['epoch']}: {s['modes_covered']} modes", limit
-        )
-        for s in snapshots
-    ]
-    toy_figures.save_gif(figures / "coverage.gif", pngs)
-    final = snapshots[-1]
-    summary = {
-        "experiment": kind,
-        "generator_loss": lab.config.training.generator_loss,
-        "k": lab.config.training.k,
-        "lr": lab.config.training.lr,
-        "seed": lab.config.seed,
-        "epochs": lab.trainer.state.epoch,
-        "g_updates": lab.trainer.state.g_updates,
-        "modes": final["modes"],
-        "modes_covered": final["modes_covered"],
-        "high_quality_fraction": final["high_quality_fraction"],
-        "mode_kl": final["mode_kl"],
-        "mode_counts": final["mode_counts"],
-        "by_epoch": [
-            {k: s[k] for k in ("epoch", "modes_covered", "high_quality_fraction", "mode_kl")}
+    with lab.writing(f"advnets toy {kind}"):
+        lab.train()
+        snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
+        centres = lab.distribution.centres
+        limit = float(np.abs(centres).max() + 1.5)
+        figures = lab.run.figures
+        figures.mkdir(exist_ok=True)
+        toy_figures.save_2d_figure(figures / "coverage.png", snapshots, centres, limit)
+        pngs = [
+            toy_figures.frame_2d_png(
+                s["points"], centres, f"epoch {s['epoch']}: {s['modes_covered']} modes", limit
+            )
             for s in snapshots
-        ],
-        "run_dir": str(lab.run.path),
-    }
-    _write_summary(lab.run, summary)
+        ]
+        toy_figures.save_gif(figures / "coverage.gif", pngs)
+        final = snapshots[-1]
+        summary = {
+            "experiment": kind,
+            "generator_loss": lab.config.training.generator_loss,
+            "k": lab.config.training.k,
+            "lr": lab.config.training.lr,
+            "seed": lab.config.seed,
+            "epochs": lab.trainer.state.epoch,
+            "g_updates": lab.trainer.state.g_updates,
+            "modes": final["modes"],
+            "modes_covered": final["modes_covered"],
+            "high_quality_fraction": final["high_quality_fraction"],
+            "mode_kl": final["mode_kl"],
+            "mode_counts": final["mode_counts"],
+            "by_epoch": [
+                {k: s[k] for k in ("epoch", "modes_covered", "high_quality_fraction", "mode_kl")}
+                for s in snapshots
+            ],
+            "run_dir": str(lab.run.path),
+        }
+        _write_summary(lab.run, summary)
     return summary
 
 
@@ -409,8 +421,9 @@ def run_saturation(out: str | Path, overrides: list[str], steps: int = 20) -> di
         settings = [*SATURATION_SETTINGS, *overrides, f"training.generator_loss={loss}"]
         lab = Lab(lab_config("1d", settings), out / loss, snapshot_every=10**9)
         lab.trainer.config.logging.log_every_steps = 1
-        lab.discriminator_head_start(SATURATION_D_HEAD_START, HEAD_START_BATCH)
-        lab.train()
+        with lab.writing("advnets toy saturation"):
+            lab.discriminator_head_start(SATURATION_D_HEAD_START, HEAD_START_BATCH)
+            lab.train()
         train = [r for r in read_metrics(lab.run.metrics) if r["kind"] == "train"]
         early = [r["g_grad_norm"] for r in train if r["step"] <= steps]
         p_data, p_g = lab.p_data(), lab.p_g()

@@ -667,30 +667,39 @@ class Trainer:
         resume that fails before then leaves config.yaml as it was.
         """
         self._config_unrecorded = True
-        names = ("last", "last.prev", "best")
-        candidates = [self.run.checkpoint(n) for n in names if self.run.checkpoint(n).is_file()]
+        candidates = self.run.saved_checkpoints()
         if not candidates:
             return None
+        return self._continue_newest(candidates, "resuming")
+
+    def fork(self, source: RunDir) -> Path:
+        """Start this new run from the newest checkpoint of the run ``source`` that verifies,
+        chosen as :meth:`resume` chooses, and return its path. Weights, optimiser state, RNG
+        states, data order and step counts carry over, while model selection (the best
+        validation score) starts afresh in this run."""
+        return self._continue_newest(source.saved_checkpoints(), "forking", fork=True)
+
+    def restore(self, path: Path) -> None:
+        """Continue from the checkpoint at ``path`` exactly where it was written."""
+        self._continue(path, *ckpt.load_checkpoint(path))
+
+    def _continue_newest(self, candidates: list[Path], going_on: str, fork: bool = False) -> Path:
+        """Continue from the newest of ``candidates`` that verifies and return its path; each
+        damaged one skipped is reported on stderr ("...; ``going_on`` from PATH.")."""
         path, tensors, meta, damaged = ckpt.load_newest(candidates)
         if self.processes.is_main:
             for error in damaged:
-                print(f"warning: {str(error).rstrip('.')}; resuming from {path}.", file=sys.stderr)
-        self._continue(path, tensors, meta)
+                print(
+                    f"warning: {str(error).rstrip('.')}; {going_on} from {path}.", file=sys.stderr
+                )
+        self._continue(path, tensors, meta, fork=fork)
         return path
-
-    def restore(self, path: Path, fork: bool = False) -> None:
-        """Continue from the checkpoint at ``path`` exactly where it was written.
-
-        With ``fork``, the checkpoint comes from another run: weights, optimiser
-        state, RNG states, data order and step counts carry over, while model
-        selection (the best validation score) starts afresh in this run.
-        """
-        self._continue(path, *ckpt.load_checkpoint(path), fork=fork)
 
     def _continue(
         self, path: Path, tensors: dict[str, torch.Tensor], meta: dict, fork: bool = False
     ) -> None:
-        """Restore the checkpoint ``tensors`` and ``meta`` read from ``path`` (see restore)."""
+        """Restore the checkpoint ``tensors`` and ``meta`` read from ``path`` (``fork``: into
+        a new run, see fork)."""
         ckpt.check_data(meta, self.data.sha256, path)
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)

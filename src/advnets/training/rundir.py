@@ -84,6 +84,16 @@ def _mapping(path: Path, values: Any) -> dict[str, Any]:
     return values
 
 
+def _remove_empty_folders(folders: list[Path]) -> None:
+    """Remove ``folders`` (the deepest first) while they are empty: a folder that something
+    was put into stays, with the folders above it."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in values.items():
@@ -116,6 +126,12 @@ class RunDir:
     def checkpoint(self, name: str) -> Path:
         return self.checkpoints / f"{name}.safetensors"
 
+    def saved_checkpoints(self) -> list[Path]:
+        """The checkpoints this run holds, in the order a damaged one gives way to the next:
+        last, the one it replaced (last.prev), best."""
+        paths = (self.checkpoint(name) for name in ("last", "last.prev", "best"))
+        return [path for path in paths if path.is_file()]
+
     def require(self) -> None:
         """Refuse a path that holds no run: no such directory, or no config.yaml in it."""
         if not self.path.is_dir():
@@ -127,23 +143,47 @@ class RunDir:
     def writing(self, command: str, new: bool = False) -> Iterator[None]:
         """Hold this run's lock while ``command`` writes into it: refused at once, naming the
         process, while another command writes here. ``new``: the directory of a run about to
-        be created (made if missing); otherwise it must hold a run already."""
-        if new:
-            self.path.mkdir(parents=True, exist_ok=True)
-        else:
-            self.require()
+        be created, made if missing; a new run that ends with nothing in it but the lock (a
+        command refused after taking it) leaves nothing behind: the lock file goes, and so do
+        the folders this command made. Otherwise the directory must hold a run already."""
+        made = self._missing_folders() if new else []
         lock = RunLock(self.lock_file)
-        try:
-            lock.acquire(command)
-        except LockHeld as held:
-            raise RunDirError(
-                f"{self.path} is being written by {held.holder or 'another process'}; one "
-                "command at a time may write into a run: wait for it to end, or stop it."
-            ) from None
+        taken = False
+        while not taken:  # again if a new run's lock file was removed before it was taken
+            if new:
+                self.path.mkdir(parents=True, exist_ok=True)
+            else:
+                self.require()
+            try:
+                taken = lock.acquire(command)
+            except LockHeld as held:
+                raise RunDirError(
+                    f"{self.path} is being written by {held.holder or 'another process'}; one "
+                    "command at a time may write into a run: wait for it to end, or stop it."
+                ) from None
         try:
             yield
         finally:
-            lock.release()
+            left_empty = new and self._holds_only_lock()
+            lock.release(remove=left_empty)
+            if left_empty:
+                _remove_empty_folders(made)
+
+    def _missing_folders(self) -> list[Path]:
+        """This directory and those above it that do not exist yet, the deepest first."""
+        missing = []
+        for folder in (self.path, *self.path.parents):
+            if folder.exists():
+                break
+            missing.append(folder)
+        return missing
+
+    def _holds_only_lock(self) -> bool:
+        """Whether this directory holds its lock file and nothing else."""
+        try:
+            return [path.name for path in self.path.iterdir()] == [self.lock_file.name]
+        except OSError:
+            return False
 
     def has_run(self) -> bool:
         return self.config_file.exists() or self.checkpoint("last").exists()

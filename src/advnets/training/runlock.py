@@ -6,6 +6,9 @@ holds the lock. The operating system releases a ``flock`` when the process holdi
 it ends, however it ends (SIGKILL included), so a lock is never left behind by a
 dead process. While the lock is held, the file names its holder (process id and
 command); it is emptied again on release, so a run at rest holds an empty lock file.
+
+A new run that ends with nothing in it removes its lock file while still holding the lock;
+a process that took the lock on that file meanwhile finds the file gone and tries again.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ class RunLock:
         self.path = Path(path)
         self._handle: TextIO | None = None
 
-    def acquire(self, command: str) -> None:
-        """Take the lock for ``command`` (recorded with this process's id in the file), or
-        raise LockHeld naming the process that holds it."""
+    def acquire(self, command: str) -> bool:
+        """Take the lock for ``command`` (recorded with this process's id in the file) and
+        return True; raise LockHeld naming the process that holds it. False: the lock file
+        was removed by its holder before this process could take it (make it again)."""
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held until release)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if not self._names(handle):
+                handle.close()
+                return False
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip()
@@ -49,10 +56,21 @@ class RunLock:
         handle.write(f"process {os.getpid()} ({command})\n")
         handle.flush()
         self._handle = handle
+        return True
 
-    def release(self) -> None:
-        """Empty the lock file and let go of the lock."""
+    def _names(self, handle: TextIO) -> bool:
+        """Whether the lock file's path still names the file ``handle`` has open."""
+        try:
+            return os.path.samestat(os.stat(self.path), os.fstat(handle.fileno()))
+        except FileNotFoundError:
+            return False
+
+    def release(self, remove: bool = False) -> None:
+        """Empty the lock file (``remove``: delete it) and let go of the lock."""
         if self._handle is not None:
-            self._handle.truncate(0)
+            if remove:
+                self.path.unlink(missing_ok=True)
+            else:
+                self._handle.truncate(0)
             self._handle.close()  # closing the file releases the flock
             self._handle = None
