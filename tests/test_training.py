@@ -222,3 +222,44 @@ def test_a_run_killed_during_an_epochs_end_logs_that_epoch_once_after_resuming(t
     records = read_metrics(resumed.run.metrics)
     assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
     assert [r["epoch"] for r in records if r["kind"] == "valid_parzen"] == [1, 2]
+
+
+AVERAGED = (
+    "model.generator_batchnorm=true",
+    "model.discriminator_minibatch_std=4",
+    "training.optimizer=adam",
+    "training.lr=0.0002",
+    "training.generator_average=0.9",
+)
+
+
+def test_the_weight_average_follows_its_rule_and_resumes_exactly(tmp_path):
+    trainer = start(tmp_path, "one", *AVERAGED)
+    before = [p.clone() for p in trainer.average.generator.parameters()]
+    trainer.train_minibatch(trainer.train_data[:20])
+    for old, avg, live in zip(
+        before, trainer.average.generator.parameters(), trainer.generator.parameters(), strict=True
+    ):
+        assert torch.allclose(avg, 0.9 * old + 0.1 * live, atol=1e-7)
+
+    straight = start(tmp_path, "straight", *AVERAGED)
+    straight.train()
+    first = start(tmp_path, "split", *AVERAGED, "training.max_steps=13")
+    first.train()
+    second = resume(tmp_path, "split", *AVERAGED)
+    second.train()
+    tensors = checkpoint_tensors(straight)
+    assert any(name.startswith("generator_average.") for name in tensors)
+    assert_identical(tensors, checkpoint_tensors(second))
+
+
+def test_a_run_with_a_weight_average_samples_from_it(tmp_path):
+    from advnets.evaluation.runs import load_generator
+    from advnets.sampling import generate
+
+    trainer = start(tmp_path, "run", *AVERAGED)
+    trainer.train()
+    generator, _, _ = load_generator(trainer.run, "last")
+    expected = generate(trainer.average.generator, 16, seed=5)
+    assert torch.equal(generate(generator, 16, seed=5), expected)
+    assert not torch.equal(generate(trainer.generator, 16, seed=5), expected)

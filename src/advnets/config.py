@@ -152,6 +152,9 @@ class TrainingConfig:
     momentum_end: float = 0.7  # sgd: momentum reached at `momentum_saturate_epoch`
     momentum_saturate_epoch: int = 250  # sgd: linear ramp over epochs 1..this
     adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])  # adam only
+    # not in the paper: sample from a moving average of G's weights, theta_avg <- d theta_avg +
+    #   (1 - d) theta_g after every G update (Yazici et al. 2019); 0: off (G itself), else d
+    generator_average: float = 0.0
     threads: int | None = None  # torch CPU threads; None: PyTorch's default
     # auto: a CUDA GPU when PyTorch sees one, else the CPU; under torchrun, GPU LOCAL_RANK
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -181,6 +184,10 @@ class TrainingConfig:
         for name in ("momentum_start", "momentum_end"):
             value = getattr(self, name)
             _check(0 <= value < 1, f"training.{name} must be in [0, 1), got {value}.")
+        _check(
+            0 <= self.generator_average < 1,
+            f"training.generator_average must be in [0, 1), got {self.generator_average}.",
+        )
         _check(
             len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
             f"training.adam_betas must be two numbers in [0, 1), got {self.adam_betas}.",

@@ -32,6 +32,7 @@ from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.models import build_models
 from advnets.sampling import generate
 from advnets.training import checkpoint as ckpt
+from advnets.training.average import sampling_prefix
 from advnets.training.logs import MetricsLog
 from advnets.training.rundir import RunDir, RunDirError
 
@@ -75,7 +76,8 @@ def open_run(path, require_finished: bool = True) -> tuple[RunDir, RunConfig, di
 def load_generator(
     run: RunDir, checkpoint: str = "best"
 ) -> tuple[torch.nn.Module, RunConfig, dict]:
-    """The generator of a run, with the weights of checkpoints/<checkpoint>.safetensors."""
+    """The generator of a run, with the weights of checkpoints/<checkpoint>.safetensors: the
+    moving average of G's weights where the run kept one (training.generator_average)."""
     config = run.load_config()
     path = run.checkpoint(checkpoint)
     if checkpoint == "best" and not path.is_file():
@@ -84,7 +86,7 @@ def load_generator(
     meta["checkpoint"] = path.stem
     data_dim = tensors["generator.output.bias"].shape[0]
     generator, _ = build_models(config.model, data_dim)
-    ckpt.load_module("generator", generator, tensors)
+    ckpt.load_module(sampling_prefix(tensors), generator, tensors)
     return generator, config, meta
 
 

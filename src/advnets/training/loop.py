@@ -63,6 +63,8 @@ from advnets.models.mlp import logit_of_mean_pixel
 from advnets.objectives import discriminator_loss, generator_loss
 from advnets.sampling import generate
 from advnets.training import checkpoint as ckpt
+from advnets.training.average import CHECKPOINT_PREFIX as AVERAGE
+from advnets.training.average import GeneratorAverage, sampling_prefix
 from advnets.training.distributed import Processes, resolve_device
 from advnets.training.logs import MetricsLog, TensorBoardLog, read_metrics
 from advnets.training.optim import build_optimizer, set_hyperparameters
@@ -194,6 +196,13 @@ class Trainer:
                 f"training.batch_size = {train_cfg.batch_size} (the global minibatch) must "
                 f"divide evenly among the {world} processes."
             )
+        group = config.model.discriminator_minibatch_std
+        if group and (train_cfg.batch_size // world) % group:
+            raise ConfigError(
+                f"training.batch_size = {train_cfg.batch_size} gives each of the {world} "
+                f"processes {train_cfg.batch_size // world} examples, which do not divide into "
+                f"groups of model.discriminator_minibatch_std = {group}."
+            )
         if train_cfg.threads is not None:
             torch.set_num_threads(train_cfg.threads)
         torch.manual_seed(config.seed)  # the same initial weights on every rank
@@ -226,6 +235,8 @@ class Trainer:
             for net in (self.discriminator, self.generator)
         )
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
+        decay = train_cfg.generator_average
+        self.average = GeneratorAverage(self.generator, decay) if decay else None
         self.state = TrainState()
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self._signalled = False  # a stop signal arrived in this process
@@ -292,6 +303,7 @@ class Trainer:
         self._g_grad_norm = gradient_norm(self.generator)
         self.opt_d.step()
         self.opt_g.step()
+        self._update_average()
         self.state.d_updates += 1
         self.state.g_updates += 1
         return self._stats(d_loss, g_loss, real_logits, fake_logits)
@@ -320,8 +332,22 @@ class Trainer:
         g_loss.backward(inputs=list(self.generator.parameters()))
         self._g_grad_norm = gradient_norm(self.generator)
         self.opt_g.step()
+        self._update_average()
         self.state.g_updates += 1
         return g_loss.detach()
+
+    def _update_average(self) -> None:
+        """Fold the G just updated into the weight average (training.generator_average)."""
+        if self.average is not None:
+            self.average.update(self.generator)
+
+    def sampler(self) -> torch.nn.Module:
+        """The generator that samples are drawn from: the weight average where there is one,
+        its batch-normalisation statistics measured first."""
+        if self.average is None:
+            return self.generator
+        self.average.measure_statistics()
+        return self.average.generator
 
     def _stats(self, d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
         """[D loss, G loss, mean D(x), mean D(G(z)), ‖∇θg‖ of the latest G update] of one
@@ -534,7 +560,8 @@ class Trainer:
         validation score improved."""
         epoch, step = self.state.epoch, self.state.g_updates
         rows = self.config.logging.grid_rows
-        grid = generate(self.generator, rows * rows, GRID_NOISE_SEED).numpy()
+        sampler = self.sampler()
+        grid = generate(sampler, rows * rows, GRID_NOISE_SEED).numpy()
         save_grid(self.run.samples / f"epoch_{epoch:04d}.png", grid, self.data.image_shape, rows)
         save_grid(self.run.samples / "latest.png", grid, self.data.image_shape, rows)
         board.image(step, "samples", tile_images(grid, self.data.image_shape, rows))
@@ -543,7 +570,7 @@ class Trainer:
         improved = False
         if epoch % eval_cfg.every_epochs == 0 or last_epoch:
             valid = self.data.valid[: eval_cfg.valid_images]
-            samples = generate(self.generator, eval_cfg.samples, VALID_NOISE_SEED)
+            samples = generate(sampler, eval_cfg.samples, VALID_NOISE_SEED)
             result = parzen_protocol(samples, valid, valid, n_valid=len(valid))
             improved = result.test_ll > self.state.best_valid_ll
             if improved:
@@ -612,6 +639,7 @@ class Trainer:
         tensors = {
             **ckpt.module_tensors("generator", self.generator),
             **ckpt.module_tensors("discriminator", self.discriminator),
+            **(ckpt.module_tensors(AVERAGE, self.sampler()) if self.average else {}),
             **self._dropout_rng_states(),
             "rng.data": self.data_rng.get_state(),
             "rng.noise": self.noise_rng.get_state(),
@@ -703,6 +731,8 @@ class Trainer:
         ckpt.check_data(meta, self.data.sha256, path)
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)
+        if self.average is not None:  # a run forked from one without it starts from G itself
+            ckpt.load_module(sampling_prefix(tensors), self.average.generator, tensors)
         ckpt.load_optimizer("optimizer.d", self.opt_d, tensors, meta["optimizer.d"])
         ckpt.load_optimizer("optimizer.g", self.opt_g, tensors, meta["optimizer.g"])
         self.state = TrainState(**meta["state"])
