@@ -97,6 +97,28 @@ def test_evaluate_and_parzen_print_json(trained_run, tmp_path, capsys):
     assert scored["test_ll"] == pytest.approx(evaluated["test_ll"], abs=1e-6)
 
 
+def test_the_main_job_preset_trains_and_ends_with_its_scores_in_words(tmp_path, mnist_dir, capsys):
+    from advnets.training import checkpoint as ckpt
+
+    run = tmp_path / "quick"
+    shrink = [
+        "model.generator_hidden=[64, 64]",
+        "model.discriminator_units=[32, 32]",
+        "training.epochs=1",
+        "evaluation.samples=300",
+        "evaluation.valid_images=50",
+        "logging.progress=false",
+    ]
+    args = ["train", "mnist-quick", "--out", str(run)]
+    assert main([*args, *[f"--set={item}" for item in shrink]]) == 0
+    out = capsys.readouterr().out
+    assert "higher is better" in out and "lower is better" in out
+    assert any(line.startswith(("HEALTHY", "PARTIAL", "COLLAPSED")) for line in out.splitlines())
+    assert f"advnets report {run}" in out and "latest.png" in out
+    tensors, _ = ckpt.load_checkpoint(run / "checkpoints" / "best.safetensors")
+    assert any(name.startswith("generator_average.") for name in tensors)
+
+
 def test_resume_through_the_cli_continues_the_run(trained_run, config_file, capsys):
     assert (
         main(

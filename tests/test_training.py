@@ -263,3 +263,20 @@ def test_a_run_with_a_weight_average_samples_from_it(tmp_path):
     expected = generate(trainer.average.generator, 16, seed=5)
     assert torch.equal(generate(generator, 16, seed=5), expected)
     assert not torch.equal(generate(trainer.generator, 16, seed=5), expected)
+
+
+def test_scoring_during_training_does_not_change_what_training_computes(tmp_path):
+    from advnets.data.datasets import Dataset
+
+    blobs = make_dataset()
+    as_mnist = Dataset.from_arrays(
+        "mnist", *(t.numpy() for t in (blobs.train, blobs.valid, blobs.test)), (28, 28), "x", "y"
+    )
+    runs = []
+    for scored in ("true", "false"):
+        trainer = start(
+            tmp_path, f"scored-{scored}", f"evaluation.domain_metrics={scored}", dataset=as_mnist
+        )
+        trainer.train()
+        runs.append(checkpoint_tensors(trainer))
+    assert_identical(*runs)

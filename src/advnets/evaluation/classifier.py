@@ -119,7 +119,8 @@ def load_classifier() -> MNISTClassifier:
     if not _CACHE:
         from safetensors.torch import load as load_safetensors
 
-        model = MNISTClassifier()
+        with torch.random.fork_rng(devices=[]):  # its throwaway initialisation draws numbers:
+            model = MNISTClassifier()  # scoring must not move training's random streams
         model.load_state_dict(load_safetensors(weights_bytes()))
         model.eval()
         _CACHE.append(model)
