@@ -26,7 +26,7 @@ def atomic_write_bytes(
     path: str | os.PathLike, data: bytes, previous: str | os.PathLike | None = None
 ) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename). With
-    ``previous``, the file it replaces is renamed to ``previous`` just before."""
+    ``previous``, the file it replaces is kept as ``previous`` just before."""
     try:
         return _write_atomically(Path(path), data, previous)
     except OSError as err:  # name the file asked for, not the temporary one
@@ -46,12 +46,26 @@ def _write_atomically(path: Path, data: bytes, previous: str | os.PathLike | Non
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_mode())
         if previous is not None and path.exists():
-            os.replace(path, previous)
+            _keep_as(path, Path(previous))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _keep_as(path: Path, previous: Path) -> None:
+    """Make ``previous`` a copy of ``path`` while ``path`` stays in place: a hard link under
+    a temporary name, renamed over ``previous``, so that a reader never finds ``path``
+    missing. Where hard links are not possible, ``path`` is renamed (a brief gap)."""
+    link = previous.with_name(f".{previous.name}.link")
+    try:
+        link.unlink(missing_ok=True)
+        os.link(path, link)
+    except OSError:
+        os.replace(path, previous)
+        return
+    os.replace(link, previous)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
