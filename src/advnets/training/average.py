@@ -40,6 +40,7 @@ class GeneratorAverage:
     def __init__(self, generator: nn.Module, decay: float) -> None:
         self.decay = decay
         self.generator = copy.deepcopy(generator).requires_grad_(False)
+        self._measured = False  # the batch statistics fit the weights as they are now
         for module in self._norms():
             module.momentum = None  # a cumulative mean over the measuring batches
 
@@ -52,12 +53,14 @@ class GeneratorAverage:
         """theta_avg <- decay * theta_avg + (1 - decay) * theta_g."""
         averaged = list(self.generator.parameters())
         torch._foreach_lerp_(averaged, list(generator.parameters()), 1 - self.decay)
+        self._measured = False
 
     @torch.no_grad()
     def measure_statistics(self) -> None:
-        """Measure the batch-normalisation statistics of the averaged weights on fixed noise."""
+        """Measure the batch-normalisation statistics of the averaged weights on fixed noise,
+        unless they were measured since the weights last changed."""
         norms = self._norms()
-        if not norms:
+        if not norms or self._measured:
             return
         for module in norms:
             module.reset_running_stats()
@@ -66,3 +69,4 @@ class GeneratorAverage:
         for _ in range(STATISTICS_BATCHES):
             self.generator(self.generator.sample_noise(STATISTICS_BATCH_SIZE, rng))
         self.generator.eval()
+        self._measured = True
