@@ -111,3 +111,13 @@ def mnist_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", no_network)
     monkeypatch.setenv("ADVNETS_DATA_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(scope="module")
+def cli():
+    """One warm interpreter per test module that forks each ``advnets`` command (cli_children)."""
+    from cli_children import Children  # it builds its caches with this module's helpers
+
+    children = Children()
+    yield children
+    children.close()

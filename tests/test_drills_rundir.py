@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_children import CHILD_TIMEOUT_S, Cache, Children, build_cache, finish
+from cli_children import CHILD_TIMEOUT_S, Cache, build_cache, finish
 from safetensors.torch import load_file, save_file
 
 from advnets import limits
@@ -41,13 +41,6 @@ TINY = {
     "logging": {"progress": False, "tensorboard": False, "grid_rows": 4},
     "data": {"download": False},
 }
-
-
-@pytest.fixture(scope="module")
-def cli():
-    children = Children()
-    yield children
-    children.close()
 
 
 @pytest.fixture(scope="module")

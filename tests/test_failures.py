@@ -60,13 +60,6 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def cli():
-    children = Children()
-    yield children
-    children.close()
-
-
-@pytest.fixture(scope="module")
 def cache(tmp_path_factory) -> Cache:
     """300 / 100 / 100 blurry blobs as the four gzipped IDX files."""
     return build_cache(tmp_path_factory.mktemp("mnist-cache"), N_TRAIN, N_VALID, N_TEST)
