@@ -20,7 +20,12 @@ from advnets.evaluation.metrics import (
     mmd2_unbiased,
     precision_recall,
 )
-from advnets.evaluation.neighbours import ball_membership, memorisation_check, nearest_neighbours
+from advnets.evaluation.neighbours import (
+    ball_membership,
+    memorisation_check,
+    nearest_neighbours,
+    nearest_train_distances,
+)
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-sample.npz"
 
@@ -120,8 +125,9 @@ def test_precision_recall_density_coverage_on_known_geometry():
 
 def test_memorisation_check_catches_copies():
     train, test = gaussian(400, 6, 0), gaussian(400, 6, 1)
-    fresh = memorisation_check(gaussian(400, 6, 2), train, test)
-    copies = memorisation_check(train[:200] + 1e-4, train, test)
+    test_distances = nearest_train_distances(test, train)
+    fresh = memorisation_check(gaussian(400, 6, 2), train, test_distances)
+    copies = memorisation_check(train[:200] + 1e-4, train, test_distances)
     assert fresh.fraction_below_test_p1 < 0.05
     assert copies.fraction_below_test_p1 == 1.0
     assert copies.summary()["n_samples"] == 200

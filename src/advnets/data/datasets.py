@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ class Dataset:
     image_shape: tuple[int, int] | None  # None: points, not images (the toy datasets)
     sha256: str  # identifies the data whatever the source
     source: str
+    cache_dir: Path | None = None  # where arrays derived from the data alone may be kept
 
     @property
     def dim(self) -> int:
@@ -36,19 +38,19 @@ class Dataset:
         image_shape: tuple[int, int] | None,
         sha256: str,
         source: str,
+        cache_dir: Path | None = None,
     ) -> Dataset:
         def as_tensor(array: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
-        return cls(
-            name, as_tensor(train), as_tensor(valid), as_tensor(test), image_shape, sha256, source
-        )
+        tensors = as_tensor(train), as_tensor(valid), as_tensor(test)
+        return cls(name, *tensors, image_shape, sha256, source, cache_dir)
 
 
 def load_dataset(config: DataConfig) -> Dataset:
     """Load the dataset a data config names (verified against its checksums)."""
     if config.dataset == "mnist":
-        from advnets.data.mnist import load_mnist
+        from advnets.data.mnist import default_data_dir, load_mnist
 
         splits = load_mnist(config.data_dir, download=config.download)
         train = splits.train_x
@@ -59,8 +61,16 @@ def load_dataset(config: DataConfig) -> Dataset:
                     f"{len(train)} training images."
                 )
             train = train[: config.train_subset]
+        cache_dir = Path(config.data_dir).expanduser() if config.data_dir else default_data_dir()
         return Dataset.from_arrays(
-            "mnist", train, splits.valid_x, splits.test_x, (28, 28), splits.sha256, splits.source
+            "mnist",
+            train,
+            splits.valid_x,
+            splits.test_x,
+            (28, 28),
+            splits.sha256,
+            splits.source,
+            cache_dir,
         )
     from advnets.data.toy import TOY_DATASETS, load_toy
 

@@ -94,7 +94,8 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 
 def _polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (x @ y.T / x.shape[1] + 1) ** 3
+    """(xᵀy / d + 1)³: the inner products by a float32 GEMM, the rest in float64."""
+    return ((x @ y.T).double() / x.shape[1] + 1) ** 3
 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -117,7 +118,7 @@ def kernel_inception_distance(
 ) -> tuple[float, float]:
     """KID: mean and std of the unbiased MMD² over random subsets (drawn from a private RNG)."""
     check_features(real, fake)
-    real, fake = real.double(), fake.double()
+    real, fake = real.float(), fake.float()
     size = min(subset_size, len(real), len(fake))
     if size < 2:
         raise ValueError("KID needs at least 2 real and 2 generated feature vectors.")
@@ -143,24 +144,41 @@ def inception_score(probs: torch.Tensor, splits: int = IS_SPLITS) -> tuple[float
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def knn_radii(features: torch.Tensor, k: int) -> torch.Tensor:
+    """Each point's distance to its k-th nearest other point: the radii of a k-NN manifold."""
+    return nearest_neighbours(features, features, k, exclude_self=True).distances[:, -1]
+
+
 def precision_recall(
-    real: torch.Tensor, fake: torch.Tensor, k: int = PRECISION_RECALL_K
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    k: int = PRECISION_RECALL_K,
+    real_radii: torch.Tensor | None = None,
 ) -> tuple[float, float]:
-    """Improved precision and recall with k-NN manifolds (Kynkäänniemi et al., 2019)."""
+    """Improved precision and recall with k-NN manifolds (Kynkäänniemi et al., 2019).
+
+    ``real_radii``: the real points' k-NN radii, when the caller already has them.
+    """
     check_features(real, fake, minimum=k + 1)
-    real_radii = nearest_neighbours(real, real, k, exclude_self=True).distances[:, -1]
-    fake_radii = nearest_neighbours(fake, fake, k, exclude_self=True).distances[:, -1]
+    real_radii = knn_radii(real, k) if real_radii is None else real_radii
+    fake_radii = knn_radii(fake, k)
     in_real, _ = ball_membership(fake, real, real_radii)
     in_fake, _ = ball_membership(real, fake, fake_radii)
     return float((in_real > 0).double().mean()), float((in_fake > 0).double().mean())
 
 
 def density_coverage(
-    real: torch.Tensor, fake: torch.Tensor, k: int = DENSITY_COVERAGE_K
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    k: int = DENSITY_COVERAGE_K,
+    real_radii: torch.Tensor | None = None,
 ) -> tuple[float, float]:
-    """Density and coverage (Naeem et al., 2020) of generated features around real ones."""
+    """Density and coverage (Naeem et al., 2020) of generated features around real ones.
+
+    ``real_radii``: the real points' k-NN radii, when the caller already has them.
+    """
     check_features(real, fake, minimum=k + 1)
-    radii = nearest_neighbours(real, real, k, exclude_self=True).distances[:, -1]
+    radii = knn_radii(real, k) if real_radii is None else real_radii
     counts, covered = ball_membership(fake, real, radii)
     return float(counts.double().mean() / k), float(covered.double().mean())
 
@@ -205,8 +223,16 @@ def compare_embeddings(real: Embedding, fake: Embedding, seed: int = 0) -> Domai
     """All metrics of generated (``fake``) against real embeddings."""
     kid, kid_std = kernel_inception_distance(real.features, fake.features, seed=seed)
     score, score_std = inception_score(fake.probs)
-    precision, recall = precision_recall(real.features, fake.features)
-    density, coverage = density_coverage(real.features, fake.features)
+    # One search gives the real points' radii for both manifolds (k = 3 and k = 5).
+    ks = (PRECISION_RECALL_K, DENSITY_COVERAGE_K)
+    check_features(real.features, fake.features, minimum=max(ks) + 1)
+    knn = nearest_neighbours(real.features, real.features, max(ks), exclude_self=True).distances
+    precision, recall = precision_recall(
+        real.features, fake.features, real_radii=knn[:, PRECISION_RECALL_K - 1]
+    )
+    density, coverage = density_coverage(
+        real.features, fake.features, real_radii=knn[:, DENSITY_COVERAGE_K - 1]
+    )
     histogram = class_histogram(fake.probs)
     return DomainMetrics(
         fid=frechet_distance(real.features, fake.features),

@@ -24,9 +24,10 @@ import torch
 
 from advnets.config import RunConfig
 from advnets.data.datasets import Dataset, load_dataset
+from advnets.data.derived import cached_array
 from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.metrics import compare_embeddings, embed_images, has_domain_features
-from advnets.evaluation.neighbours import memorisation_check
+from advnets.evaluation.neighbours import memorisation_check, nearest_train_distances
 from advnets.evaluation.parzen import ParzenResult, parzen_protocol
 from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.models import build_models
@@ -117,10 +118,19 @@ def score_images(samples: torch.Tensor, dataset: Dataset, memorisation: bool = T
         "reference_class_counts": reference_counts,
     }
     if memorisation:
-        check = memorisation_check(samples, dataset.train, dataset.test)
+        check = memorisation_check(samples, dataset.train, test_train_distances(dataset))
         scores["memorisation"] = check.summary()
         scores["distances"] = {"samples": check.sample_distances, "test": check.test_distances}
     return scores
+
+
+def test_train_distances(dataset: Dataset) -> np.ndarray:
+    """Each test image's distance to its nearest training image, computed once per dataset
+    (kept in the data cache, keyed by the data's digest and the training set's size)."""
+    key = f"test-to-train-distances-{dataset.sha256[:16]}-{len(dataset.train)}"
+    return cached_array(
+        dataset.cache_dir, key, lambda: nearest_train_distances(dataset.test, dataset.train)
+    )
 
 
 def ceiling_scores(dataset: Dataset, n: int = 10000) -> dict:
