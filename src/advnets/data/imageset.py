@@ -13,9 +13,12 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 CHANNELS = (1, 3)  # grey or RGB
 
@@ -103,6 +106,8 @@ class ImageSet:
 
     def batches(self, batch_size: int, order: np.ndarray | None = None) -> Iterator[torch.Tensor]:
         """float32 (B, C, H, W) tensors in [0, 1], in ``order`` (indices) or as stored."""
+        import torch  # here, so that reading data sets does not load torch
+
         if batch_size < 1:
             raise ValueError(f"batch_size = {batch_size} must be at least 1.")
         n = len(self) if order is None else len(order)

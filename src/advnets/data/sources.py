@@ -7,6 +7,10 @@ copy whose digest matches, fetching one if allowed. Nothing unverified ever
 lands in the cache: downloads are hashed in memory and then written
 atomically; a cached file with the wrong digest is renamed aside to
 ``<name>.corrupt`` (nothing is lost) and treated as missing.
+
+Every data set keeps its files in the data directory (:func:`default_data_dir`,
+or the ``--data-dir`` a user names): MNIST's at its top, each other set's in a
+folder of its own.
 """
 
 from __future__ import annotations
