@@ -15,6 +15,8 @@ from advnets.data import folder as image_folder
 from advnets.data.folder import ImageFolderError, read_image_folder
 from advnets.limits import LimitError
 
+pytestmark = pytest.mark.usefixtures("no_network")
+
 
 def save(path: Path, pixels: np.ndarray, **options: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

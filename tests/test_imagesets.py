@@ -12,7 +12,6 @@ import pickle
 import re
 import socket
 import struct
-import subprocess
 import tarfile
 import urllib.request
 from pathlib import Path
@@ -28,18 +27,7 @@ from advnets.data.sources import DataUnavailableError
 from advnets.files import sha256_bytes
 from advnets.limits import LimitError
 
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connection, URL or pip run fails the test."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("tests must not touch the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(subprocess, "run", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def test_the_network_is_off_in_these_tests() -> None:
