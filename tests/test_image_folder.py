@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,12 @@ def test_the_decoded_set_is_cached_by_files_size_and_channels(
     assert again.images.tobytes() == first.images.tobytes() and again.sha256 == first.sha256
     assert again.class_names == ("cat", "dog") and again.labels.tolist() == [0, 1]
     assert again.source == first.source
+
+    copy = tmp_path / "copied"
+    shutil.copytree(root, copy)
+    moved = read_image_folder(copy, 5, 3, data_dir)  # the same files elsewhere: the same entry
+    assert decoded == [] and moved.name == "copied" and str(copy) in moved.source
+    assert moved.images.tobytes() == first.images.tobytes()
 
     read_image_folder(root, 6, 3, data_dir)  # another size: another entry
     read_image_folder(root, 5, 1, data_dir)  # another channel count: another entry

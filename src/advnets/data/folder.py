@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from advnets import limits
-from advnets.data.decoded import Arrays, Meta, load_arrays, save_arrays
+from advnets.data.decoded import Arrays, load_arrays, save_arrays
 from advnets.data.imageset import CHANNELS, ImageSet
 from advnets.data.sources import data_directory
 from advnets.files import sha256_file
@@ -133,12 +133,12 @@ def cache_key(folder: Path, files: list[Path], size: int, channels: int) -> str:
     return digest.hexdigest()
 
 
-def _from_cache(arrays: Arrays, meta: Meta, shape: tuple[int, ...]) -> ImageSet:
+def _check_cached(arrays: Arrays, shape: tuple[int, ...]) -> None:
+    """Raise ValueError unless a cache entry holds uint8 images of ``shape`` (its key fixes the
+    files, hence the labels and class names, which the folder's listing gives again)."""
     images = arrays["images"]
-    if images.shape != shape:
-        raise ValueError(f"its images are {images.shape}, expected {shape}")
-    labels = arrays.get("labels")
-    return ImageSet(meta["name"], images, labels, tuple(meta["class_names"]), meta["source"])
+    if images.shape != shape or images.dtype != np.uint8:
+        raise ValueError(f"its images are {images.dtype} {images.shape}, expected uint8 {shape}")
 
 
 def _check_request(folder: Path, size: int, channels: int) -> None:
@@ -166,18 +166,16 @@ def read_image_folder(
     limits.check_memory(f"{len(files):,} images of {channels}x{size}x{size}", int(np.prod(shape)))
     key = cache_key(folder, files, size, channels)
     npz = data_directory(data_dir) / CACHE_FOLDER / f"{key}.npz"
-    found = load_arrays(npz, lambda arrays, meta: _from_cache(arrays, meta, shape))
+    found = load_arrays(npz, lambda arrays, meta: _check_cached(arrays, shape))
     if found is not None:
         log.info("loaded image folder %s from decoded cache %s", folder, npz)
-        return _from_cache(*found, shape)
-    log.info("decoding %d images in %s", len(files), folder)
-    images = np.empty(shape, dtype=np.uint8)
-    for i, file in enumerate(files):
-        images[i] = decode_image(file, size, channels)
+        images = found[0]["images"]
+    else:
+        log.info("decoding %d images in %s", len(files), folder)
+        images = np.empty(shape, dtype=np.uint8)
+        for i, file in enumerate(files):
+            images[i] = decode_image(file, size, channels)
+        save_arrays(npz, {"images": images}, {"folder": str(folder), "size": size})
     kind = "grey" if channels == 1 else "RGB"
     source = f"image folder {folder} ({len(files):,} images, {kind}, centre {size}x{size})"
-    result = ImageSet(folder.name, images, labels, class_names, source)
-    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
-    meta = {"name": result.name, "class_names": list(class_names), "source": source}
-    save_arrays(npz, arrays, meta)
-    return result
+    return ImageSet(folder.name, images, labels, class_names, source)
