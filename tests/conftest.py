@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import struct
 import subprocess
 import urllib.request
@@ -111,6 +112,19 @@ def mnist_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", no_network)
     monkeypatch.setenv("ADVNETS_DATA_DIR", str(cache))
     return cache
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any connection, URL or pip run fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tests must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
 
 
 @pytest.fixture(scope="module")

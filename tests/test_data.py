@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from conftest import idx_bytes
 
-from advnets.data import DataUnavailableError, default_data_dir, load_mnist, mnist, sources
+from advnets.data import DataUnavailableError, default_data_dir, load_mnist, mnist, pickles, sources
 from advnets.files import sha256_bytes, sha256_file
 
 N_TRAIN, N_VALID, N_TEST = 30, 10, 12
@@ -196,7 +196,7 @@ def test_restricted_unpickler_refuses_foreign_globals(tmp_path: Path) -> None:
 
 
 def test_restricted_unpickler_resolves_the_classic_files_numpy_globals() -> None:
-    unpickler = mnist._ArrayUnpickler(io.BytesIO(b""))
+    unpickler = pickles.ArrayUnpickler(io.BytesIO(b""))
     assert callable(unpickler.find_class("numpy.core.multiarray", "_reconstruct"))
     assert unpickler.find_class("numpy", "ndarray") is np.ndarray
     with pytest.raises(pickle.UnpicklingError):

