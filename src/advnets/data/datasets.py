@@ -50,7 +50,8 @@ class Dataset:
 def load_dataset(config: DataConfig) -> Dataset:
     """Load the dataset a data config names (verified against its checksums)."""
     if config.dataset == "mnist":
-        from advnets.data.mnist import default_data_dir, load_mnist
+        from advnets.data.mnist import load_mnist
+        from advnets.data.sources import data_directory
 
         splits = load_mnist(config.data_dir, download=config.download)
         train = splits.train_x
@@ -61,7 +62,6 @@ def load_dataset(config: DataConfig) -> Dataset:
                     f"{len(train)} training images."
                 )
             train = train[: config.train_subset]
-        cache_dir = Path(config.data_dir).expanduser() if config.data_dir else default_data_dir()
         return Dataset.from_arrays(
             "mnist",
             train,
@@ -70,7 +70,7 @@ def load_dataset(config: DataConfig) -> Dataset:
             (28, 28),
             splits.sha256,
             splits.source,
-            cache_dir,
+            data_directory(config.data_dir),
         )
     from advnets.data.toy import TOY_DATASETS, load_toy
 
