@@ -72,3 +72,33 @@ def test_cuda_trains_what_the_cpu_trains(tmp_path, precision):
     cpu = train(tmp_path, "cpu", "training.device=cpu")
     gpu = train(tmp_path, "gpu", "training.device=cuda", f"training.precision={precision}")
     assert relative_difference(gpu, cpu) < (1e-3 if precision == "fp32" else 0.3)
+
+
+def test_auto_precision_is_chosen_by_measurement_and_kept_on_resume(tmp_path, monkeypatch):
+    from advnets.training import precision as precision_module
+    from advnets.training.logs import read_metrics
+
+    def rates(fp32: float, bf16: float):
+        return lambda device: {"fp32": fp32, "bf16": bf16}
+
+    assert precision_module.resolve_precision("fp32", torch.device("cpu")) == ("fp32", {})
+    monkeypatch.setattr(precision_module, "measure_precisions", rates(100.0, 150.0))
+    assert precision_module.resolve_precision("auto", torch.device("cpu"))[0] == "bf16"
+    monkeypatch.setattr(precision_module, "measure_precisions", rates(100.0, 110.0))
+    assert precision_module.resolve_precision("auto", torch.device("cpu"))[0] == "fp32"
+
+    monkeypatch.setattr(precision_module, "measure_precisions", rates(100.0, 300.0))
+    config = tiny_config("training.precision=auto", "training.epochs=1")
+    dataset = make_dataset()
+    run = RunDir(tmp_path / "run")
+    run.create(config, dataset.sha256, dataset.source)
+    trainer = Trainer(config, dataset, run)
+    trainer.train()
+    machine = next(r for r in read_metrics(run.metrics) if r["kind"] == "machine")
+    assert machine["precision"] == "bf16" and machine["gemm_gflops_bf16"] == 300.0
+    # Resumed where bf16 would not pay: the run keeps the arithmetic it began with.
+    monkeypatch.setattr(precision_module, "measure_precisions", rates(100.0, 50.0))
+    resumed = Trainer(tiny_config("training.precision=auto", "training.epochs=2"), dataset, run)
+    assert resumed.state.precision == "fp32"
+    resumed.resume()
+    assert resumed.state.precision == "bf16"

@@ -159,8 +159,9 @@ class TrainingConfig:
     # auto: a CUDA GPU when PyTorch sees one, else the CPU; under torchrun, GPU LOCAL_RANK
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # fp32: the paper's arithmetic; bf16: autocast matrix products to bfloat16 (fp32's range,
-    #   no loss scaling; fast on GPUs and on CPUs with AMX), losses and updates stay fp32
-    precision: Literal["fp32", "bf16"] = "fp32"
+    #   no loss scaling; fast on GPUs and on CPUs with bf16 matrix units), losses and updates
+    #   stay fp32; auto: bf16 where it multiplies >= 1.25x faster here (advnets.training.precision)
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     checkpoint_every_steps: int | None = None  # extra mid-epoch checkpoints (None: epoch ends only)
 
     def validate(self) -> None:

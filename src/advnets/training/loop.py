@@ -68,6 +68,7 @@ from advnets.training.average import GeneratorAverage, sampling_prefix
 from advnets.training.distributed import Processes, resolve_device
 from advnets.training.logs import MetricsLog, TensorBoardLog, read_metrics
 from advnets.training.optim import build_optimizer, set_hyperparameters
+from advnets.training.precision import autocast, resolve_precision
 from advnets.training.rundir import RunDir
 from advnets.training.schedules import decayed_learning_rate, ramped_momentum
 from advnets.training.throughput import gemm_gflops, update_flops_per_image
@@ -101,6 +102,7 @@ class TrainState:
     best_epoch: int = 0
     evals_since_best: int = 0
     finished: bool = False
+    precision: str = ""  # the arithmetic training.precision resolved to (kept on resume)
 
 
 def gradient_norm(module: torch.nn.Module) -> torch.Tensor:
@@ -237,7 +239,8 @@ class Trainer:
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
         decay = train_cfg.generator_average
         self.average = GeneratorAverage(self.generator, decay) if decay else None
-        self.state = TrainState()
+        precision, self.precision_rates = resolve_precision(train_cfg.precision, self.device)
+        self.state = TrainState(precision=precision)
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self._signalled = False  # a stop signal arrived in this process
         self._config_unrecorded = False  # a resumed run's config, written with its checkpoint
@@ -272,10 +275,8 @@ class Trainer:
             set_hyperparameters(optimizer, lr, momentum)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 autocast of the forward passes when ``training.precision`` asks for it."""
-        if self.config.training.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """bf16 autocast of the forward passes when the run's precision is bf16."""
+        return autocast(self.state.precision or self.config.training.precision, self.device)
 
     def _noise(self, m: int) -> torch.Tensor:
         """This rank's slice of m noise vectors drawn for the whole (global) minibatch."""
@@ -493,6 +494,8 @@ class Trainer:
                 "step": self.state.g_updates,
                 "threads": torch.get_num_threads(),
                 "gemm_gflops": gemm,
+                "precision": self.state.precision,
+                **{f"gemm_gflops_{name}": rate for name, rate in self.precision_rates.items()},
                 "update_mflop_per_image": flops / 1e6,
                 "time": time.time(),
             }

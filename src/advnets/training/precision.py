@@ -1,0 +1,47 @@
+"""The arithmetic of the matrix products: the paper's fp32, bf16 autocast, or the faster here.
+
+``training.precision``:
+
+* ``fp32``: the paper's arithmetic, everywhere the same.
+* ``bf16``: autocast the forward passes' matrix products to bfloat16 (fp32's range, so no
+  loss scaling); losses, gradients' accumulation and the updates stay fp32. Fast on GPUs
+  and on CPUs with bf16 matrix units, slower on CPUs that emulate it.
+* ``auto``: bf16 where this device multiplies bf16 matrices at least ``BF16_MIN_SPEEDUP``
+  times faster than fp32 (measured once, at the start of the run), else fp32. The choice
+  is logged and kept in every checkpoint, so a resumed run keeps the arithmetic it began
+  with, on whatever machine it resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from advnets.training.throughput import gemm_gflops
+
+BF16_MIN_SPEEDUP = 1.25  # below this, bf16's rounding is not worth its speed
+
+
+def measure_precisions(device: torch.device) -> dict[str, float]:
+    """GEMM throughput (GFLOP/s) of this device in fp32 and in bf16."""
+    return {
+        "fp32": gemm_gflops(device=device),
+        "bf16": gemm_gflops(dtype=torch.bfloat16, device=device),
+    }
+
+
+def resolve_precision(requested: str, device: torch.device) -> tuple[str, dict[str, float]]:
+    """The precision to train in, and the measurements that chose it (empty unless auto)."""
+    if requested != "auto":
+        return requested, {}
+    rates = measure_precisions(device)
+    faster = rates["bf16"] >= BF16_MIN_SPEEDUP * rates["fp32"]
+    return ("bf16" if faster else "fp32"), rates
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast of the forward passes for ``precision == "bf16"``, else nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
