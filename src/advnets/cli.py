@@ -386,6 +386,10 @@ def cmd_toy(args: argparse.Namespace) -> int:
     if args.k is not None:
         overrides.append("training.update=alternating")
     out = args.out or Path("runs") / f"toy-{args.experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.experiment == "divergences":
+        return _toy_divergences(args, out)
+    if args.samples is not None:
+        raise ValueError(f"--samples is an option of `toy divergences`, not of {args.experiment}.")
     if args.experiment == "saturation":
         summary = lab.run_saturation(out, overrides)
     elif args.experiment == "1d":
@@ -396,6 +400,20 @@ def cmd_toy(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         _print_toy(summary)
+    return 0
+
+
+def _toy_divergences(args: argparse.Namespace, out: str | Path) -> int:
+    from advnets import lab
+
+    trained = ("mixture", "loss", "k", "lr", "epochs")
+    given = [f"--{flag}" for flag in trained if getattr(args, flag) not in (None, False)]
+    if given or args.set:
+        options = ", ".join(given + ["--set"] * bool(args.set))
+        raise ValueError(f"toy divergences trains nothing: {options} do not apply to it.")
+    samples = lab.DIVERGENCE_SAMPLES if args.samples is None else args.samples
+    summary = lab.run_divergences(out, samples, args.seed or 0)
+    print(json.dumps(summary, indent=2) if args.json else lab.describe_divergences(summary))
     return 0
 
 
@@ -622,19 +640,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "toy",
-        help="the theory lab: the 1-D example, D*, C(G), saturation, mode coverage",
+        help="the theory lab: the 1-D example, D*, C(G), saturation, mode coverage, divergences",
         description="1d: the paper's Figure 1, Proposition 1 (D*) and Theorem 1 (C(G)); "
         "saturation: minimax vs non-saturating generator loss from one initialisation; "
-        "ring, grid: mode coverage on 8 or 25 Gaussians. Each runs in about a minute.",
+        "ring, grid: mode coverage on 8 or 25 Gaussians. Each runs in about a minute. "
+        "divergences: KL both ways, the Jensen-Shannon divergence and the symmetrised KL of "
+        "pairs of 1-D densities, by quadrature and Monte Carlo, in seconds; in --json an "
+        'infinite value is the string "inf", with its reason under "infinite".',
     )
-    p.add_argument("experiment", choices=["1d", "saturation", "ring", "grid"])
+    p.add_argument("experiment", choices=["1d", "saturation", "ring", "grid", "divergences"])
     p.add_argument("--out", metavar="RUN_DIR", help="default: runs/toy-<experiment>-<timestamp>")
+    p.add_argument(
+        "--samples",
+        type=_bounded(2, limits.MAX_SAMPLES),
+        help="divergences: Monte Carlo samples of each distribution (default 100,000)",
+    )
     p.add_argument("--mixture", action="store_true", help="1d: two Gaussians instead of one")
     p.add_argument("--loss", choices=["non_saturating", "minimax"], help="generator loss")
     p.add_argument("--k", type=int, help="D steps per G step (Algorithm 1)")
     p.add_argument("--lr", type=float, help="learning rate of both networks")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--seed",
+        type=_bounded(0, limits.MAX_SEED),
+        help="the run's seed (divergences: of the Monte Carlo samples; default 0)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting of the toy preset")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -10,6 +10,7 @@
 
 Every mixture here has equal weights and isotropic components, so its density
 is known in closed form, which is what Proposition 1 and Theorem 1 need.
+``Uniform`` (1-D, on an interval) gives the divergences a density with edges.
 """
 
 from __future__ import annotations
@@ -46,10 +47,39 @@ class GaussianMixture:
 
     def density(self, x: np.ndarray) -> np.ndarray:
         """p(x) for rows of x, (n, d) -> (n,), in float64."""
+        return np.exp(self.log_density(x))
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """log p(x) = log mean_i N(x; centre_i, std² I) for rows of x, (n, d) -> (n,), in
+        float64; finite however far x lies from the centres."""
         x = np.asarray(x, np.float64).reshape(len(x), self.dim)
         squared = ((x[:, None, :] - self.centres[None]) ** 2).sum(-1)
-        norm = (2 * math.pi * self.std**2) ** (self.dim / 2)
-        return np.exp(-squared / (2 * self.std**2)).mean(1) / norm
+        log_norm = self.dim / 2 * math.log(2 * math.pi * self.std**2)
+        exponents = -squared / (2 * self.std**2)
+        return np.logaddexp.reduce(exponents, axis=1) - math.log(len(self.centres)) - log_norm
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """The uniform distribution on [low, high], 1-D: density 1/(high − low) there, 0 off it."""
+
+    low: float
+    high: float
+    dim = 1
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n points, float32 (n, 1)."""
+        return rng.uniform(self.low, self.high, (n, 1)).astype(np.float32)
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """p(x) for rows of x, (n, 1) -> (n,), in float64."""
+        return np.exp(self.log_density(x))
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """log p(x) for rows of x, (n, 1) -> (n,): −log(high − low) on [low, high], −∞ off it."""
+        x = np.asarray(x, np.float64).reshape(len(x))
+        inside = (x >= self.low) & (x <= self.high)
+        return np.where(inside, -math.log(self.high - self.low), -np.inf)
 
 
 def toy_distribution(name: str) -> GaussianMixture:

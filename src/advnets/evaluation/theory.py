@@ -21,6 +21,11 @@ import math
 import numpy as np
 import torch
 
+from advnets.evaluation.divergences import (
+    jensen_shannon_divergence,
+    log_density,
+    trapezoid_weights,
+)
 from advnets.models.mlp import SQRT3
 from advnets.sampling import eval_mode
 
@@ -34,20 +39,14 @@ def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
     return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
 
 
-def _kl_terms(p: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """p·log(p/m) with 0·log 0 = 0."""
-    return np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / np.where(m > 0, m, 1.0)), 0.0)
-
-
 def jensen_shannon(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
-    """JSD(p ‖ q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, by the trapezoid rule on ``x``.
+    """JSD(p ‖ q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, by the trapezoid rule on ``x``
+    (``divergences.jensen_shannon_divergence``).
 
     ``p`` and ``q`` are densities sampled on the 1-D grid ``x``; the result is in
     nats, between 0 and log 2.
     """
-    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
-    m = 0.5 * (p + q)
-    return float(0.5 * np.trapezoid(_kl_terms(p, m) + _kl_terms(q, m), x))
+    return jensen_shannon_divergence(log_density(p), log_density(q), trapezoid_weights(x))
 
 
 def virtual_training_criterion(p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> float:

@@ -1,4 +1,5 @@
-"""Pictures of the theory lab: Figure 1 in 1-D, D against D*, C(G), saturation, 2-D coverage."""
+"""Pictures of the theory lab: Figure 1 in 1-D, D against D*, C(G), saturation, 2-D coverage,
+the divergences of pairs of densities."""
 
 from __future__ import annotations
 
@@ -167,5 +168,55 @@ def save_2d_figure(path, snapshots: list[dict], centres, limit: float) -> Path:
         draw_2d(ax, s["points"], centres, title, limit)
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
+DIVERGENCE_LABELS = {
+    "kl_pq": "KL(P‖Q)",
+    "kl_qp": "KL(Q‖P)",
+    "jsd": "JSD(P‖Q)",
+    "symmetrised_kl": "½(KL(P‖Q)+KL(Q‖P))",
+}
+
+
+def plot_divergences(path, pairs: list[dict]) -> Path:
+    """One row per pair: the densities p, q and m = (p + q)/2 (left), and the four quantities
+    by quadrature as bars with the Monte Carlo estimates ± 2 standard errors (right). An
+    infinite value is a hatched bar to the top, marked ∞; the dotted line is log 2, the
+    JSD's ceiling. Each pair: ``title``, ``x``, ``p``, ``q``, ``quadrature`` and ``mc``
+    (``(value, standard error)``) keyed like ``DIVERGENCE_LABELS``."""
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(11, 3.2 * len(pairs)), squeeze=False)
+    for (left, right), pair in zip(axes, pairs, strict=True):
+        x, p, q = pair["x"], pair["p"], pair["q"]
+        left.plot(x, p, color=DATA, lw=1.5, label="p (P)")
+        left.plot(x, q, color=GEN, lw=1.5, label="q (Q)")
+        left.plot(x, (p + q) / 2, "--", color="tab:grey", lw=1, label="m = (p + q)/2")
+        left.set_ylim(0, 1.4 * max(p.max(), q.max()))  # room for the legend above
+        left.set_title(pair["title"], fontsize=9)
+        left.set_xlabel("x")
+        left.legend(fontsize=8, loc="upper right")
+        left.grid(alpha=0.3)
+
+        keys = list(DIVERGENCE_LABELS)
+        finite = [pair["quadrature"][k] for k in keys if math.isfinite(pair["quadrature"][k])]
+        top = max([math.log(2), *finite]) * 1.25
+        for i, key in enumerate(keys):
+            value, (mc, se) = pair["quadrature"][key], pair["mc"][key]
+            if math.isfinite(value):
+                right.bar(i, value, color="tab:blue", alpha=0.6)
+                above = max(value, mc + 2 * se) + 0.01 * top
+                right.text(i, above, f"{value:.3f}", ha="center", va="bottom", fontsize=8)
+            else:
+                right.bar(i, top, color="none", edgecolor="tab:red", hatch="//")
+                right.text(i, top * 0.5, "∞", ha="center", fontsize=16, color="tab:red")
+            if math.isfinite(mc):
+                right.errorbar(i, mc, yerr=2 * se, fmt="o", ms=3, color="black", capsize=3)
+        right.axhline(math.log(2), color="black", ls=":", lw=1, label="log 2")
+        right.set_xticks(range(len(keys)), [DIVERGENCE_LABELS[k] for k in keys], fontsize=8)
+        right.set_ylim(0, top)
+        right.set_ylabel("nats")
+        right.set_title("bars: quadrature; dots: Monte Carlo ± 2 s.e.", fontsize=9)
+        right.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return atomic_write_bytes(path, figure_png(fig))
