@@ -8,8 +8,9 @@ import torch
 
 from advnets.config import ModelConfig
 from advnets.models import build_models, count_parameters
+from advnets.models.latent import sample_latent
 from advnets.models.layers import Dropout, Maxout
-from advnets.models.mlp import logit_of_mean_pixel, minibatch_std, sample_noise
+from advnets.models.mlp import logit_of_mean_pixel, minibatch_std
 
 
 def test_parameter_counts_match_the_paper_model():
@@ -44,10 +45,10 @@ def test_generator_outputs_probabilities():
 
 
 def test_uniform_noise_has_unit_variance_and_bounded_support():
-    z = sample_noise(200_000, 4, "uniform", torch.Generator().manual_seed(0))
+    z = sample_latent(200_000, 4, "uniform", torch.Generator().manual_seed(0))
     assert z.abs().max() <= math.sqrt(3)
     assert abs(z.var().item() - 1.0) < 0.01
-    g = sample_noise(200_000, 4, "gaussian", torch.Generator().manual_seed(0))
+    g = sample_latent(200_000, 4, "gaussian", torch.Generator().manual_seed(0))
     assert abs(g.var().item() - 1.0) < 0.01 and g.abs().max() > math.sqrt(3)
 
 

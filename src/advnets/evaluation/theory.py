@@ -26,7 +26,7 @@ from advnets.evaluation.divergences import (
     log_density,
     trapezoid_weights,
 )
-from advnets.models.mlp import SQRT3
+from advnets.models.latent import SQRT3
 from advnets.sampling import eval_mode
 
 MINUS_LOG_4 = -math.log(4.0)

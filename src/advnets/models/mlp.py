@@ -15,25 +15,11 @@ D(x) = sigmoid(logit).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from advnets.models.latent import sample_latent
 from advnets.models.layers import Dropout, Maxout, init_uniform_
-
-SQRT3 = math.sqrt(3.0)
-
-
-def sample_noise(
-    n: int, dim: int, kind: str, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Draw n noise vectors z ~ p_z: uniform on [-sqrt 3, sqrt 3] (unit variance) or N(0, I)."""
-    if kind == "uniform":
-        return torch.rand(n, dim, generator=generator).mul_(2 * SQRT3).sub_(SQRT3)
-    if kind == "gaussian":
-        return torch.randn(n, dim, generator=generator)
-    raise ValueError(f"unknown noise kind {kind!r}; choose 'uniform' or 'gaussian'.")
 
 
 def logit_of_mean_pixel(images: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
@@ -84,7 +70,7 @@ class MLPGenerator(nn.Module):
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n noise vectors from this generator's prior p_z."""
-        return sample_noise(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
+        return sample_latent(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.output(self.hidden(z)))

@@ -19,7 +19,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from advnets.models.mlp import sample_noise
+from advnets.models.latent import sample_latent
 
 
 def _hidden_layers(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.Sequential:
@@ -49,7 +49,7 @@ class ToyGenerator(nn.Module):
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n noise vectors from this generator's prior p_z."""
-        return sample_noise(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
+        return sample_latent(n, self.noise_dim, self.noise, generator).to(self.output.weight.device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.output(self.hidden(z))
