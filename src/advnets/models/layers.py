@@ -47,8 +47,25 @@ class Dropout(nn.Module):
         return f"keep={self.keep}"
 
 
-def init_uniform_(module: nn.Linear, init_range: float) -> None:
-    """Weights ~ U(-r, r), biases 0: Pylearn2's ``irange`` initialisation used by the paper."""
-    nn.init.uniform_(module.weight, -init_range, init_range)
-    if module.bias is not None:
-        nn.init.zeros_(module.bias)
+def init_uniform_(module: nn.Module, init_range: float) -> None:
+    """Every linear layer in ``module`` (itself included): weights ~ U(-r, r), biases 0, in
+    module order. Pylearn2's ``irange`` initialisation used by the paper."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.uniform_(layer.weight, -init_range, init_range)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def one_hot(c: torch.Tensor | None, num_classes: int, like: torch.Tensor) -> torch.Tensor | None:
+    """Integer class labels (N,) as one-hot rows (N, num_classes) in ``like``'s dtype and device.
+
+    None for an unconditional network (``num_classes`` 0), which must be given no labels.
+    """
+    if num_classes == 0:
+        if c is not None:
+            raise ValueError("this network is unconditional: it takes no class labels.")
+        return None
+    if c is None:
+        raise ValueError(f"this network is conditional: give class labels in 0..{num_classes - 1}.")
+    return nn.functional.one_hot(c.long(), num_classes).to(like)

@@ -59,9 +59,7 @@ class MLPGenerator(nn.Module):
             width = size
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, data_dim)
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                init_uniform_(module, init_range)
+        init_uniform_(self, init_range)
 
     def set_output_bias(self, bias: torch.Tensor) -> None:
         """Set the sigmoid output's bias, e.g. to :func:`logit_of_mean_pixel` of the data."""
@@ -120,9 +118,7 @@ class MaxoutDiscriminator(nn.Module):
             width = size
         self.features = nn.Sequential(*layers)
         self.output = nn.Linear(width + (1 if minibatch_std else 0), 1)
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                init_uniform_(module, init_range)
+        init_uniform_(self, init_range)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
