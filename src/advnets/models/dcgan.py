@@ -1,0 +1,155 @@
+"""DCGAN's networks (Radford, Metz & Chintala 2016, Section 3 and Figure 1), sized for small images.
+
+Generator: z -> linear projection -> batch norm, ReLU -> reshaped to (c0, s, s) ->
+transposed convolutions (kernel 4, stride 2, padding 1: each doubles the side) with
+batch norm and ReLU -> the last one to C channels -> sigmoid. The start grid s is
+the side halved until it is odd or at most 7: 28 -> 7 (two up-samplings) and
+32 -> 4 (three), the 4x4 start of the paper's own generator; 28 = 7·2² cannot be
+reached from 4 by doubling. Channels halve at each doubling, ending at
+``base_channels`` before the output layer. As in the authors' code, the
+projection's batch norm normalises each of its outputs.
+
+Output: images of shape (N, C, H, W) with pixels in [0, 1], the project's
+pixel range, through a sigmoid (the paper uses tanh on [-1, 1];
+sigmoid(2a) = (1 + tanh a)/2, the same map rescaled).
+
+Discriminator: the mirror image. Strided convolutions (kernel 4, stride 2,
+padding 1: each halves the side; no pooling), LeakyReLU with slope 0.2 after
+each, batch norm on every convolution but the first, channels doubling from
+``base_channels``; then the flattened features -> one logit of P(x is real).
+It takes (N, C, H, W) or flat (N, C·H·W) images.
+
+AC-GAN (Odena, Olah & Shlens 2017, Section 3): with ``num_classes`` K > 0 the
+generator also takes class labels c, one-hot and concatenated to z (their
+generator's 110-d input: 100 noise + 10 classes), and the discriminator has a
+second linear head on the same features giving K class logits; it then returns
+(logit, class logits).
+
+Initialisation (Section 4): every convolution, transposed convolution and
+linear weight ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02); all biases 0. A
+bias exists only where no batch norm follows (D's first convolution, both
+output layers): the normalisation's shift takes its place.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from advnets.models.latent import Generator
+from advnets.models.layers import one_hot
+
+LEAKY_SLOPE = 0.2  # Section 3: "leaky rectified activation ... slope of the leak was 0.2"
+INIT_STD = 0.02  # Section 4: "initialized from a zero-centered Normal distribution ... 0.02"
+
+
+def start_side(side: int) -> tuple[int, int]:
+    """(start side s, number of doublings L) with side = s·2^L: halve while even and over 7."""
+    start, doublings = side, 0
+    while start % 2 == 0 and start > 7:
+        start, doublings = start // 2, doublings + 1
+    if doublings == 0:
+        raise ValueError(f"DCGAN needs an even image side of at least 8, got {side}.")
+    return start, doublings
+
+
+def _square(shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(C, H, W) checked to be square; H = W is what start_side sizes for."""
+    channels, height, width = shape
+    if height != width:
+        raise ValueError(f"DCGAN here takes square images, got {height}x{width}.")
+    return channels, height, width
+
+
+def init_dcgan_(module: nn.Module) -> None:
+    """Section 4's initialisation of every layer in ``module``: weights N(0, 0.02) on
+    convolutions, transposed convolutions and linear layers; batch-norm scales N(1, 0.02);
+    biases 0."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            nn.init.normal_(layer.weight, 0.0, INIT_STD)
+        elif isinstance(layer, nn.BatchNorm1d | nn.BatchNorm2d):
+            nn.init.normal_(layer.weight, 1.0, INIT_STD)
+        else:
+            continue
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+
+
+class DCGANGenerator(Generator):
+    """G(z) or, with ``num_classes``, G(z, c): images (N, C, H, W) in [0, 1]."""
+
+    def __init__(
+        self,
+        out_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 100,
+        base_channels: int = 32,
+        prior: str = "uniform-pm1",
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__(latent_dim, prior, _square(out_shape), num_classes)
+        channels, side, _ = self.out_shape
+        start, doublings = start_side(side)
+        width = base_channels * 2 ** (doublings - 1)
+        self.start_shape = (width, start, start)
+        projected = width * start * start
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim + num_classes, projected, bias=False),
+            nn.BatchNorm1d(projected),
+            nn.ReLU(),
+        )
+        layers: list[nn.Module] = []
+        for _ in range(doublings - 1):
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(),
+            ]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1), nn.Sigmoid()]
+        self.upsample = nn.Sequential(*layers)
+        init_dcgan_(self)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        labels = one_hot(c, self.num_classes, z)
+        h = self.project(z if labels is None else torch.cat([z, labels], dim=1))
+        return self.upsample(h.view(-1, *self.start_shape))
+
+
+class DCGANDiscriminator(nn.Module):
+    """D(x): the logit of P(x is real), shape (N,); with ``num_classes`` K > 0, the pair
+    (logit (N,), class logits (N, K)) of AC-GAN."""
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int] = (1, 28, 28),
+        base_channels: int = 32,
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        self.in_shape = _square(in_shape)
+        self.num_classes = num_classes
+        channels, side, _ = self.in_shape
+        start, doublings = start_side(side)
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, base_channels, 4, stride=2, padding=1),
+            nn.LeakyReLU(LEAKY_SLOPE),
+        ]
+        width = base_channels
+        for _ in range(doublings - 1):
+            layers += [
+                nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(2 * width),
+                nn.LeakyReLU(LEAKY_SLOPE),
+            ]
+            width *= 2
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        features = width * start * start
+        self.output = nn.Linear(features, 1)
+        self.classes = nn.Linear(features, num_classes) if num_classes else None
+        init_dcgan_(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x.reshape(-1, *self.in_shape))
+        logit = self.output(h).squeeze(-1)
+        return logit if self.classes is None else (logit, self.classes(h))
