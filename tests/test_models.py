@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from advnets.config import ModelConfig
 from advnets.models import build_models, count_parameters
-from advnets.models.latent import sample_latent
+from advnets.models.latent import UNIFORM_BOUNDS, sample_latent
 from advnets.models.layers import Dropout, Maxout
 from advnets.models.mlp import logit_of_mean_pixel, minibatch_std
 
@@ -50,6 +51,15 @@ def test_uniform_noise_has_unit_variance_and_bounded_support():
     assert abs(z.var().item() - 1.0) < 0.01
     g = sample_latent(200_000, 4, "gaussian", torch.Generator().manual_seed(0))
     assert abs(g.var().item() - 1.0) < 0.01 and g.abs().max() > math.sqrt(3)
+
+
+def test_uniform_priors_fill_their_intervals_and_unknown_priors_are_refused():
+    for prior, (low, high) in UNIFORM_BOUNDS.items():
+        z = sample_latent(100_000, 2, prior, torch.Generator().manual_seed(0))
+        assert low <= z.min() < low + 1e-3 and high - 1e-3 < z.max() <= high
+        assert abs(z.mean().item() - (low + high) / 2) < 0.01
+    with pytest.raises(ValueError, match="uniform-pm1"):
+        sample_latent(1, 1, "laplace")
 
 
 def test_maxout_takes_max_over_consecutive_pieces():
