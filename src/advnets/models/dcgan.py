@@ -17,7 +17,10 @@ Discriminator: the mirror image. Strided convolutions (kernel 4, stride 2,
 padding 1: each halves the side; no pooling), LeakyReLU with slope 0.2 after
 each, batch norm on every convolution but the first, channels doubling from
 ``base_channels``; then the flattened features -> one logit of P(x is real).
-It takes (N, C, H, W) or flat (N, C·H·W) images.
+It takes (N, C, H, W) or flat (N, C·H·W) images. In training mode its batch
+norm normalises over the batch it is given; the authors' code calls D on the
+real and on the fake minibatch separately, so neither half's statistics leak
+into the other's.
 
 AC-GAN (Odena, Olah & Shlens 2017, Section 3): with ``num_classes`` K > 0 the
 generator also takes class labels c, one-hot and concatenated to z (their
