@@ -3,11 +3,13 @@
 Generator: z -> linear projection -> batch norm, ReLU -> reshaped to (c0, s, s) ->
 transposed convolutions (kernel 4, stride 2, padding 1: each doubles the side) with
 batch norm and ReLU -> the last one to C channels -> sigmoid. The start grid s is
-the side halved until it is odd or at most 7: 28 -> 7 (two up-samplings) and
-32 -> 4 (three), the 4x4 start of the paper's own generator; 28 = 7·2² cannot be
-reached from 4 by doubling. Channels halve at each doubling, ending at
-``base_channels`` before the output layer. As in the authors' code, the
-projection's batch norm normalises each of its outputs.
+the side halved until it is odd or at most 7: 28 -> 7 (two up-samplings) and 32 -> 4
+(three), the 4x4 start of the paper's own generator (an 8x8 start would save a
+layer, but the mirrored D would then end on 8x8 features that each see only 10x10
+pixels, against 22x22 with three layers); 28 = 7·2² cannot be reached from 4 by
+doubling. Channels halve at each doubling, ending at ``base_channels`` before the
+output layer. As in the authors' code, the projection's batch norm normalises each
+of its outputs.
 
 Output: images of shape (N, C, H, W) with pixels in [0, 1], the project's
 pixel range, through a sigmoid (the paper uses tanh on [-1, 1];
@@ -28,8 +30,9 @@ generator's 110-d input: 100 noise + 10 classes), and the discriminator has a
 second linear head on the same features giving K class logits; it then returns
 (logit, class logits).
 
-Initialisation (Section 4): every convolution, transposed convolution and
-linear weight ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02); all biases 0. A
+Initialisation: every convolution, transposed convolution and linear weight
+~ N(0, 0.02) (Section 4); batch-norm scales ~ N(1, 0.02) and all biases 0 (the
+authors' code, which the paper does not spell out). A
 bias exists only where no batch norm follows (D's first convolution, both
 output layers): the normalisation's shift takes its place.
 """
@@ -65,7 +68,7 @@ def _square(shape: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def init_dcgan_(module: nn.Module) -> None:
-    """Section 4's initialisation of every layer in ``module``: weights N(0, 0.02) on
+    """DCGAN's initialisation of every layer in ``module``: weights N(0, 0.02) on
     convolutions, transposed convolutions and linear layers; batch-norm scales N(1, 0.02);
     biases 0."""
     for layer in module.modules():
