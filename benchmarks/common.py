@@ -8,11 +8,15 @@ from advnets.config import RunConfig, load_config
 from advnets.data.datasets import Dataset
 
 
-def timing_config(preset: str, precision: str = "fp32") -> RunConfig:
-    """``preset`` on the CPU in the given precision, without progress bar or TensorBoard."""
+def timing_config(
+    preset: str, precision: str = "fp32", overrides: tuple[str, ...] = ()
+) -> RunConfig:
+    """``preset`` (with ``key=value`` overrides) on the CPU in the given precision, without
+    progress bar or TensorBoard."""
     return load_config(
         preset,
         [
+            *overrides,
             "logging.progress=false",
             "logging.tensorboard=false",
             "training.device=cpu",

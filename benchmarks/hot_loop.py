@@ -1,6 +1,7 @@
 """Where one training update of a preset spends its time, and what bf16 and torch.compile change.
 
     python benchmarks/hot_loop.py [--preset mnist-paper] [--steps 50] [--repeats 3] [--threads N]
+        [--set key=value ...]
 
 Three trainers of the same preset in one process, timed in turn (``--repeats``
 rounds of ``--steps`` updates each, so that the machine's noise falls on all
@@ -22,14 +23,15 @@ import torch
 from common import synthetic_mnist, timing_config
 from torch.profiler import ProfilerActivity, profile
 
-from advnets.config import load_config
 from advnets.data.datasets import Dataset
 from advnets.training.loop import Trainer
 from advnets.training.rundir import RunDir
 
 
-def trainer(preset: str, data: Dataset, precision: str, compiled: bool, out: str) -> Trainer:
-    config = timing_config(preset, precision)
+def trainer(
+    preset: str, data: Dataset, precision: str, compiled: bool, out: str, overrides: tuple[str, ...]
+) -> Trainer:
+    config = timing_config(preset, precision, overrides)
     built = Trainer(config, data, RunDir(out))
     if compiled:  # the networks the update calls (simultaneous update: G and D once each)
         built._g, built._d = torch.compile(built.generator), torch.compile(built.discriminator)
@@ -51,11 +53,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     data = synthetic_mnist()
-    m = load_config(args.preset).training.batch_size
+    overrides = tuple(args.set)
+    m = timing_config(args.preset, overrides=overrides).training.batch_size
     batches = [data.train[i * m : (i + 1) * m] for i in range(len(data.train) // m)]
     variants = {
         "fp32 (the paper's arithmetic)": ("fp32", False),
@@ -65,7 +69,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trainers, warm = {}, {}
         for i, (name, (precision, compiled)) in enumerate(variants.items()):
-            trainers[name] = trainer(args.preset, data, precision, compiled, f"{tmp}/{i}")
+            trainers[name] = trainer(
+                args.preset, data, precision, compiled, f"{tmp}/{i}", overrides
+            )
             start = time.perf_counter()
             run(trainers[name], batches, 10)
             warm[name] = time.perf_counter() - start
