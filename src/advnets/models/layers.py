@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -47,14 +49,25 @@ class Dropout(nn.Module):
         return f"keep={self.keep}"
 
 
+def _init_linear_(module: nn.Module, fill: Callable[[torch.Tensor], object]) -> None:
+    """``fill`` every linear layer's weight in ``module`` (itself included), in module order;
+    biases 0."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            fill(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
 def init_uniform_(module: nn.Module, init_range: float) -> None:
     """Every linear layer in ``module`` (itself included): weights ~ U(-r, r), biases 0, in
     module order. Pylearn2's ``irange`` initialisation used by the paper."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear):
-            nn.init.uniform_(layer.weight, -init_range, init_range)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+    _init_linear_(module, lambda w: nn.init.uniform_(w, -init_range, init_range))
+
+
+def init_normal_(module: nn.Module, std: float) -> None:
+    """Every linear layer in ``module`` (itself included): weights ~ N(0, std²), biases 0."""
+    _init_linear_(module, lambda w: nn.init.normal_(w, 0.0, std))
 
 
 def one_hot(c: torch.Tensor | None, num_classes: int, like: torch.Tensor) -> torch.Tensor | None:
