@@ -59,7 +59,9 @@ def reconstruction_error(logits: torch.Tensor, x: torch.Tensor, loss: str) -> to
     elif loss == "mse":
         error = (torch.sigmoid(logits) - x).square()
     else:
-        raise ValueError(f"unknown reconstruction loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+        raise ValueError(
+            f"unknown reconstruction loss {loss!r}; choose one of {', '.join(LOSSES)}."
+        )
     return error.flatten(1).sum(1)
 
 
@@ -162,7 +164,10 @@ class ConvAutoencoder(Autoencoder):
             if upsampling == "transposed":
                 up.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
             else:
-                up += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1)]
+                up += [
+                    nn.Upsample(scale_factor=2, mode="nearest"),
+                    nn.Conv2d(c_in, c_out, 3, padding=1),
+                ]
             up.append(act())
         self.decoder = nn.Sequential(*up[:-1])  # no activation on the logits
         init_dcgan_(self)
