@@ -24,7 +24,7 @@ from advnets.data.datasets import load_dataset
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
 from advnets.objectives import discriminator_loss, generator_loss
-from advnets.training import checkpoint as ckpt
+from advnets.runs import checkpoint as ckpt
 
 
 def gradients(generator, discriminator, real, z, seed: int, bf16: bool) -> list[torch.Tensor]:

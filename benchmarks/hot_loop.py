@@ -24,8 +24,8 @@ from common import synthetic_mnist, timing_config
 from torch.profiler import ProfilerActivity, profile
 
 from advnets.data.datasets import Dataset
+from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 
 
 def trainer(

@@ -28,8 +28,8 @@ from advnets.evaluation.runs import ceiling_scores, ensure_evaluation, load_gene
 from advnets.evaluation.table1 import table1_rows, to_markdown
 from advnets.figures.grid import save_grid
 from advnets.files import atomic_write_bytes
+from advnets.runs.logs import read_metrics
 from advnets.sampling import generate
-from advnets.training.logs import read_metrics
 
 
 def wall_minutes(records: list[dict]) -> dict[int, float]:

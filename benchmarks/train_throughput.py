@@ -24,9 +24,9 @@ import torch
 from common import synthetic_mnist, timing_config
 
 from advnets.data.datasets import Dataset, load_dataset
+from advnets.runs.rundir import RunDir
 from advnets.sampling import generate
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 from advnets.training.throughput import gemm_gflops, update_flops_per_image
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}

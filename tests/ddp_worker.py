@@ -11,9 +11,9 @@ import sys
 
 from conftest import make_dataset, tiny_config
 
+from advnets.runs.rundir import RunDir
 from advnets.training import distributed
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 
 
 def main(out: str, resume: bool, overrides: list[str]) -> None:

@@ -98,7 +98,7 @@ def test_evaluate_and_parzen_print_json(trained_run, tmp_path, capsys):
 
 
 def test_the_main_job_preset_trains_and_ends_with_its_scores_in_words(tmp_path, mnist_dir, capsys):
-    from advnets.training import checkpoint as ckpt
+    from advnets.runs import checkpoint as ckpt
 
     run = tmp_path / "quick"
     shrink = [

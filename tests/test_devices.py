@@ -8,9 +8,9 @@ from conftest import make_dataset, tiny_config
 
 from advnets.cli import main
 from advnets.config import ConfigError
+from advnets.runs.rundir import RunDir
 from advnets.training.distributed import resolve_device
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -75,8 +75,8 @@ def test_cuda_trains_what_the_cpu_trains(tmp_path, precision):
 
 
 def test_auto_precision_is_chosen_by_measurement_and_kept_on_resume(tmp_path, monkeypatch):
+    from advnets.runs.logs import read_metrics
     from advnets.training import precision as precision_module
-    from advnets.training.logs import read_metrics
 
     def rates(fp32: float, bf16: float):
         return lambda device: {"fp32": fp32, "bf16": bf16}

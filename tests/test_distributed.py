@@ -17,9 +17,9 @@ import torch
 import torch.distributed as dist
 from conftest import make_dataset, tiny_config
 
-from advnets.training import checkpoint as ckpt
+from advnets.runs import checkpoint as ckpt
+from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 
 pytestmark = pytest.mark.skipif(not dist.is_gloo_available(), reason="needs the gloo backend")
 

@@ -27,9 +27,9 @@ from safetensors.torch import load_file, save_file
 from advnets import limits
 from advnets.cli import main
 from advnets.files import sha256_file
-from advnets.training import runlock
-from advnets.training.checkpoint import load_checkpoint, read_state
-from advnets.training.rundir import RunDir
+from advnets.runs import runlock
+from advnets.runs.checkpoint import load_checkpoint, read_state
+from advnets.runs.rundir import RunDir
 
 SIZES = (300, 100, 100)  # train / valid / test images
 EPOCHS_AS_BEFORE = ["--set", "training.epochs=2"]
@@ -390,7 +390,7 @@ def test_a_metrics_line_cut_short_is_skipped_once_and_the_next_writer_starts_a_f
     assert code == 0, err
     warnings = [text for text in err.splitlines() if "metrics.jsonl" in text]
     assert warnings == [
-        f"WARNING advnets.training.logs: {metrics}, line {line}, is not a whole record "
+        f"WARNING advnets.runs.logs: {metrics}, line {line}, is not a whole record "
         "(a write cut short?): skipped"
     ]
     lines = metrics.read_bytes().splitlines()

@@ -28,8 +28,8 @@ from conftest import idx_bytes
 
 from advnets.data import load_mnist, mnist
 from advnets.files import sha256_bytes
-from advnets.training.checkpoint import CheckpointError, load_checkpoint, read_state
-from advnets.training.logs import read_metrics
+from advnets.runs.checkpoint import CheckpointError, load_checkpoint, read_state
+from advnets.runs.logs import read_metrics
 
 N_TRAIN, N_VALID, N_TEST = 300, 100, 100
 BATCH = 10

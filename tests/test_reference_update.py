@@ -26,8 +26,8 @@ import torch
 from conftest import make_dataset, tiny_config
 from numpy_reference import DiscriminatorDropout, Params, ReferenceSGD, adversary_cost2
 
+from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 
 # Our modules holding the reference's layers (h0, h1, y of G and of D).
 OUR_LAYERS = {

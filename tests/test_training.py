@@ -10,10 +10,10 @@ import pytest
 import torch
 from conftest import make_dataset, tiny_config
 
-from advnets.training import checkpoint as ckpt
-from advnets.training.logs import read_metrics
+from advnets.runs import checkpoint as ckpt
+from advnets.runs.logs import read_metrics
+from advnets.runs.rundir import RunDir, RunDirError
 from advnets.training.loop import Trainer, TrainingDiverged, TrainingInterrupted
-from advnets.training.rundir import RunDir, RunDirError
 
 
 def start(tmp_path, name, *overrides, dataset=None):

@@ -31,7 +31,7 @@ from advnets.config import (
 
 if TYPE_CHECKING:
     from advnets.config import RunConfig
-    from advnets.training.rundir import RunDir
+    from advnets.runs.rundir import RunDir
 
 EPILOG = "Presets: " + ", ".join(preset_names()) + ". See `advnets presets`."
 
@@ -69,8 +69,8 @@ def _training_run(args: argparse.Namespace) -> Iterator[tuple[RunConfig, RunDir]
     """The resolved config of a training command and its run directory, checked before
     anything is written, and the run's lock, held by rank 0 (the one writer) until the
     command ends. A run to resume is locked before its config is read."""
+    from advnets.runs.rundir import RunDir
     from advnets.training.distributed import environment_rank, launched_by_torchrun
-    from advnets.training.rundir import RunDir
 
     overrides = list(args.set) + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
     overrides += [f"training.device={args.device}"] if args.device else []
@@ -114,8 +114,8 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
     """The trainer of a new, resumed or forked run, and its data (as one rank of a
     multi-process run, or alone; rank 0 alone prints and writes)."""
     from advnets.data.datasets import load_dataset
+    from advnets.runs.rundir import RunDir
     from advnets.training.loop import Trainer
-    from advnets.training.rundir import RunDir
 
     main = processes.is_main
     say = print if main else (lambda *a, **k: None)
@@ -179,8 +179,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import load_generator
     from advnets.figures.grid import check_picture, save_grid
     from advnets.files import atomic_write_bytes, check_writable
+    from advnets.runs.rundir import RunDir
     from advnets.sampling import generate
-    from advnets.training.rundir import RunDir
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".png"):
@@ -248,7 +248,7 @@ def _print_evaluation(evaluation: dict) -> None:
 def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
     """A command that writes into the runs it is given (``run_dir`` or ``run_dirs``): it
     holds their locks while it runs, taken before any of its checks."""
-    from advnets.training.rundir import RunDir
+    from advnets.runs.rundir import RunDir
 
     @functools.wraps(command)
     def holding_locks(args: argparse.Namespace) -> int:
@@ -265,7 +265,7 @@ def _open_runs(paths: list[str], args: argparse.Namespace):
     """The runs at ``paths``, checked, and the dataset they were trained on."""
     from advnets.data.datasets import load_dataset
     from advnets.evaluation.runs import open_run
-    from advnets.training.rundir import RunDirError
+    from advnets.runs.rundir import RunDirError
 
     opened = [open_run(path, require_finished=not args.allow_unfinished) for path in paths]
     for run, config, _ in opened:
@@ -333,7 +333,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
     from advnets.evaluation.table1 import table1_rows, to_csv, to_markdown
     from advnets.files import atomic_write_text
-    from advnets.training.rundir import RunDirError
+    from advnets.runs.rundir import RunDirError
 
     opened, dataset = _open_runs(args.run_dirs, args)
     for run, config, _ in opened:
@@ -716,10 +716,10 @@ def _run(args: argparse.Namespace) -> int:
     with the traceback only under --debug."""
     from advnets.data.mnist import DataUnavailableError
     from advnets.evaluation.classifier import ClassifierError
+    from advnets.runs.checkpoint import CheckpointError
+    from advnets.runs.rundir import RunDirError
     from advnets.training import distributed
-    from advnets.training.checkpoint import CheckpointError
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
-    from advnets.training.rundir import RunDirError
 
     rank = distributed.environment_rank()  # under torchrun: this process's rank
     name = "advnets" if rank == 0 else f"advnets (rank {rank})"

@@ -46,10 +46,10 @@ from advnets.evaluation.theory import (
 from advnets.figures import toy as toy_figures
 from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.objectives import discriminator_loss, value_by_quadrature, value_function
+from advnets.runs.logs import MetricsLog, read_metrics
+from advnets.runs.rundir import RunDir
 from advnets.sampling import eval_mode, generate
-from advnets.training.logs import MetricsLog, read_metrics
 from advnets.training.loop import Trainer
-from advnets.training.rundir import RunDir
 
 PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
 SNAPSHOT_NOISE_SEED = 7  # the same noise for every 2-D snapshot, so frames are comparable

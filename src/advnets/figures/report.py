@@ -15,7 +15,7 @@ from pathlib import Path
 
 from advnets import __version__
 from advnets.files import atomic_write_text
-from advnets.training.rundir import RunDir
+from advnets.runs.rundir import RunDir
 
 PAPER_PARZEN = "225 ± 2"  # Table 1, adversarial nets, MNIST
 PAPER_BASELINES = "DBN 138 ± 2 · Stacked CAE 121 ± 1.6 · Deep GSN 214 ± 1.1"

@@ -14,10 +14,10 @@ from advnets.figures.paper import (
     save_figure2,
     save_interpolation,
 )
+from advnets.runs import checkpoint as ckpt
+from advnets.runs.logs import read_metrics
+from advnets.runs.rundir import RunDir
 from advnets.sampling import generate, interpolation_samples
-from advnets.training import checkpoint as ckpt
-from advnets.training.logs import read_metrics
-from advnets.training.rundir import RunDir
 
 FIGURE_NOISE_SEED = 0  # fixed and printed in the report: the samples are not cherry-picked
 

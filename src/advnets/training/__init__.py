@@ -1,1 +1,1 @@
-"""Training: Algorithm 1, optimisers and schedules, checkpoints, logs, run directories."""
+"""Training: the generic loop (Algorithm 1's outer loop), optimisers and schedules, processes."""

@@ -61,15 +61,15 @@ from advnets.figures.grid import save_grid, tile_images
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
 from advnets.objectives import discriminator_loss, generator_loss
+from advnets.runs import checkpoint as ckpt
+from advnets.runs.logs import MetricsLog, TensorBoardLog, read_metrics
+from advnets.runs.rundir import RunDir
 from advnets.sampling import generate
-from advnets.training import checkpoint as ckpt
 from advnets.training.average import CHECKPOINT_PREFIX as AVERAGE
 from advnets.training.average import GeneratorAverage, sampling_prefix
 from advnets.training.distributed import Processes, resolve_device
-from advnets.training.logs import MetricsLog, TensorBoardLog, read_metrics
 from advnets.training.optim import build_optimizer, set_hyperparameters
 from advnets.training.precision import autocast, resolve_precision
-from advnets.training.rundir import RunDir
 from advnets.training.schedules import decayed_learning_rate, ramped_momentum
 from advnets.training.throughput import gemm_gflops, update_flops_per_image
 

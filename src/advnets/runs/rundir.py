@@ -37,7 +37,7 @@ import torch
 from advnets import __version__
 from advnets.config import ConfigError, RunConfig, config_from_dict, parse_yaml
 from advnets.files import atomic_write_text
-from advnets.training.runlock import LockHeld, RunLock
+from advnets.runs.runlock import LockHeld, RunLock
 
 # Settings that may change when a run is resumed: they do not alter what is computed.
 RESUMABLE_KEYS = {
