@@ -21,9 +21,9 @@ import torch
 from common import timing_config
 
 from advnets.data.datasets import load_dataset
+from advnets.games.losses import discriminator_loss, generator_loss
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
-from advnets.objectives import discriminator_loss, generator_loss
 from advnets.runs import checkpoint as ckpt
 
 

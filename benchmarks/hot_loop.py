@@ -34,7 +34,7 @@ def trainer(
     config = timing_config(preset, precision, overrides)
     built = Trainer(config, data, RunDir(out))
     if compiled:  # the networks the update calls (simultaneous update: G and D once each)
-        built._g, built._d = torch.compile(built.generator), torch.compile(built.discriminator)
+        built.game.distribute(torch.compile)
     return built
 
 

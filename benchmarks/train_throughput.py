@@ -7,7 +7,7 @@ Image presets train on synthetic MNIST-shaped data (speed does not depend on
 content), toy presets on their own generated points; the data sit in memory
 and minibatches are slices of one tensor. The FLOPs of one update are counted
 as in PAPER.md (30.6 MFLOP per image for the paper's model,
-``advnets.training.throughput.update_flops_per_image``); images/s x that count
+``advnets.games.gan.update_flops_per_image``); images/s x that count
 / GEMM FLOP/s is the fraction of the machine's matrix-multiply peak that
 training reaches. The peak is a 2048² matrix product in the same precision,
 measured before and after the timed loops. Sampling is ``advnets.sampling.generate``
@@ -27,7 +27,7 @@ from advnets.data.datasets import Dataset, load_dataset
 from advnets.runs.rundir import RunDir
 from advnets.sampling import generate
 from advnets.training.loop import Trainer
-from advnets.training.throughput import gemm_gflops, update_flops_per_image
+from advnets.training.throughput import gemm_gflops
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
@@ -50,7 +50,7 @@ def training_rate(config, data: Dataset, steps: int) -> tuple[float, float, Trai
         for i in range(steps):
             trainer.train_minibatch(batches[i % len(batches)])
         rate = steps * m / (time.perf_counter() - start)
-    return rate, update_flops_per_image(trainer.generator, trainer.discriminator), trainer
+    return rate, trainer.game.flops_per_image(), trainer
 
 
 def sampling_rate(generator: torch.nn.Module, precision: str, n: int = 10000) -> float:
@@ -77,7 +77,7 @@ def main() -> None:
             config = timing_config(preset, precision)
             rate, flops, trainer = training_rate(config, dataset_for(config), args.steps)
             rows.append(
-                (preset, precision, rate, flops, sampling_rate(trainer.generator, precision))
+                (preset, precision, rate, flops, sampling_rate(trainer.game.generator, precision))
             )
     peaks = {p: (peaks[p] + gemm_gflops(2048, 10, DTYPES[p])) / 2 for p in args.precisions}
     print(

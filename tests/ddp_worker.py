@@ -11,6 +11,7 @@ import sys
 
 from conftest import make_dataset, tiny_config
 
+from advnets.experiments.callbacks import training_callbacks
 from advnets.runs.rundir import RunDir
 from advnets.training import distributed
 from advnets.training.loop import Trainer
@@ -21,7 +22,8 @@ def main(out: str, resume: bool, overrides: list[str]) -> None:
     processes = distributed.start(config.training.device)
     dataset = make_dataset()
     run = RunDir(out)
-    trainer = Trainer(config, dataset, run, processes)
+    callbacks = training_callbacks(config, dataset) if processes.is_main else []
+    trainer = Trainer(config, dataset, run, processes, callbacks)
     if resume:
         trainer.restore(run.checkpoint("last"))
     elif processes.is_main:

@@ -22,7 +22,7 @@ def train(tmp_path, name: str, *overrides: str) -> tuple[torch.Tensor, torch.Ten
     run = RunDir(tmp_path / name)
     run.create(config, dataset.sha256, dataset.source)
     trainer = Trainer(config, dataset, run)
-    nets = (trainer.generator, trainer.discriminator)
+    nets = (trainer.game.generator, trainer.game.discriminator)
 
     def weights() -> torch.Tensor:
         return torch.cat([p.detach().cpu().flatten() for n in nets for p in n.parameters()])

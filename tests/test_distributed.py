@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 from conftest import make_dataset, tiny_config
 
+from advnets.experiments.callbacks import training_callbacks
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
@@ -65,7 +66,7 @@ def train_alone(path: Path, *overrides: str) -> None:
     dataset = make_dataset()
     run = RunDir(path)
     run.create(config, dataset.sha256, dataset.source)
-    Trainer(config, dataset, run).train()
+    Trainer(config, dataset, run, callbacks=training_callbacks(config, dataset)).train()
 
 
 def weights(path: Path, name: str = "last") -> tuple[dict[str, torch.Tensor], dict]:

@@ -80,7 +80,7 @@ def test_d_trained_on_v_by_quadrature_meets_d_star_for_a_gaussian_generator(tmp_
     from advnets.lab import Lab, lab_config
 
     lab = Lab(lab_config("1d", []), tmp_path / "run")
-    generator = lab.trainer.generator
+    generator = lab.trainer.game.generator
     with torch.no_grad():
         generator.output.weight.zero_()
         generator.output.bias.fill_(1.5)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from advnets.objectives import (
+from advnets.games.losses import (
     discriminator_loss,
     generator_loss,
     minimax_generator_loss,

@@ -105,8 +105,8 @@ def in_reference_layout(
 ) -> Params:
     """``value`` of each of our parameters, copied into the reference's names and layout
     (W: inputs × outputs), float64."""
-    modules = dict(trainer.generator.named_modules(prefix="generator"))
-    modules |= dict(trainer.discriminator.named_modules(prefix="discriminator"))
+    modules = dict(trainer.game.generator.named_modules(prefix="generator"))
+    modules |= dict(trainer.game.discriminator.named_modules(prefix="discriminator"))
     params = {}
     for name, path in OUR_LAYERS.items():
         for key, tensor in (("W", value(modules[path].weight)), ("b", value(modules[path].bias))):
@@ -117,7 +117,7 @@ def in_reference_layout(
 
 def our_increments(trainer: Trainer) -> Params:
     """What the last update added to each parameter: our optimiser's velocity."""
-    state = trainer.opt_d.state | trainer.opt_g.state
+    state = trainer.game.optimizers["d"].state | trainer.game.optimizers["g"].state
     return in_reference_layout(trainer, lambda param: state[param]["velocity"])
 
 
@@ -143,7 +143,7 @@ def our_update(trainer: Trainer, randomness: Randomness) -> tuple[float, float]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(torch, "rand_like", rand_like)
-        patch.setattr(trainer.generator, "sample_noise", sample_noise)
+        patch.setattr(trainer.game.generator, "sample_noise", sample_noise)
         stats = trainer.train_minibatch(torch.tensor(randomness.x))
     assert not uniforms, "D drew fewer dropout masks than one pass needs"
     return stats[0].item(), stats[1].item()

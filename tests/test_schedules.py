@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from advnets.training.optim import ClassicalMomentumSGD
+from advnets.games.optim import ClassicalMomentumSGD
 from advnets.training.schedules import decayed_learning_rate, ramped_momentum
 
 

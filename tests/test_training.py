@@ -10,9 +10,11 @@ import pytest
 import torch
 from conftest import make_dataset, tiny_config
 
+from advnets.experiments.callbacks import training_callbacks
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.logs import read_metrics
 from advnets.runs.rundir import RunDir, RunDirError
+from advnets.training.callbacks import Callback
 from advnets.training.loop import Trainer, TrainingDiverged, TrainingInterrupted
 
 
@@ -21,14 +23,15 @@ def start(tmp_path, name, *overrides, dataset=None):
     dataset = dataset or make_dataset()
     run = RunDir(tmp_path / name)
     run.create(config, dataset.sha256, dataset.source)
-    return Trainer(config, dataset, run)
+    return Trainer(config, dataset, run, callbacks=training_callbacks(config, dataset))
 
 
 def resume(tmp_path, name, *overrides):
     config = tiny_config(*overrides)
     run = RunDir(tmp_path / name)
     run.check_resumable(config)
-    trainer = Trainer(config, make_dataset(), run)
+    dataset = make_dataset()
+    trainer = Trainer(config, dataset, run, callbacks=training_callbacks(config, dataset))
     trainer.restore(run.checkpoint("last"))
     return trainer
 
@@ -210,10 +213,11 @@ def test_a_run_killed_during_an_epochs_end_logs_that_epoch_once_after_resuming(t
     written but before its checkpoint: the resumed run redoes the epoch end, logged once."""
     trainer = start(tmp_path, "run", "training.checkpoint_every_steps=10")
 
-    def crash(_trainer):
-        raise KeyboardInterrupt  # stands for a kill: nothing after this line runs
+    class Crash(Callback):
+        def epoch_done(self, trainer):
+            raise KeyboardInterrupt  # stands for a kill: nothing after this line runs
 
-    trainer.epoch_hooks.append(crash)
+    trainer.callbacks.insert(-1, Crash())
     with pytest.raises(KeyboardInterrupt):
         trainer.train()
     assert [r["epoch"] for r in read_metrics(trainer.run.metrics) if r["kind"] == "epoch"] == [1]
@@ -235,10 +239,13 @@ AVERAGED = (
 
 def test_the_weight_average_follows_its_rule_and_resumes_exactly(tmp_path):
     trainer = start(tmp_path, "one", *AVERAGED)
-    before = [p.clone() for p in trainer.average.generator.parameters()]
+    before = [p.clone() for p in trainer.game.average.generator.parameters()]
     trainer.train_minibatch(trainer.train_data[:20])
     for old, avg, live in zip(
-        before, trainer.average.generator.parameters(), trainer.generator.parameters(), strict=True
+        before,
+        trainer.game.average.generator.parameters(),
+        trainer.game.generator.parameters(),
+        strict=True,
     ):
         assert torch.allclose(avg, 0.9 * old + 0.1 * live, atol=1e-7)
 
@@ -260,9 +267,9 @@ def test_a_run_with_a_weight_average_samples_from_it(tmp_path):
     trainer = start(tmp_path, "run", *AVERAGED)
     trainer.train()
     generator, _, _ = load_generator(trainer.run, "last")
-    expected = generate(trainer.average.generator, 16, seed=5)
+    expected = generate(trainer.game.average.generator, 16, seed=5)
     assert torch.equal(generate(generator, 16, seed=5), expected)
-    assert not torch.equal(generate(trainer.generator, 16, seed=5), expected)
+    assert not torch.equal(generate(trainer.game.generator, 16, seed=5), expected)
 
 
 def test_scoring_during_training_does_not_change_what_training_computes(tmp_path):

@@ -114,6 +114,7 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
     """The trainer of a new, resumed or forked run, and its data (as one rank of a
     multi-process run, or alone; rank 0 alone prints and writes)."""
     from advnets.data.datasets import load_dataset
+    from advnets.experiments.callbacks import training_callbacks
     from advnets.runs.rundir import RunDir
     from advnets.training.loop import Trainer
 
@@ -124,7 +125,8 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
     dataset = load_dataset(config.data)
     if main:
         processes.barrier()
-    trainer = Trainer(config, dataset, run, processes)
+    callbacks = training_callbacks(config, dataset) if main else []
+    trainer = Trainer(config, dataset, run, processes, callbacks)
     if args.resume and trainer.resume() is None:
         say(f"{run.path} stopped before its first checkpoint: training it from the start")
     elif args.resume:

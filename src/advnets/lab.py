@@ -2,7 +2,7 @@
 
 Every experiment here trains with the project's one trainer (``Trainer``), the
 same objectives and the same run directories and checkpoints as the MNIST
-model; the lab only adds epoch hooks that take snapshots, and the checks that
+model; the lab only adds a callback that takes snapshots, and the checks that
 need a known data density (``advnets.evaluation.theory``, ``.modes``).
 """
 
@@ -43,12 +43,15 @@ from advnets.evaluation.theory import (
     stratified_noise,
     virtual_training_criterion,
 )
+from advnets.experiments.callbacks import Curves
 from advnets.figures import toy as toy_figures
 from advnets.files import atomic_write_bytes, atomic_write_text
-from advnets.objectives import discriminator_loss, value_by_quadrature, value_function
+from advnets.games.base import Phase
+from advnets.games.losses import discriminator_loss, value_by_quadrature, value_function
 from advnets.runs.logs import MetricsLog, read_metrics
 from advnets.runs.rundir import RunDir
 from advnets.sampling import eval_mode, generate
+from advnets.training.callbacks import Callback
 from advnets.training.loop import Trainer
 
 PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
@@ -102,6 +105,16 @@ def highest_density_region(density: np.ndarray, x: np.ndarray, mass: float) -> n
     return mask
 
 
+class _Snapshots(Callback):
+    """The lab's snapshots, taken after each epoch's record is written."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+
+    def epoch_done(self, trainer: Trainer) -> None:
+        self.lab.take_snapshot(trainer)
+
+
 class Lab:
     """One lab experiment: a trainer, snapshots every few epochs, and the checks. Building
     it checks the config, the data and the model and writes nothing; the experiment writes
@@ -112,10 +125,11 @@ class Lab:
         self.dataset = load_dataset(config.data)
         self.distribution = toy_distribution(config.data.dataset)
         self.run = RunDir(out)
-        self.trainer = Trainer(config, self.dataset, self.run)
+        self.trainer = Trainer(
+            config, self.dataset, self.run, callbacks=[_Snapshots(self), Curves()]
+        )
         self.every = snapshot_every
         self.snapshots: list[Snapshot] = []
-        self.trainer.epoch_hooks.append(self._hook)
         self.rng = np.random.default_rng(config.seed)
         self.one_d = self.dataset.dim == 1
         if self.one_d:
@@ -142,24 +156,24 @@ class Lab:
         return self.distribution.density(self.x[:, None])
 
     def p_g(self) -> np.ndarray:
-        return generator_density(self.trainer.generator, self.x)[0]
+        return generator_density(self.trainer.game.generator, self.x)[0]
 
     @torch.no_grad()
     def d_curve(self, x: np.ndarray) -> np.ndarray:
         """D(x) = sigmoid(logit) at the points x (rows)."""
         points = torch.as_tensor(x, dtype=torch.float32).reshape(len(x), -1)
-        with eval_mode(self.trainer.discriminator):
-            return torch.sigmoid(self.trainer.discriminator(points)).double().numpy()
+        with eval_mode(self.trainer.game.discriminator):
+            return torch.sigmoid(self.trainer.game.discriminator(points)).double().numpy()
 
-    def _hook(self, trainer: Trainer) -> None:
+    def take_snapshot(self, trainer: Trainer) -> None:
         epoch = trainer.state.epoch
         if epoch % self.every and epoch < self.config.training.epochs:
             return
-        snapshot = Snapshot(epoch, copy.deepcopy(trainer.generator.state_dict()))
+        snapshot = Snapshot(epoch, copy.deepcopy(trainer.game.generator.state_dict()))
         if self.one_d:
-            z = stratified_noise(25, trainer.generator.noise)  # equally likely values of z
-            with torch.no_grad(), eval_mode(trainer.generator):
-                mapped = trainer.generator(z).squeeze(1).numpy()
+            z = stratified_noise(25, trainer.game.generator.noise)  # equally likely values of z
+            with torch.no_grad(), eval_mode(trainer.game.generator):
+                mapped = trainer.game.generator(z).squeeze(1).numpy()
             snapshot.values = {
                 "p_g": self.p_g(),
                 "d": self.d_curve(self.x),
@@ -167,7 +181,7 @@ class Lab:
                 "g_z": mapped,
             }
         else:
-            points = generate(trainer.generator, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
+            points = generate(trainer.game.generator, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
             stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
             snapshot.values = {"points": points, **stats}
             trainer_metrics = {k: v for k, v in stats.items() if k != "mode_counts"}
@@ -177,7 +191,7 @@ class Lab:
 
     def train(self) -> None:
         """Snapshot the initial G and D, then train with snapshots every few epochs."""
-        self._hook(self.trainer)
+        self.take_snapshot(self.trainer)
         self.trainer.train()
 
     # ----- the checks --------------------------------------------------------------------------
@@ -185,9 +199,10 @@ class Lab:
     def discriminator_head_start(self, steps: int, batch_size: int) -> None:
         """``steps`` of Algorithm 1's inner loop (D steps, G frozen) with the run's optimiser,
         on fresh draws from p_data."""
+        critic = Phase("discriminator", self.trainer.game.discriminator_step, ("d",))
         for _ in range(steps):
             real = to_tensor(self.distribution.sample(batch_size, self.rng))
-            self.trainer.discriminator_step(real)
+            self.trainer.run_phase(critic, self.trainer.minibatch(real))
 
     def _refit(self, loss: Callable[[], torch.Tensor], iterations: int) -> None:
         """Minimise ``loss`` over D's weights from a fresh initialisation, by full-batch
@@ -196,7 +211,7 @@ class Lab:
         L-BFGS reaches D* in a few hundred iterations (measured on one G: max error
         0.12 after 2,000 Adam steps on 2,000 points each, 0.03 with 300 L-BFGS
         iterations)."""
-        discriminator = self.trainer.discriminator
+        discriminator = self.trainer.game.discriminator
         with torch.random.fork_rng():  # a fresh D each time; the global RNG is left alone
             torch.manual_seed(self.config.seed)
             for module in discriminator.modules():
@@ -224,7 +239,7 @@ class Lab:
         """The inner maximisation max_D V(D, G), G frozen, on samples: the discriminator's
         own objective (``discriminator_loss``) over ``n`` fresh draws from p_data and
         ``n`` samples of G."""
-        discriminator, generator = self.trainer.discriminator, self.trainer.generator
+        discriminator, generator = self.trainer.game.discriminator, self.trainer.game.generator
         real = to_tensor(self.distribution.sample(n, self.rng))
         with torch.no_grad(), eval_mode(generator):
             fake = generator(generator.sample_noise(n))
@@ -246,11 +261,11 @@ class Lab:
             for density in (p_data, p_g)
         ]
         nodes = torch.as_tensor(self.x, dtype=torch.float32)[:, None]
-        discriminator = self.trainer.discriminator
+        discriminator = self.trainer.game.discriminator
         self._refit(lambda: -value_by_quadrature(discriminator(nodes), *weights), iterations)
 
     def use_generator(self, snapshot: Snapshot) -> None:
-        self.trainer.generator.load_state_dict(snapshot.generator_state)
+        self.trainer.game.generator.load_state_dict(snapshot.generator_state)
 
     def optimal_discriminator_error(self) -> dict:
         """Proposition 1 for the current G: train D to convergence, compare with D* on the
@@ -285,10 +300,10 @@ class Lab:
     @torch.no_grad()
     def criterion_estimate(self, n: int = 10000) -> float:
         """V(D, G) with the current D on the test points and n fresh fakes."""
-        with eval_mode(self.trainer.discriminator), eval_mode(self.trainer.generator):
-            real = self.trainer.discriminator(self.dataset.test[:n])
-            fake = self.trainer.discriminator(
-                self.trainer.generator(self.trainer.generator.sample_noise(n))
+        with eval_mode(self.trainer.game.discriminator), eval_mode(self.trainer.game.generator):
+            real = self.trainer.game.discriminator(self.dataset.test[:n])
+            fake = self.trainer.game.discriminator(
+                self.trainer.game.generator(self.trainer.game.generator.sample_noise(n))
             )
         return float(value_function(real, fake))
 

@@ -30,12 +30,12 @@ from advnets.evaluation.metrics import compare_embeddings, embed_images, has_dom
 from advnets.evaluation.neighbours import memorisation_check, nearest_train_distances
 from advnets.evaluation.parzen import ParzenResult, parzen_protocol
 from advnets.files import atomic_write_bytes, atomic_write_text
+from advnets.games.average import sampling_prefix
 from advnets.models import build_models
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.logs import MetricsLog
 from advnets.runs.rundir import RunDir, RunDirError
 from advnets.sampling import generate
-from advnets.training.average import sampling_prefix
 
 # The noise seed of the evaluation: fixed, so a checkpoint always gets the same score.
 EVAL_NOISE_SEED = 2014

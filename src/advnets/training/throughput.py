@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import torch
-from torch import nn
 
 
 def gemm_gflops(
@@ -30,27 +29,3 @@ def gemm_gflops(
         a @ b
     synchronize()
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
-
-
-def _macs(module: nn.Module) -> tuple[int, int]:
-    """(all, first-layer) multiply-adds per example of a module's Linear layers."""
-    sizes = [m.in_features * m.out_features for m in module.modules() if isinstance(m, nn.Linear)]
-    return sum(sizes), sizes[0]
-
-
-def update_flops_per_image(generator: nn.Module, discriminator: nn.Module) -> float:
-    """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
-
-    Forward: G once, D on the real and the fake half, and D again for the G step.
-    D step backward: D's weight gradients on both halves and its hidden input
-    gradients. G step backward: input gradients through D (not D's weight
-    gradients), then G's weight and hidden input gradients. Multiply-adds x 2.
-    For the paper's MNIST model this is 30.6 MFLOP. (The simultaneous update
-    shares one D forward pass between the two steps, so it does 2.5 MFLOP less.)
-    """
-    g, g_first = _macs(generator)
-    d, d_first = _macs(discriminator)
-    forward = g + 3 * d
-    d_backward = 2 * d + 2 * (d - d_first)
-    g_backward = d + g + (g - g_first)
-    return 2.0 * (forward + d_backward + g_backward)

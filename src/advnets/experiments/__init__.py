@@ -1,0 +1,1 @@
+"""Experiments: what commands assemble from the layers below (the callbacks training gets)."""

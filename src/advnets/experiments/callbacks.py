@@ -1,0 +1,143 @@
+"""The end-of-epoch work a training command hands its trainer: pictures, validation, curves.
+
+Training reaches evaluation and figures only through these (``advnets.training.callbacks``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from advnets.config import RunConfig
+from advnets.data.datasets import Dataset
+from advnets.evaluation.classifier import embed, load_classifier
+from advnets.evaluation.metrics import (
+    SCALAR_DOMAIN_METRICS,
+    compare_embeddings,
+    has_domain_features,
+)
+from advnets.evaluation.parzen import parzen_protocol
+from advnets.figures.curves import plot_curves
+from advnets.figures.grid import save_grid, tile_images
+from advnets.runs.logs import read_metrics
+from advnets.sampling import generate
+from advnets.training.callbacks import Callback
+from advnets.training.loop import Trainer
+
+# Fixed seeds of the noise used for pictures and validation, kept apart from the
+# training RNG so that evaluating never changes what training does next.
+GRID_NOISE_SEED = 1234
+VALID_NOISE_SEED = 4321
+
+
+class SampleGrid(Callback):
+    """A grid of samples from fixed noise after every epoch: samples/epoch_NNNN.png,
+    samples/latest.png and TensorBoard."""
+
+    def __init__(self, image_shape: tuple[int, int], rows: int) -> None:
+        self.shape, self.rows = image_shape, rows
+
+    def evaluate(self, trainer: Trainer) -> bool:
+        grid = generate(trainer.sampler(), self.rows * self.rows, GRID_NOISE_SEED).numpy()
+        samples = trainer.run.samples
+        save_grid(samples / f"epoch_{trainer.state.epoch:04d}.png", grid, self.shape, self.rows)
+        save_grid(samples / "latest.png", grid, self.shape, self.rows)
+        trainer.board.image(
+            trainer.state.g_updates, "samples", tile_images(grid, self.shape, self.rows)
+        )
+        return False
+
+
+class Validation(Callback):
+    """Every few epochs, model selection by the validation Parzen estimate (PAPER.md), and
+    where a domain classifier is shipped FID, KID, IS, precision/recall, density/coverage and
+    classes against the validation images; patience ends a run that stopped improving."""
+
+    def __init__(self, config: RunConfig, dataset: Dataset) -> None:
+        self.config = config.evaluation
+        self.valid = dataset.valid[: self.config.valid_images]
+        self.domain_reference = (
+            embed(load_classifier(), dataset.valid)
+            if self.config.domain_metrics and has_domain_features(dataset)
+            else None
+        )
+
+    def evaluate(self, trainer: Trainer) -> bool:
+        if not trainer.validates_now():
+            return False
+        samples = generate(trainer.sampler(), self.config.samples, VALID_NOISE_SEED)
+        improved = self._parzen(trainer, samples)
+        if self.domain_reference is not None:
+            self._domain_metrics(trainer, samples)
+        patience = self.config.patience
+        if patience is not None and trainer.state.evals_since_best >= patience:
+            trainer.state.finished = True
+        return improved
+
+    def _parzen(self, trainer: Trainer, samples: torch.Tensor) -> bool:
+        """Score the samples by validation Parzen; True (and recorded as best) if improved."""
+        state, valid = trainer.state, self.valid
+        result = parzen_protocol(samples, valid, valid, n_valid=len(valid))
+        improved = result.test_ll > state.best_valid_ll
+        if improved:
+            state.best_valid_ll, state.best_epoch = result.test_ll, state.epoch
+            state.evals_since_best = 0
+        else:
+            state.evals_since_best += 1
+        trainer.metrics.write(
+            {
+                "kind": "valid_parzen",
+                "step": state.g_updates,
+                "epoch": state.epoch,
+                "ll": result.test_ll,
+                "se": result.test_se,
+                "sigma": result.sigma,
+                "samples": result.n_samples,
+                "valid_images": result.n_test,
+                "seconds": result.seconds,
+                "best": improved,
+                "time": time.time(),
+            }
+        )
+        trainer.board.scalars(state.g_updates, {"valid/parzen_ll": result.test_ll})
+        return improved
+
+    def _domain_metrics(self, trainer: Trainer, samples: torch.Tensor) -> None:
+        """The classifier-feature metrics of the samples against the validation images."""
+        started = time.perf_counter()
+        values = compare_embeddings(self.domain_reference, embed(load_classifier(), samples))
+        record = {
+            "kind": "valid_domain",
+            "step": trainer.state.g_updates,
+            "epoch": trainer.state.epoch,
+            **values.to_dict(),
+            "seconds": time.perf_counter() - started,
+            "time": time.time(),
+        }
+        trainer.metrics.write(record)
+        trainer.board.scalars(
+            trainer.state.g_updates,
+            {f"valid/{key}": record[key] for key in SCALAR_DOMAIN_METRICS},
+        )
+
+
+class Curves(Callback):
+    """curves.png redrawn from metrics.jsonl after each epoch that validates (where the curves
+    change most; 0.7 s each)."""
+
+    def epoch_done(self, trainer: Trainer) -> None:
+        if trainer.validates_now():
+            plot_curves(read_metrics(trainer.run.metrics), trainer.run.curves)
+
+
+def training_callbacks(config: RunConfig, dataset: Dataset) -> list[Callback]:
+    """What a training command hands its trainer: for images the sample grid and validation,
+    for every run the curves."""
+    if dataset.image_shape is None:
+        return [Curves()]
+    return [
+        SampleGrid(dataset.image_shape, config.logging.grid_rows),
+        Validation(config, dataset),
+        Curves(),
+    ]

@@ -1,0 +1,262 @@
+"""The paper's adversarial game (Goodfellow et al. 2014): G and D, their two updates.
+
+    for number of training iterations do
+        for k steps do
+            sample m noise samples z ~ p_z and m examples x ~ p_data
+            update D by ascending  1/m sum [log D(x) + log(1 - D(G(z)))]
+        end for
+        sample m noise samples z ~ p_z
+        update G by descending the generator loss (minimax or non-saturating)
+    end for
+
+Two update orders (``training.update``), each a list of phases:
+
+- ``alternating``: Algorithm 1 as printed, a D phase on every minibatch and a G phase
+  on fresh noise after every k-th D update;
+- ``simultaneous``: the paper's reference code, one phase per minibatch: one forward pass
+  (G(z) once, D on the real and the fake half with dropout masks drawn once), the D
+  gradient of the D loss and the G gradient of the G loss both taken at the same
+  parameters and applied together.
+
+Each process (one rank of a multi-process run) trains on its slice of the global minibatch
+and of the global noise, so N processes compute what one computes on the whole minibatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import nn
+
+from advnets.config import ConfigError, RunConfig
+from advnets.data.datasets import Dataset
+from advnets.games.average import CHECKPOINT_PREFIX as AVERAGE
+from advnets.games.average import GeneratorAverage, sampling_prefix
+from advnets.games.base import Game, Minibatch, Phase
+from advnets.games.losses import discriminator_loss, generator_loss
+from advnets.games.optim import build_optimizer
+from advnets.models import build_models
+from advnets.models.mlp import logit_of_mean_pixel
+from advnets.runs import checkpoint as ckpt
+
+
+def gradient_norm(module: nn.Module) -> torch.Tensor:
+    """The Euclidean norm of all of a module's parameter gradients together."""
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.tensor(0.0)
+
+
+def _linear_macs(module: nn.Module) -> tuple[int, int]:
+    """(all, first-layer) multiply-adds per example of a module's Linear layers."""
+    sizes = [m.in_features * m.out_features for m in module.modules() if isinstance(m, nn.Linear)]
+    return sum(sizes), sizes[0]
+
+
+def update_flops_per_image(generator: nn.Module, discriminator: nn.Module) -> float:
+    """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
+
+    Forward: G once, D on the real and the fake half, and D again for the G step.
+    D step backward: D's weight gradients on both halves and its hidden input
+    gradients. G step backward: input gradients through D (not D's weight
+    gradients), then G's weight and hidden input gradients. Multiply-adds x 2.
+    For the paper's MNIST model this is 30.6 MFLOP. (The simultaneous update
+    shares one D forward pass between the two steps, so it does 2.5 MFLOP less.)
+    """
+    g, g_first = _linear_macs(generator)
+    d, d_first = _linear_macs(discriminator)
+    forward = g + 3 * d
+    d_backward = 2 * d + 2 * (d - d_first)
+    g_backward = d + g + (g - g_first)
+    return 2.0 * (forward + d_backward + g_backward)
+
+
+def _check_groups(config: RunConfig, world_size: int) -> None:
+    """Refuse a per-process minibatch that does not divide into D's minibatch-std groups."""
+    group, batch = config.model.discriminator_minibatch_std, config.training.batch_size
+    if group and (batch // world_size) % group:
+        raise ConfigError(
+            f"training.batch_size = {batch} gives each of the {world_size} processes "
+            f"{batch // world_size} examples, which do not divide into groups of "
+            f"model.discriminator_minibatch_std = {group}."
+        )
+
+
+class GAN(Game):
+    """G and D of a run's model config, their optimisers, and Algorithm 1's updates."""
+
+    stat_names = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
+
+    def __init__(
+        self, config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
+    ) -> None:
+        """Build the networks on ``device`` (weights from the global RNG as it stands) for a
+        run on ``world_size`` processes."""
+        _check_groups(config, world_size)
+        images = dataset.image_shape is not None
+        self.generator, self.discriminator = build_models(
+            config.model, dataset.dim, logit_of_mean_pixel(dataset.train) if images else None
+        )
+        self.generator.to(device)
+        self.discriminator.to(device)
+        self.networks = {"generator": self.generator, "discriminator": self.discriminator}
+        self._g, self._d = self.generator, self.discriminator  # what the updates call
+        train_cfg = config.training
+        self.optimizers = {
+            role: build_optimizer(
+                train_cfg.optimizer,
+                net.parameters(),
+                train_cfg.lr,
+                train_cfg.momentum_start,
+                train_cfg.adam_betas,
+            )
+            for role, net in (("d", self.discriminator), ("g", self.generator))
+        }
+        self.g_loss_fn = generator_loss(train_cfg.generator_loss)
+        decay = train_cfg.generator_average
+        self.average = GeneratorAverage(self.generator, decay) if decay else None
+        self.update, self.k = train_cfg.update, train_cfg.k
+        self._g_grad_norm = torch.tensor(0.0)  # ‖∇θg (generator loss)‖ of the latest G update
+
+    # ----- Algorithm 1 as phases ---------------------------------------------------------------
+
+    def phases(self) -> list[Phase]:
+        if self.update == "simultaneous":
+            return [Phase("simultaneous", self.simultaneous_update, ("d", "g"))]
+        return [
+            Phase("discriminator", self.discriminator_step, ("d",)),
+            Phase("generator", self.generator_step, ("g",), self._after_k, logged=False),
+        ]
+
+    def _after_k(self, updates: Mapping[str, int]) -> bool:
+        """Algorithm 1: one G update after every k D updates."""
+        return updates["d"] % self.k == 0
+
+    def minibatches_per_step(self) -> int:
+        return self.k if self.update == "alternating" else 1
+
+    def _noise(self, batch: Minibatch) -> torch.Tensor:
+        """This process's slice of m noise vectors drawn for the whole (global) minibatch."""
+        return batch.shard(self.generator.sample_noise(batch.size, batch.noise_rng))
+
+    def _discriminate(self, batch: Minibatch, fake: torch.Tensor):
+        """D's logits (fp32) on the real and the fake half; dropout masks differ row by row."""
+        with batch.autocast():
+            logits = self._d(torch.cat([batch.real, fake.to(batch.real.dtype)])).float()
+        return logits[: len(batch.real)], logits[len(batch.real) :]
+
+    def simultaneous_update(self, batch: Minibatch) -> torch.Tensor:
+        """The reference code's update: both gradients from one forward pass, applied together."""
+        with batch.autocast():
+            fake = self._g(self._noise(batch))
+        real_logits, fake_logits = self._discriminate(batch, fake)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        g_loss = self.g_loss_fn(fake_logits)
+        opt_d, opt_g = self.optimizers["d"], self.optimizers["g"]
+        opt_d.zero_grad(set_to_none=True)
+        opt_g.zero_grad(set_to_none=True)
+        d_loss.backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
+        g_loss.backward(inputs=list(self.generator.parameters()))
+        self._g_grad_norm = gradient_norm(self.generator)
+        opt_d.step()
+        opt_g.step()
+        self._update_average()
+        return self._stats(d_loss, g_loss, real_logits, fake_logits)
+
+    def discriminator_step(self, batch: Minibatch) -> torch.Tensor:
+        """Ascend V(D, G) in theta_d on m real images and m fresh fakes (this process's slice)."""
+        with torch.no_grad(), batch.autocast():
+            fake = self.generator(self._noise(batch))
+        real_logits, fake_logits = self._discriminate(batch, fake)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizers["d"].step()
+        return self._stats(d_loss, self.g_loss_fn(fake_logits.detach()), real_logits, fake_logits)
+
+    def generator_step(self, batch: Minibatch) -> torch.Tensor:
+        """Descend the generator loss in theta_g on m fresh noise samples; returns the loss.
+
+        D is called bare (not through DDP): no gradient of D is taken here."""
+        with batch.autocast():
+            fake_logits = self.discriminator(self._g(self._noise(batch))).float()
+        g_loss = self.g_loss_fn(fake_logits)
+        self.optimizers["g"].zero_grad(set_to_none=True)
+        g_loss.backward(inputs=list(self.generator.parameters()))
+        self._g_grad_norm = gradient_norm(self.generator)
+        self.optimizers["g"].step()
+        self._update_average()
+        return g_loss.detach()[None]
+
+    def _update_average(self) -> None:
+        """Fold the G just updated into the weight average (training.generator_average)."""
+        if self.average is not None:
+            self.average.update(self.generator)
+
+    def _stats(self, d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
+        """[D loss, G loss, mean D(x), mean D(G(z)), ‖∇θg‖ of the latest G update] of one
+        update, without a sync."""
+        with torch.no_grad():
+            return torch.stack(
+                [
+                    d_loss,
+                    g_loss,
+                    torch.sigmoid(real_logits).mean(),
+                    torch.sigmoid(fake_logits).mean(),
+                    self._g_grad_norm.to(d_loss.device),
+                ]
+            )
+
+    # ----- what the trainer asks of a game -----------------------------------------------------
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module] | None) -> None:
+        if wrap is None:
+            self._g, self._d = self.generator, self.discriminator
+        else:
+            self._g, self._d = wrap(self.generator), wrap(self.discriminator)
+
+    def sampler(self) -> nn.Module:
+        """The weight average where there is one (its batch-normalisation statistics measured
+        first), else G itself."""
+        if self.average is None:
+            return self.generator
+        self.average.measure_statistics()
+        return self.average.generator
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = {
+            **ckpt.module_tensors("generator", self.generator),
+            **ckpt.module_tensors("discriminator", self.discriminator),
+            **(ckpt.module_tensors(AVERAGE, self.sampler()) if self.average else {}),
+        }
+        meta = {}
+        for role in ("d", "g"):
+            opt_tensors, meta[f"optimizer.{role}"] = ckpt.optimizer_tensors(
+                f"optimizer.{role}", self.optimizers[role]
+            )
+            tensors.update(opt_tensors)
+        return tensors, meta
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        ckpt.load_module("generator", self.generator, tensors)
+        ckpt.load_module("discriminator", self.discriminator, tensors)
+        if self.average is not None:  # a run forked from one without it starts from G itself
+            ckpt.load_module(sampling_prefix(tensors), self.average.generator, tensors)
+        for role in ("d", "g"):
+            name = f"optimizer.{role}"
+            ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
+
+    def flops_per_image(self) -> float:
+        return update_flops_per_image(self.generator, self.discriminator)
+
+    def summary(self, means: dict[str, float]) -> dict[str, float]:
+        """V(D, G) of Eq. (1): the D loss is -V / 2."""
+        return {"value": -2 * means["d_loss"]}
+
+    def progress(self, means: dict[str, float]) -> dict[str, str]:
+        return {
+            "D": f"{means['d_loss']:.3f}",
+            "G": f"{means['g_loss']:.3f}",
+            "Dx": f"{means['d_real']:.2f}",
+            "DGz": f"{means['d_fake']:.2f}",
+        }
