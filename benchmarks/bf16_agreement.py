@@ -20,7 +20,7 @@ import statistics
 import torch
 from common import timing_config
 
-from advnets.data.datasets import load_dataset
+from advnets.data.registry import load_dataset
 from advnets.games.losses import discriminator_loss, generator_loss
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel

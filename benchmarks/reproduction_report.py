@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from advnets.data.datasets import load_dataset
+from advnets.data.registry import load_dataset
 from advnets.evaluation.runs import ceiling_scores, ensure_evaluation, load_generator, open_run
 from advnets.evaluation.table1 import table1_rows, to_markdown
 from advnets.figures.grid import save_grid

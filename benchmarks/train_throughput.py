@@ -23,7 +23,8 @@ import time
 import torch
 from common import synthetic_mnist, timing_config
 
-from advnets.data.datasets import Dataset, load_dataset
+from advnets.data.datasets import Dataset
+from advnets.data.registry import load_dataset
 from advnets.runs.rundir import RunDir
 from advnets.sampling import generate
 from advnets.training.loop import Trainer

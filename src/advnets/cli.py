@@ -113,7 +113,7 @@ def _training_run(args: argparse.Namespace) -> Iterator[tuple[RunConfig, RunDir]
 def _start_trainer(args: argparse.Namespace, config, run, processes):
     """The trainer of a new, resumed or forked run, and its data (as one rank of a
     multi-process run, or alone; rank 0 alone prints and writes)."""
-    from advnets.data.datasets import load_dataset
+    from advnets.data.registry import load_dataset
     from advnets.experiments.callbacks import training_callbacks
     from advnets.runs.rundir import RunDir
     from advnets.training.loop import Trainer
@@ -265,7 +265,7 @@ def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
 
 def _open_runs(paths: list[str], args: argparse.Namespace):
     """The runs at ``paths``, checked, and the dataset they were trained on."""
-    from advnets.data.datasets import load_dataset
+    from advnets.data.registry import load_dataset
     from advnets.evaluation.runs import open_run
     from advnets.runs.rundir import RunDirError
 
@@ -361,7 +361,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
 def cmd_parzen(args: argparse.Namespace) -> int:
     from advnets.arrays import read_npy
     from advnets.config import DataConfig
-    from advnets.data.datasets import load_dataset
+    from advnets.data.registry import load_dataset
     from advnets.evaluation.parzen import validate_samples
     from advnets.evaluation.runs import score_samples
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from advnets.config import RunConfig, load_config
-from advnets.data.datasets import load_dataset
+from advnets.data.registry import load_dataset
 from advnets.data.toy import GaussianMixture, Uniform, to_tensor, toy_distribution
 from advnets.evaluation.divergences import (
     LOG_2,

@@ -1,4 +1,4 @@
-"""Datasets as in-memory tensors, built from a run's data config."""
+"""Datasets as in-memory tensors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from advnets.config import ConfigError, DataConfig
 
 
 @dataclass(frozen=True)
@@ -45,35 +43,3 @@ class Dataset:
 
         tensors = as_tensor(train), as_tensor(valid), as_tensor(test)
         return cls(name, *tensors, image_shape, sha256, source, cache_dir)
-
-
-def load_dataset(config: DataConfig) -> Dataset:
-    """Load the dataset a data config names (verified against its checksums)."""
-    if config.dataset == "mnist":
-        from advnets.data.mnist import load_mnist
-        from advnets.data.sources import data_directory
-
-        splits = load_mnist(config.data_dir, download=config.download)
-        train = splits.train_x
-        if config.train_subset is not None:
-            if config.train_subset > len(train):
-                raise ConfigError(
-                    f"data.train_subset = {config.train_subset} exceeds the "
-                    f"{len(train)} training images."
-                )
-            train = train[: config.train_subset]
-        return Dataset.from_arrays(
-            "mnist",
-            train,
-            splits.valid_x,
-            splits.test_x,
-            (28, 28),
-            splits.sha256,
-            splits.source,
-            data_directory(config.data_dir),
-        )
-    from advnets.data.toy import TOY_DATASETS, load_toy
-
-    if config.dataset in TOY_DATASETS:
-        return load_toy(config.dataset, config.toy_points)
-    raise ConfigError(f"data.dataset = {config.dataset!r} is not valid; choose 'mnist'.")

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from advnets.config import RunConfig
-from advnets.data.datasets import Dataset, load_dataset
+from advnets.data.datasets import Dataset
 from advnets.data.derived import cached_array
+from advnets.data.registry import load_dataset
 from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.metrics import compare_embeddings, embed_images, has_domain_features
 from advnets.evaluation.neighbours import memorisation_check, nearest_train_distances

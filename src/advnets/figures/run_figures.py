@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advnets.data.datasets import Dataset, load_dataset
+from advnets.data.datasets import Dataset
+from advnets.data.registry import load_dataset
 from advnets.evaluation.neighbours import nearest_neighbours
 from advnets.evaluation.runs import ensure_evaluation, load_distances, load_generator
 from advnets.figures.curves import plot_curves
