@@ -1,17 +1,22 @@
-"""The paper's networks: sizes, initialisation, dropout and noise."""
+"""The paper's networks: sizes, initialisation, dropout and noise; the model families."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
+from pathlib import Path
 
 import pytest
 import torch
 
-from advnets.config import ModelConfig
+from advnets.config import FAMILY_OPTIONS, ModelConfig
 from advnets.models import build_models, count_parameters
 from advnets.models.latent import UNIFORM_BOUNDS, sample_latent
 from advnets.models.layers import Dropout, Maxout
 from advnets.models.mlp import logit_of_mean_pixel, minibatch_std
+from advnets.models.registry import FAMILIES
+from advnets.runs.rundir import RunDir
 
 
 def test_parameter_counts_match_the_paper_model():
@@ -120,3 +125,37 @@ def test_minibatch_std_groups_never_mix_real_and_fake_and_see_a_collapse():
     spread = minibatch_std(features, 4)
     assert spread.shape == (16,) and torch.equal(spread[:4], spread[:1].expand(4))
     assert spread[:8].min() > 10 * spread[8:].max()  # the collapsed fakes barely spread
+
+
+RUN_CONFIGS = Path(__file__).parent / "data" / "run-configs"
+
+
+@pytest.mark.parametrize("path", sorted(RUN_CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_run_configs_written_before_the_family_registry_load_and_build(tmp_path, path):
+    """config.yaml of each preset as run directories stored it before models had a registry:
+    it loads, writes back the same bytes (checkpoints keep the same config), and builds."""
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    run.config_file.write_text(path.read_text())
+    config = run.load_config()
+    assert config.to_yaml() == path.read_text()
+    dim = 784 if config.data.dataset == "mnist" else 2
+    generator, discriminator = build_models(config.model, dim)
+    assert isinstance(generator, torch.nn.Module) and isinstance(discriminator, torch.nn.Module)
+
+
+def test_every_family_in_the_schema_is_registered():
+    assert set(typing.get_args(typing.get_type_hints(ModelConfig)["family"])) == set(FAMILIES)
+
+
+def test_a_family_only_option_is_in_its_familys_section_alone():
+    for name, owner in FAMILY_OPTIONS.items():
+        for family_name, entry in FAMILIES.items():
+            fields = {field.name for field in dataclasses.fields(entry.settings)}
+            assert (name in fields) == (family_name == owner), (name, family_name)
+
+
+def test_a_family_reads_only_model_settings():
+    model_keys = {field.name for field in dataclasses.fields(ModelConfig)}
+    for entry in FAMILIES.values():
+        assert {field.name for field in dataclasses.fields(entry.settings)} <= model_keys

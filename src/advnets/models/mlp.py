@@ -15,6 +15,8 @@ D(x) = sigmoid(logit).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -125,3 +127,46 @@ class MaxoutDiscriminator(nn.Module):
         if self.minibatch_std:
             h = torch.cat([h, minibatch_std(h, self.minibatch_std)[:, None]], dim=1)
         return self.output(h).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class MaxoutSettings:
+    """The model.* settings of the mlp-maxout family (meanings in advnets.config)."""
+
+    noise_dim: int
+    noise: str
+    generator_hidden: list[int]
+    generator_init_range: float
+    generator_batchnorm: bool
+    discriminator_units: list[int]
+    discriminator_pieces: int
+    discriminator_init_range: float
+    discriminator_input_keep: float
+    discriminator_hidden_keep: float
+    discriminator_minibatch_std: int
+
+
+def build_mlp_maxout(
+    settings: MaxoutSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[MLPGenerator, MaxoutDiscriminator]:
+    """The paper's G and maxout D; G's output bias from the data's pixel means if given."""
+    generator = MLPGenerator(
+        noise_dim=settings.noise_dim,
+        hidden=tuple(settings.generator_hidden),
+        data_dim=data_dim,
+        init_range=settings.generator_init_range,
+        noise=settings.noise,
+        batchnorm=settings.generator_batchnorm,
+    )
+    if pixel_means_logit is not None:
+        generator.set_output_bias(pixel_means_logit)
+    discriminator = MaxoutDiscriminator(
+        data_dim=data_dim,
+        units=tuple(settings.discriminator_units),
+        pieces=settings.discriminator_pieces,
+        init_range=settings.discriminator_init_range,
+        input_keep=settings.discriminator_input_keep,
+        hidden_keep=settings.discriminator_hidden_keep,
+        minibatch_std=settings.discriminator_minibatch_std,
+    )
+    return generator, discriminator

@@ -14,6 +14,7 @@ trained to the optimum D* of Proposition 1. PyTorch's default initialisation.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import pairwise
 
 import torch
@@ -66,3 +67,28 @@ class ToyDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.output(self.hidden(x)).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class ToySettings:
+    """The model.* settings of the mlp-toy family (meanings in advnets.config)."""
+
+    noise_dim: int
+    noise: str
+    generator_hidden: list[int]
+    generator_skip: bool
+    discriminator_units: list[int]
+
+
+def build_mlp_toy(
+    settings: ToySettings, data_dim: int, pixel_means_logit: torch.Tensor | None = None
+) -> tuple[ToyGenerator, ToyDiscriminator]:
+    """Small SiLU MLPs for points (there are no pixel means to start from)."""
+    generator = ToyGenerator(
+        settings.noise_dim,
+        tuple(settings.generator_hidden),
+        data_dim,
+        settings.noise,
+        settings.generator_skip,
+    )
+    return generator, ToyDiscriminator(data_dim, tuple(settings.discriminator_units))

@@ -1,0 +1,50 @@
+"""Model families by name: each builds its G and D from its own section of the model settings.
+
+A run's ``model.family`` picks the family; the family reads only the ``model.*`` keys its
+settings class names (its section), so adding a family adds an entry here, not a branch.
+The config file keeps one flat ``model`` mapping, as run directories have always stored it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from advnets.config import ConfigError, ModelConfig
+from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
+from advnets.models.toy import ToySettings, build_mlp_toy
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its settings class and its builder (settings, data dimension, the
+    logit of the data's mean pixel or None) -> (G, D)."""
+
+    settings: type
+    build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module]]
+
+    def section(self, config: ModelConfig) -> Any:
+        """This family's settings, read from the model config."""
+        names = [field.name for field in dataclasses.fields(self.settings)]
+        return self.settings(**{name: getattr(config, name) for name in names})
+
+
+FAMILIES: dict[str, Family] = {
+    "mlp-maxout": Family(MaxoutSettings, build_mlp_maxout),  # the paper's MNIST networks
+    "mlp-toy": Family(ToySettings, build_mlp_toy),  # small MLPs for the theory lab's points
+}
+
+
+def family(name: str) -> Family:
+    """The family registered under ``name``."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ConfigError(
+            f"model.family = {name!r} is not valid; choose one of {', '.join(FAMILIES)}."
+        ) from None
