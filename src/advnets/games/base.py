@@ -58,7 +58,6 @@ class Game(ABC):
     """Networks, their optimisers and the phases that update them."""
 
     generator: nn.Module  # the network samples come from while it trains
-    networks: dict[str, nn.Module]  # every trained network, by its checkpoint name
     optimizers: dict[str, torch.optim.Optimizer]  # by role, "d" and/or "g"
     stat_names: tuple[str, ...]  # what a logged phase's statistics are, in order
 

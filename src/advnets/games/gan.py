@@ -99,7 +99,6 @@ class GAN(Game):
         )
         self.generator.to(device)
         self.discriminator.to(device)
-        self.networks = {"generator": self.generator, "discriminator": self.discriminator}
         self._g, self._d = self.generator, self.discriminator  # what the updates call
         train_cfg = config.training
         self.optimizers = {
