@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from advnets.lab import run_2d
+from advnets.experiments.lab import run_2d
 
 VARIANTS = {
     "baseline (non-saturating, k = 1, lr 1e-3)": [],

@@ -77,7 +77,7 @@ def test_d_trained_on_v_by_quadrature_meets_d_star_for_a_gaussian_generator(tmp_
     import numpy as np
     import torch
 
-    from advnets.lab import Lab, lab_config
+    from advnets.experiments.lab import Lab, lab_config
 
     lab = Lab(lab_config("1d", []), tmp_path / "run")
     generator = lab.trainer.game.generator

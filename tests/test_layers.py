@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "advnets"
 # Top first. A part may import from its own layer and the layers below it.
 LAYERS: list[set[str]] = [
     {"cli", "__main__"},
-    {"experiments", "lab", "explain", "figures"},
+    {"experiments", "explain", "figures"},
     {"evaluation", "training"},
     {"games"},
     {"models", "data", "runs", "sampling"},

@@ -376,7 +376,7 @@ def cmd_parzen(args: argparse.Namespace) -> int:
 
 
 def cmd_toy(args: argparse.Namespace) -> int:
-    from advnets import lab
+    from advnets.experiments import lab
 
     overrides = list(args.set)
     if args.mixture:
@@ -406,7 +406,7 @@ def cmd_toy(args: argparse.Namespace) -> int:
 
 
 def _toy_divergences(args: argparse.Namespace, out: str | Path) -> int:
-    from advnets import lab
+    from advnets.experiments import lab
 
     trained = ("mixture", "loss", "k", "lr", "epochs")
     given = [f"--{flag}" for flag in trained if getattr(args, flag) not in (None, False)]
