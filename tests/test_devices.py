@@ -15,9 +15,11 @@ from advnets.training.loop import Trainer
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def train(tmp_path, name: str, *overrides: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """All weights of the tiny paper model, flattened, before and after 15 updates."""
-    config = tiny_config("training.max_steps=15", *overrides)
+def train(
+    tmp_path, name: str, *overrides: str, steps: int = 15
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All weights of the tiny paper model, flattened, before and after ``steps`` updates."""
+    config = tiny_config(f"training.max_steps={steps}", *overrides)
     dataset = make_dataset()
     run = RunDir(tmp_path / name)
     run.create(config, dataset.sha256, dataset.source)
@@ -56,13 +58,20 @@ def test_device_cuda_without_a_gpu_is_one_clear_error(tmp_path, capsys, monkeypa
     assert not (tmp_path / "run").exists()
 
 
-def test_bf16_autocast_trains_close_to_fp32(tmp_path):
-    fp32 = train(tmp_path, "fp32", "training.device=cpu")
-    bf16 = train(tmp_path, "bf16", "training.device=cpu", "training.precision=bf16")
+def test_bf16_autocast_updates_close_to_fp32(tmp_path):
+    # One update from the same weights, minibatch, noise and dropout masks: bf16's rounding
+    # alone separates the two. (Over many updates the runs part chaotically, by an amount
+    # that depends on the CPU's kernels: 0.19 relative after 15 updates here, 1.17 on
+    # another CPU, so a bound on that would test the CPU, not the code.)
+    fp32 = train(tmp_path, "fp32", "training.device=cpu", steps=1)
+    bf16 = train(tmp_path, "bf16", "training.device=cpu", "training.precision=bf16", steps=1)
     assert torch.isfinite(bf16[1]).all()
     assert bf16[1].dtype == torch.float32  # weights and updates stay fp32
-    difference = relative_difference(bf16, fp32)
-    assert 0 < difference < 0.3  # bf16 products were used (0.06 measured), tracking fp32
+    assert relative_difference(bf16, fp32) > 0  # bf16 products were used
+    step_fp32, step_bf16 = fp32[1] - fp32[0], bf16[1] - bf16[0]
+    # the same update up to bf16's rounding: measured cosine 0.97, lengths within 2%
+    assert torch.nn.functional.cosine_similarity(step_bf16, step_fp32, dim=0) > 0.9
+    assert 0.9 < float(step_bf16.norm() / step_fp32.norm()) < 1.1
 
 
 @needs_cuda
