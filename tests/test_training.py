@@ -287,3 +287,14 @@ def test_scoring_during_training_does_not_change_what_training_computes(tmp_path
         trainer.train()
         runs.append(checkpoint_tensors(trainer))
     assert_identical(*runs)
+
+
+def test_every_kth_epoch_is_kept_beside_last_and_best(tmp_path):
+    trainer = start(tmp_path, "kept", "training.epochs=5", "training.keep_every_epochs=2")
+    trainer.train()
+    kept = sorted(p.name for p in trainer.run.checkpoints.glob("epoch_*.safetensors"))
+    assert kept == ["epoch_00002.safetensors", "epoch_00004.safetensors"]
+    _, meta = ckpt.load_checkpoint(trainer.run.checkpoint("epoch_00002"))
+    assert meta["state"]["epoch"] == 2  # the epoch's own state, not a later one's
+    assert trainer.run.checkpoint("last").is_file()
+    assert ckpt.read_state(trainer.run.checkpoint("last"))["state"]["epoch"] == 5

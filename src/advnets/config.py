@@ -165,6 +165,9 @@ class TrainingConfig:
     #   stay fp32; auto: bf16 where it multiplies >= 1.25x faster here (advnets.training.precision)
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     checkpoint_every_steps: int | None = None  # extra mid-epoch checkpoints (None: epoch ends only)
+    # also keep checkpoints/epoch_NNNNN.safetensors after every K-th epoch, for long runs
+    #   (None: only last, the one it replaced, and best; disk grows by one checkpoint per K)
+    keep_every_epochs: int | None = None
 
     def validate(self) -> None:
         positive = ("epochs", "k", "momentum_saturate_epoch")
@@ -174,7 +177,7 @@ class TrainingConfig:
         _check_range("training.batch_size", self.batch_size, 1, limits.MAX_BATCH)
         if self.threads is not None:
             _check_range("training.threads", self.threads, 1, limits.MAX_THREADS)
-        for name in ("max_steps", "checkpoint_every_steps"):
+        for name in ("max_steps", "checkpoint_every_steps", "keep_every_epochs"):
             value = getattr(self, name)
             _check(
                 value is None or value >= 1, f"training.{name} must be >= 1 or null, got {value}."

@@ -68,6 +68,21 @@ def _keep_as(path: Path, previous: Path) -> None:
     os.replace(link, previous)
 
 
+def keep_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Make ``target`` a lasting copy of ``source``: a hard link (no bytes copied; files here
+    are only ever replaced, never changed in place) renamed into place, or where links are
+    not possible an atomic copy."""
+    source, target = Path(source), Path(target)
+    link = target.with_name(f".{target.name}.link")
+    try:
+        link.unlink(missing_ok=True)
+        os.link(source, link)
+    except OSError:
+        return atomic_write_bytes(target, source.read_bytes())
+    os.replace(link, target)
+    return target
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))

@@ -36,6 +36,7 @@ from tqdm import tqdm
 from advnets import __version__
 from advnets.config import ConfigError, RunConfig
 from advnets.data.datasets import Dataset
+from advnets.files import keep_copy
 from advnets.games import build_game
 from advnets.games.base import Minibatch, Phase
 from advnets.games.optim import set_hyperparameters
@@ -390,7 +391,10 @@ class Trainer:
         self.state = TrainState(**state)
         if improved:
             self.save("best")
-        self.save("last")
+        last = self.save("last")
+        keep = self.config.training.keep_every_epochs
+        if keep and self.state.epoch % keep == 0 and self.processes.is_main:
+            keep_copy(last, self.run.checkpoint(f"epoch_{self.state.epoch:05d}"))
 
     def validates_now(self) -> bool:
         """Whether the epoch just completed ends with a validation (every few epochs, and the
