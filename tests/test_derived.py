@@ -24,19 +24,19 @@ def test_computed_once_then_read(tmp_path):
     second = cached_array(tmp_path, "key", compute)
     assert compute.calls == 1
     np.testing.assert_array_equal(first, second)
-    assert (tmp_path / DERIVED_DIR / "key.npy").is_file()
+    assert (tmp_path / DERIVED_DIR / "key.npz").is_file()
 
 
 def test_damaged_or_unverified_copies_are_recomputed(tmp_path):
     compute = Counter(np.linspace(0, 1, 7))
     cached_array(tmp_path, "key", compute)
-    path = tmp_path / DERIVED_DIR / "key.npy"
+    path = tmp_path / DERIVED_DIR / "key.npz"
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF  # one flipped byte: the digest no longer matches
     path.write_bytes(bytes(data))
     np.testing.assert_array_equal(cached_array(tmp_path, "key", compute), compute.value)
     assert compute.calls == 2
-    path.with_name("key.npy.sha256").unlink()  # no digest: not trusted
+    path.with_name("key.json").unlink()  # no digest: not trusted
     np.testing.assert_array_equal(cached_array(tmp_path, "key", compute), compute.value)
     assert compute.calls == 3
 
