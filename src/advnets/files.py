@@ -58,14 +58,21 @@ def _keep_as(path: Path, previous: Path) -> None:
     """Make ``previous`` a copy of ``path`` while ``path`` stays in place: a hard link under
     a temporary name, renamed over ``previous``, so that a reader never finds ``path``
     missing. Where hard links are not possible, ``path`` is renamed (a brief gap)."""
-    link = previous.with_name(f".{previous.name}.link")
+    if not _link_into_place(path, previous):
+        os.replace(path, previous)
+
+
+def _link_into_place(source: Path, target: Path) -> bool:
+    """Make ``target`` a hard link to ``source`` (made under a temporary name, renamed over
+    ``target``); False where hard links are not possible."""
+    link = target.with_name(f".{target.name}.link")
     try:
         link.unlink(missing_ok=True)
-        os.link(path, link)
+        os.link(source, link)
     except OSError:
-        os.replace(path, previous)
-        return
-    os.replace(link, previous)
+        return False
+    os.replace(link, target)
+    return True
 
 
 def keep_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
@@ -73,13 +80,8 @@ def keep_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     are only ever replaced, never changed in place) renamed into place, or where links are
     not possible an atomic copy."""
     source, target = Path(source), Path(target)
-    link = target.with_name(f".{target.name}.link")
-    try:
-        link.unlink(missing_ok=True)
-        os.link(source, link)
-    except OSError:
-        return atomic_write_bytes(target, source.read_bytes())
-    os.replace(link, target)
+    if not _link_into_place(source, target):
+        atomic_write_bytes(target, source.read_bytes())
     return target
 
 
