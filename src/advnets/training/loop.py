@@ -168,7 +168,7 @@ class Trainer:
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast of the forward passes when the run's precision is bf16."""
-        return autocast(self.state.precision or self.config.training.precision, self.device)
+        return autocast(self.state.precision, self.device)
 
     def minibatch(self, real: torch.Tensor, size: int | None = None) -> Minibatch:
         """What the game's phases get for this process's slice ``real`` of a global minibatch
@@ -320,9 +320,9 @@ class Trainer:
             self.save("last")
 
     def _measure_machine(self) -> float:
-        """Log the GEMM peak of the training device; return the FLOPs one image costs per
-        minibatch over it."""
-        gemm = gemm_gflops(device=self.device)
+        """Log the GEMM peak of the training device (fp32; measured once, by the choice of
+        precision where it was auto); return the FLOPs one image costs per minibatch over it."""
+        gemm = self.precision_rates.get("fp32") or gemm_gflops(device=self.device)
         flops = self.game.flops_per_image()
         self.metrics.write(
             {
@@ -508,7 +508,8 @@ class Trainer:
         a new run, see fork)."""
         ckpt.check_data(meta, self.data.sha256, path)
         self.game.load_state_tensors(tensors, meta)
-        self.state = TrainState(**meta["state"])
+        # a checkpoint written before precision was recorded keeps the one resolved now
+        self.state = TrainState(**{"precision": self.state.precision, **meta["state"]})
         self._restore_dropout_rng(tensors, meta.get("world_size", 1))
         self.data_rng.set_state(tensors["rng.data"])
         if "rng.noise" in tensors:
