@@ -168,6 +168,9 @@ class TrainingConfig:
     # also keep checkpoints/epoch_NNNNN.safetensors after every K-th epoch, for long runs
     #   (None: only last, the one it replaced, and best; disk grows by one checkpoint per K)
     keep_every_epochs: int | None = None
+    # on a CUDA GPU in one process, replay each update as a CUDA graph (advnets.training.graphs):
+    #   the same updates without the host launching every kernel; ignored elsewhere
+    cuda_graphs: bool = True
 
     def validate(self) -> None:
         positive = ("epochs", "k", "momentum_saturate_epoch")

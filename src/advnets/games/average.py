@@ -53,6 +53,9 @@ class GeneratorAverage:
         """theta_avg <- decay * theta_avg + (1 - decay) * theta_g."""
         averaged = list(self.generator.parameters())
         torch._foreach_lerp_(averaged, list(generator.parameters()), 1 - self.decay)
+
+    def weights_changed(self) -> None:
+        """Note that :meth:`update` ran (on the host: a CUDA graph's replay runs no Python)."""
         self._measured = False
 
     @torch.no_grad()

@@ -45,13 +45,19 @@ class Phase:
     """One kind of update: ``run`` computes its losses, steps the optimisers of ``updates``
     and returns its statistics. It runs when ``due`` says so, given the update counts so far
     (by role). The statistics of the one ``logged`` phase that runs on a minibatch are logged;
-    those of the others are only checked to be finite."""
+    those of the others are only checked to be finite.
+
+    ``run`` does device work only, so that a CUDA graph can capture it once and replay it
+    (``advnets.training.graphs``): it keeps no Python state that changes from one update to
+    the next, and its tensors that outlive it are updated in place. What the host must note
+    after each update goes in ``bookkeeping``, which runs after replays too."""
 
     name: str
     run: Callable[[Minibatch], torch.Tensor]
     updates: tuple[str, ...]
     due: Callable[[Mapping[str, int]], bool] = field(default=always)
     logged: bool = True
+    bookkeeping: Callable[[], None] | None = None
 
 
 class Game(ABC):

@@ -115,16 +115,25 @@ class GAN(Game):
         decay = train_cfg.generator_average
         self.average = GeneratorAverage(self.generator, decay) if decay else None
         self.update, self.k = train_cfg.update, train_cfg.k
-        self._g_grad_norm = torch.tensor(0.0)  # ‖∇θg (generator loss)‖ of the latest G update
+        # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
+        self._g_grad_norm = torch.zeros((), device=device)
 
     # ----- Algorithm 1 as phases ---------------------------------------------------------------
 
     def phases(self) -> list[Phase]:
+        moved = self._generator_moved
         if self.update == "simultaneous":
-            return [Phase("simultaneous", self.simultaneous_update, ("d", "g"))]
+            return [Phase("simultaneous", self.simultaneous_update, ("d", "g"), bookkeeping=moved)]
         return [
             Phase("discriminator", self.discriminator_step, ("d",)),
-            Phase("generator", self.generator_step, ("g",), self._after_k, logged=False),
+            Phase(
+                "generator",
+                self.generator_step,
+                ("g",),
+                self._after_k,
+                logged=False,
+                bookkeeping=moved,
+            ),
         ]
 
     def _after_k(self, updates: Mapping[str, int]) -> bool:
@@ -156,7 +165,7 @@ class GAN(Game):
         opt_g.zero_grad(set_to_none=True)
         d_loss.backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
-        self._g_grad_norm = gradient_norm(self.generator)
+        self._g_grad_norm.copy_(gradient_norm(self.generator))
         opt_d.step()
         opt_g.step()
         self._update_average()
@@ -182,7 +191,7 @@ class GAN(Game):
         g_loss = self.g_loss_fn(fake_logits)
         self.optimizers["g"].zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
-        self._g_grad_norm = gradient_norm(self.generator)
+        self._g_grad_norm.copy_(gradient_norm(self.generator))
         self.optimizers["g"].step()
         self._update_average()
         return g_loss.detach()[None]
@@ -191,6 +200,11 @@ class GAN(Game):
         """Fold the G just updated into the weight average (training.generator_average)."""
         if self.average is not None:
             self.average.update(self.generator)
+
+    def _generator_moved(self) -> None:
+        """After a G update: the average's batch statistics are out of date."""
+        if self.average is not None:
+            self.average.weights_changed()
 
     def _stats(self, d_loss, g_loss, real_logits, fake_logits) -> torch.Tensor:
         """[D loss, G loss, mean D(x), mean D(G(z)), ‖∇θg‖ of the latest G update] of one
@@ -202,7 +216,7 @@ class GAN(Game):
                     g_loss,
                     torch.sigmoid(real_logits).mean(),
                     torch.sigmoid(fake_logits).mean(),
-                    self._g_grad_norm.to(d_loss.device),
+                    self._g_grad_norm,
                 ]
             )
 

@@ -34,30 +34,65 @@ class ClassicalMomentumSGD(torch.optim.Optimizer):
                     state["velocity"] = torch.zeros_like(p)
                 velocities.append(state["velocity"])
             grads = [p.grad for p in params]
-            torch._foreach_mul_(velocities, group["momentum"])
-            torch._foreach_add_(velocities, grads, alpha=-group["lr"])
+            lr, momentum = group["lr"], group["momentum"]
+            torch._foreach_mul_(velocities, momentum)
+            if torch.is_tensor(lr):  # a device tensor (see hyperparameters_on_device)
+                torch._foreach_sub_(velocities, torch._foreach_mul(grads, lr))
+            else:
+                torch._foreach_add_(velocities, grads, alpha=-lr)
             torch._foreach_add_(params, velocities)
         return None
+
+
+HYPERPARAMETERS = ("lr", "momentum")  # what the schedules change during training
+
+
+def hyperparameters_on_device(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """Hold the scheduled hyperparameters of every group in tensors on ``device``.
+
+    A CUDA graph replays the arithmetic it captured, numbers included: a learning rate
+    given as a Python float would stay the value it had at capture. As device tensors the
+    schedules update them in place (:func:`set_hyperparameters`) and every replay reads the
+    current value. The eager steps use the same tensors, so they compute what replays do.
+    """
+    for group in optimizer.param_groups:
+        for key in HYPERPARAMETERS:
+            if key in group and not torch.is_tensor(group[key]):
+                group[key] = torch.tensor(float(group[key]), device=device)
 
 
 def set_hyperparameters(
     optimizer: torch.optim.Optimizer, lr: float, momentum: float | None
 ) -> None:
-    """Set the learning rate (and, for momentum SGD, the momentum) of every group."""
+    """Set the learning rate (and, for momentum SGD, the momentum) of every group; held in
+    device tensors, in place, without waiting for the device."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
-        if momentum is not None and "momentum" in group:
-            group["momentum"] = momentum
+        for key, value in (("lr", lr), ("momentum", momentum)):
+            if value is None or key not in group:
+                continue
+            if torch.is_tensor(group[key]):
+                group[key].fill_(value)
+            else:
+                group[key] = value
+
+
+def hyperparameter(group: dict, key: str) -> float:
+    """A group's hyperparameter as a number (NaN where it has none); waits for the device
+    where it is held there."""
+    return float(group[key]) if key in group else float("nan")
 
 
 def adam(params: list[torch.Tensor], lr: float, betas: list[float]) -> torch.optim.Optimizer:
     """Adam (Kingma & Ba 2015) with its fused kernel where this PyTorch has one for the
     parameters' device: on a CPU, its step costs about a quarter of the per-tensor loop's,
-    which for the paper's 3.7M parameters is a large share of an update."""
+    which for the paper's 3.7M parameters is a large share of an update. On a GPU it keeps
+    its step count on the device (``capturable``), so that a CUDA graph can replay it."""
+    on_gpu = bool(params) and params[0].is_cuda
+    options = {"lr": lr, "betas": (betas[0], betas[1]), "capturable": on_gpu}
     try:
-        return torch.optim.Adam(params, lr=lr, betas=(betas[0], betas[1]), fused=True)
+        return torch.optim.Adam(params, fused=True, **options)
     except RuntimeError:  # no fused kernel for this device in this PyTorch
-        return torch.optim.Adam(params, lr=lr, betas=(betas[0], betas[1]))
+        return torch.optim.Adam(params, **options)
 
 
 def build_optimizer(

@@ -26,12 +26,14 @@ PRIORS = (*UNIFORM_BOUNDS, "gaussian")
 def sample_latent(
     n: int, dim: int, prior: str, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """n latent codes z ~ p_z, shape (n, dim), drawn on the CPU from ``generator``."""
+    """n latent codes z ~ p_z, shape (n, dim), drawn from ``generator`` on its device (the
+    CPU's global RNG without one). A GPU stream draws on the GPU: no copy, no wait."""
+    device = generator.device if generator is not None else None
     if prior in UNIFORM_BOUNDS:
         low, high = UNIFORM_BOUNDS[prior]
-        return torch.rand(n, dim, generator=generator).mul_(high - low).add_(low)
+        return torch.rand(n, dim, generator=generator, device=device).mul_(high - low).add_(low)
     if prior == "gaussian":
-        return torch.randn(n, dim, generator=generator)
+        return torch.randn(n, dim, generator=generator, device=device)
     raise _unknown(prior)
 
 

@@ -184,7 +184,11 @@ def optimizer_tensors(
                 tensors[f"{prefix}.state.{index}.{key}"] = value
             else:
                 scalars.setdefault(str(index), {})[key] = value
-    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+    groups = [  # hyperparameters held in device tensors (games.optim) saved as numbers
+        {key: float(value) if torch.is_tensor(value) else value for key, value in group.items()}
+        for group in state_dict["param_groups"]
+    ]
+    return tensors, {"param_groups": groups, "scalars": scalars}
 
 
 def load_optimizer(

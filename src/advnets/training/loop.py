@@ -13,9 +13,15 @@ each rank takes its slice of the global minibatch and of the global noise, so a 
 processes computes what one process computes on the whole minibatch.
 
 Three random streams, each with its purpose, all saved in checkpoints: the data order
-(``data_rng``), the noise z (``noise_rng``; the same on every rank, which then takes its
-slice), and dropout (PyTorch's global RNG, seeded per rank so that ranks draw different
-masks).
+(``data_rng``), the noise z (``noise_rng``, on the training device; the same on every rank,
+which then takes its slice), and dropout (PyTorch's global RNG of the device, seeded per
+rank so that ranks draw different masks).
+
+The host never waits for the device inside the loop: statistics are summed on the device
+and read when a log record is written; whether a loss became NaN and whether a stop signal
+arrived are checked every ``check_every`` minibatches (every one on a CPU, where checking
+costs nothing) and before every checkpoint. On a GPU each phase of the game is replayed as
+a CUDA graph (``advnets.training.graphs``).
 """
 
 from __future__ import annotations
@@ -39,12 +45,13 @@ from advnets.data.datasets import Dataset
 from advnets.files import keep_copy
 from advnets.games import build_game
 from advnets.games.base import Minibatch, Phase
-from advnets.games.optim import set_hyperparameters
+from advnets.games.optim import hyperparameter, hyperparameters_on_device, set_hyperparameters
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.logs import MetricsLog, TensorBoardLog
 from advnets.runs.rundir import RunDir
 from advnets.training.callbacks import Callback
 from advnets.training.distributed import Processes, resolve_device
+from advnets.training.graphs import GraphedPhases, graphs_supported
 from advnets.training.precision import autocast, resolve_precision
 from advnets.training.schedules import decayed_learning_rate, ramped_momentum
 from advnets.training.throughput import gemm_gflops
@@ -60,6 +67,7 @@ class TrainingInterrupted(RuntimeError):
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; a scheduler's or torchrun's stop
+GPU_CHECK_EVERY = 100  # minibatches between two checks for NaN and stop signals on a GPU
 
 
 @dataclass
@@ -111,7 +119,7 @@ class Trainer:
         self.game = build_game(config, dataset, self.device, self.processes.world_size)
         self.train_data = dataset.train.to(self.device)
         self.data_rng = torch.Generator().manual_seed(config.seed)
-        self.noise_rng = torch.Generator().manual_seed(config.seed + 1)
+        self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         torch.manual_seed(config.seed + 2 + self.processes.rank)  # dropout masks, per rank
         self.permutation = torch.arange(len(dataset.train))
         if self.processes.distributed:
@@ -124,6 +132,10 @@ class Trainer:
         self._signalled = False  # a stop signal arrived in this process
         self._config_unrecorded = False  # a resumed run's config, written with its checkpoint
         self._interrupted = False  # some rank was signalled: all stop after this minibatch
+        self.check_every = 1 if self.device.type == "cpu" else GPU_CHECK_EVERY
+        self._unchecked = 0  # minibatches since the last check
+        self._health = torch.zeros((), device=self.device)  # their statistics' sum: NaN?
+        self._graphs: GraphedPhases | None = None  # set up by prepare()
 
     def _check_batch_size(self) -> None:
         """Refuse a minibatch larger than the data or that the processes cannot share evenly."""
@@ -177,18 +189,35 @@ class Trainer:
             real, size or len(real), self.noise_rng, self.processes.shard, self._autocast
         )
 
+    def prepare(self) -> None:
+        """Set up the updates for this device, after any checkpoint was restored: on a GPU the
+        scheduled hyperparameters move to the device, and in one process each phase is then
+        replayed as a CUDA graph (training.cuda_graphs). :meth:`train` calls it; call it
+        before driving :meth:`train_minibatch` yourself."""
+        if self.device.type != "cuda":
+            return
+        for optimizer in self.game.optimizers.values():
+            hyperparameters_on_device(optimizer, self.device)
+        graphs = self.config.training.cuda_graphs
+        if graphs and graphs_supported(self.device, self.processes.world_size):
+            self._graphs = GraphedPhases(self.device, self.noise_rng)
+
     def run_phase(self, phase: Phase, batch: Minibatch) -> torch.Tensor:
-        """Run one phase of the game and count its updates; its statistics."""
-        stats = phase.run(batch)
+        """Run one phase of the game (replay its graph where there is one) and count its
+        updates; its statistics."""
+        stats = self._graphs.run(phase, batch) if self._graphs else phase.run(batch)
+        if phase.bookkeeping is not None:
+            phase.bookkeeping()
         self.state.count(phase.updates)
         return stats
 
     def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
         """One minibatch: the game's phases that are due, in order (Algorithm 1's inner loop).
 
-        ``real`` is the whole (global) minibatch; this rank trains on its slice. The
-        returned statistics (the logged phase's) are means over all ranks, which also agree
-        on whether a loss diverged and whether any rank was asked to stop."""
+        ``real`` is the whole (global) minibatch; this rank trains on its slice. Returns
+        this rank's statistics of the logged phase, on the device (the log window averages
+        them over ranks); every ``check_every`` minibatches all ranks agree on whether a loss
+        diverged and whether any rank was asked to stop (:meth:`check`)."""
         self._set_schedules()
         batch = self.minibatch(self.processes.shard(real), len(real))
         logged, checked = None, []
@@ -199,15 +228,30 @@ class Trainer:
                     logged = stats
                 else:
                     checked.append(stats)
-        signalled = torch.tensor([float(self._signalled)], device=self.device)
-        shared = self.processes.mean(torch.cat([logged, *checked, signalled]))
-        self._interrupted = bool(shared[-1] > 0)
-        self._check_finite(shared[:-1])
-        return shared[: len(logged)]
+        self._health += torch.cat([logged, *checked]).sum()
+        self._unchecked += 1
+        if self._unchecked >= self.check_every:
+            self.check()
+        return logged
 
-    def _check_finite(self, values: torch.Tensor) -> None:
-        if bool(torch.isfinite(values).all()):
-            return
+    def check(self) -> None:
+        """Agree with every rank on whether a loss became NaN or infinite since the last
+        check (raise TrainingDiverged) and whether any rank was asked to stop. Collective:
+        every rank calls it at the same minibatch."""
+        signalled = torch.tensor(float(self._signalled), device=self.device)
+        shared = self.processes.mean(torch.stack([self._health, signalled]))
+        unchecked, self._unchecked = self._unchecked, 0
+        self._health.zero_()
+        self._interrupted = bool(shared[1] > 0)
+        if not bool(torch.isfinite(shared[0])):
+            self._diverged(unchecked)
+
+    def _diverged(self, minibatches: int) -> None:
+        when = (
+            f"at step {self.state.g_updates}"
+            if minibatches <= 1
+            else f"in the {minibatches} minibatches up to step {self.state.g_updates}"
+        )
         last = self.run.checkpoint("last")
         kept = (
             f"the last checkpoint ({last}, step {ckpt.read_state(last)['state']['g_updates']}) "
@@ -216,7 +260,7 @@ class Trainer:
             else "no checkpoint had been written yet"
         )
         raise TrainingDiverged(
-            f"a loss became NaN or infinite at step {self.state.g_updates} "
+            f"a loss became NaN or infinite {when} "
             f"(epoch {self.state.epoch + 1}); training stopped and {kept}. "
             "Try a smaller training.lr."
         )
@@ -256,8 +300,11 @@ class Trainer:
     def train(self) -> TrainState:
         """Train until the configured epochs or steps are done (or resume until they are)."""
         self._open_logs()
+        self.prepare()
         flop_seconds = self._measure_machine() if self.metrics else 0.0
-        window = LogWindow(self.game, self.metrics, self.board, flop_seconds)
+        window = LogWindow(
+            self.game, self.metrics, self.board, flop_seconds, self.device, self.processes.mean
+        )
         bar = self._progress_bar()
         previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         try:
@@ -275,9 +322,10 @@ class Trainer:
         or, stopped short, a checkpoint."""
         m = self.config.training.batch_size
         self._epoch_order()
+        order = self.permutation.to(self.device)  # one copy per epoch, not one per minibatch
         for b in range(self.state.batch, self.batches_per_epoch):
-            real = self.train_data[self.permutation[b * m : (b + 1) * m].to(self.device)]
-            window.add(self.train_minibatch(real).cpu(), m)
+            real = self.train_data[order[b * m : (b + 1) * m]]
+            window.add(self.train_minibatch(real), m)
             self.state.batch = b + 1
             bar.update(1)
             if window.count == self.config.logging.log_every_steps:
@@ -288,6 +336,7 @@ class Trainer:
                 break
             self._checkpoint_mid_epoch()
         if self.state.batch == self.batches_per_epoch:
+            self.check()  # before the callbacks look at the networks
             self.state.epoch += 1
             self.state.batch = 0
             paused = time.perf_counter()
@@ -365,8 +414,8 @@ class Trainer:
             "step": self.state.g_updates,
             "epoch": self.state.epoch + 1,
             "epoch_progress": self.state.epoch + self.state.batch / self.batches_per_epoch,
-            "lr": group["lr"],
-            "momentum": group.get("momentum", math.nan),
+            "lr": hyperparameter(group, "lr"),
+            "momentum": hyperparameter(group, "momentum"),
         }
 
     def _end_of_epoch(self) -> None:
@@ -376,12 +425,14 @@ class Trainer:
         checkpoints."""
         improved = False
         if self.metrics is not None:
+            started = time.perf_counter()
             improved = any([callback.evaluate(self) for callback in self.callbacks])
             self.metrics.write(
                 {
                     "kind": "epoch",
                     "step": self.state.g_updates,
                     "epoch": self.state.epoch,
+                    "evaluate_seconds": time.perf_counter() - started,
                     "time": time.time(),
                 }
             )
@@ -417,7 +468,10 @@ class Trainer:
     def save(self, name: str) -> Path:
         """Write everything needed to continue exactly to checkpoints/<name>.safetensors.
 
-        Collective in a multi-process run: every rank calls it, rank 0 writes."""
+        Collective in a multi-process run: every rank calls it, rank 0 writes. Never writes
+        a diverged state (:meth:`check` first)."""
+        if self._unchecked:
+            self.check()
         game_tensors, game_meta = self.game.state_tensors()
         tensors = {
             **game_tensors,
@@ -512,9 +566,10 @@ class Trainer:
         self.state = TrainState(**{"precision": self.state.precision, **meta["state"]})
         self._restore_dropout_rng(tensors, meta.get("world_size", 1))
         self.data_rng.set_state(tensors["rng.data"])
-        if "rng.noise" in tensors:
-            self.noise_rng.set_state(tensors["rng.noise"])
-        else:  # written before noise had a stream of its own: continue, not bit for bit
+        noise = tensors.get("rng.noise")
+        if noise is not None and noise.numel() == self.noise_rng.get_state().numel():
+            self.noise_rng.set_state(noise)
+        else:  # written before noise had a stream of its own, or by another kind of device
             self.noise_rng.manual_seed(self.config.seed + 1 + self.state.g_updates)
         self.permutation = tensors["data.permutation"]
         self.state.finished = False

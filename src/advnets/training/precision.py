@@ -44,7 +44,10 @@ def resolve_precision(requested: str, device: torch.device) -> tuple[str, dict[s
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast of the forward passes for ``precision == "bf16"``, else nothing."""
+    """bf16 autocast of the forward passes for ``precision == "bf16"``, else nothing.
+
+    Without autocast's cache of bf16 weight copies: a CUDA graph cannot capture it, and
+    each weight is used about once per forward pass anyway."""
     if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
     return contextlib.nullcontext()

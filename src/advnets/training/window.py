@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 from tqdm import tqdm
@@ -12,7 +13,8 @@ from advnets.runs.logs import MetricsLog, TensorBoardLog
 
 
 class LogWindow:
-    """Running means of the game's logged statistics between two log records."""
+    """Running means of the game's logged statistics between two log records, summed on the
+    training device (no wait for it until a record is written) and averaged over ranks."""
 
     def __init__(
         self,
@@ -20,10 +22,13 @@ class LogWindow:
         metrics: MetricsLog | None,
         board: TensorBoardLog,
         seconds_per_image_flop: float,
+        device: torch.device | str = "cpu",
+        mean_over_ranks: Callable[[torch.Tensor], torch.Tensor] = lambda sums: sums,
     ):
         self.game, self.metrics, self.board = game, metrics, board
         self.flop_seconds = seconds_per_image_flop  # FLOPs per image / GEMM FLOP/s
-        self.sums = torch.zeros(len(game.stat_names))
+        self.mean_over_ranks = mean_over_ranks  # collective: every rank flushes together
+        self.sums = torch.zeros(len(game.stat_names), device=device)
         self.reset()
 
     def restart_clock(self) -> None:
@@ -41,11 +46,12 @@ class LogWindow:
     def flush(self, record: dict, bar: tqdm) -> None:
         """Write one train record (means, what the game derives from them, images/s, GEMM
         fraction) and reset; only reset where there is no log (ranks other than 0)."""
+        sums = self.mean_over_ranks(self.sums)
         if self.metrics is None:
             self.reset()
             return
         names = self.game.stat_names
-        means = dict(zip(names, (self.sums / self.count).tolist(), strict=True))
+        means = dict(zip(names, (sums / self.count).tolist(), strict=True))
         rate = self.images / (time.perf_counter() - self.start)
         record.update(
             means,

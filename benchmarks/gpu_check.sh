@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The GPU check, unattended and offline: the CUDA tests, training throughput (fp32 and bf16,
+# op by op and as CUDA graphs), a short mnist-paper run on real MNIST with its validation
+# costs, and the final evaluation; then one summary table.
+#
+#   bash benchmarks/gpu_check.sh MNIST_DIR [OUT_DIR]
+#
+# MNIST_DIR holds mnist.pkl.gz (a copy of the dataset cache, ~/.cache/advnets); nothing is
+# downloaded. Run from the repository root; the package is used from src/, so PyTorch,
+# numpy, pyyaml, safetensors, tqdm, tensorboard, pillow, matplotlib and pytest must be
+# installed. Every step has its own time limit (about 6 minutes in all on an H100) and a
+# failed step does not stop the others. OUT_DIR (default gpu-check) keeps each step's
+# output; the summary is printed last and kept in OUT_DIR/summary.md.
+set -u
+data=${1:?usage: bash benchmarks/gpu_check.sh MNIST_DIR [OUT_DIR]}
+out=${2:-gpu-check}
+train_seconds=${GPU_CHECK_TRAIN_SECONDS:-100}
+mkdir -p "$out"
+export ADVNETS_DATA_DIR=$data PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
+python=${PYTHON:-python3}
+steps=()
+
+step() {  # step NAME LIMIT_S COMMAND...: run, keep its output, note status and time
+    local name=$1 limit=$2 start=$SECONDS status
+    shift 2
+    echo "== $name" >&2
+    timeout -s INT -k 15 "$limit" "$@" >"$out/$name.log" 2>&1
+    status=$?
+    steps+=("| $name | $status | $((SECONDS - start)) |")
+    tail -n 25 "$out/$name.log" >&2
+}
+
+step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv;
+    $python -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda)'"
+# every test file with CUDA tests (they skip without a GPU)
+step tests 180 "$python" -m pytest -q -rA -s -p no:cacheprovider \
+    $(grep -l "cuda.is_available" tests/test_*.py)
+step throughput 150 "$python" benchmarks/gpu_throughput.py --steps 3000
+# A run stopped by Ctrl-C after train_seconds (exit 130 is the expected stop), validating
+# every 5 epochs as the preset does; then its costs and the final evaluation's time.
+step train $((train_seconds + 30)) bash -c "timeout -s INT $train_seconds $python -m advnets \
+    train mnist-paper --device cuda --out $out/run --set evaluation.patience=null \
+    --set logging.progress=false --no-eval; true"
+step costs 30 "$python" benchmarks/run_costs.py "$out/run"
+step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
+
+{
+    echo "# GPU check, $(date -u +%Y-%m-%d)"
+    echo
+    cat "$out/machine.log"
+    echo
+    echo "| step | exit status | seconds |"
+    echo "|---|---|---|"
+    printf '%s\n' "${steps[@]}"
+    echo
+    echo "## tests"
+    grep -E "^(PASSED|FAILED|SKIPPED|ERROR)|relative difference|largest weight|passed|failed" \
+        "$out/tests.log"
+    echo
+    echo "## throughput"
+    grep -E "^\||^device" "$out/throughput.log"
+    echo
+    echo "## short mnist-paper run"
+    cat "$out/costs.log"
+    echo
+    echo "## evaluate"
+    tail -n 15 "$out/evaluate.log"
+} >"$out/summary.md"
+cat "$out/summary.md"

@@ -1,0 +1,81 @@
+"""Training throughput of a preset on a CUDA GPU: op by op against CUDA graphs, fp32 and bf16.
+
+    python benchmarks/gpu_throughput.py [--presets mnist-paper mnist-quick] [--steps 3000]
+
+Each row drives ``Trainer.train_minibatch`` (the loop's own update: schedules, phases,
+statistics summed on the device, a NaN check every 100 minibatches) on synthetic
+MNIST-shaped data held on the GPU, after 50 warm-up minibatches, and waits for the GPU
+before reading the clock. FLOPs per image are PAPER.md's count
+(``advnets.games.gan.update_flops_per_image``); the GEMM peak is an 8192² product in the
+same precision (fp32 without TF32, as training runs), measured in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+from common import synthetic_mnist, timing_config
+
+from advnets.runs.rundir import RunDir
+from advnets.training.loop import Trainer
+from advnets.training.throughput import gemm_gflops
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+WARMUP = 50
+
+
+def training_rate(preset: str, precision: str, graphs: bool, steps: int) -> tuple[float, float]:
+    """(images/s, FLOPs per image) of ``steps`` minibatches of ``preset`` on the GPU."""
+    overrides = ("training.device=cuda", f"training.cuda_graphs={str(graphs).lower()}")
+    config = timing_config(preset, precision, overrides)
+    data = synthetic_mnist()
+    m = config.training.batch_size
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(config, data, RunDir(tmp))
+        trainer.prepare()
+        batches = trainer.train_data[: len(data.train) // m * m].view(-1, m, data.dim)
+        for i in range(WARMUP):
+            trainer.train_minibatch(batches[i % len(batches)])
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for i in range(steps):
+            trainer.train_minibatch(batches[i % len(batches)])
+        torch.cuda.synchronize()
+        rate = steps * m / (time.perf_counter() - start)
+    return rate, trainer.game.flops_per_image()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["mnist-paper", "mnist-quick"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=DTYPES)
+    parser.add_argument("--steps", type=int, default=3000, help="timed minibatches per row")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("this benchmark needs a CUDA GPU.")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    peaks = {p: gemm_gflops(8192, 10, DTYPES[p], "cuda") for p in args.precisions}
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    print(
+        "| preset | precision | update | images/s | MFLOP/image | GFLOP/s achieved "
+        "| GEMM GFLOP/s (same precision) | fraction of GEMM |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for preset in args.presets:
+        for precision in args.precisions:
+            for graphs in (False, True):
+                rate, flops = training_rate(preset, precision, graphs, args.steps)
+                achieved = rate * flops / 1e9
+                print(
+                    f"| {preset} | {precision} | {'CUDA graphs' if graphs else 'op by op'} | "
+                    f"{rate:,.0f} | {flops / 1e6:.2f} | {achieved:,.0f} | "
+                    f"{peaks[precision]:,.0f} | {achieved / peaks[precision]:.1%} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
