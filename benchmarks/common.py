@@ -9,9 +9,9 @@ from advnets.data.datasets import Dataset
 
 
 def timing_config(
-    preset: str, precision: str = "fp32", overrides: tuple[str, ...] = ()
+    preset: str, precision: str = "fp32", overrides: tuple[str, ...] = (), device: str = "cpu"
 ) -> RunConfig:
-    """``preset`` (with ``key=value`` overrides) on the CPU in the given precision, without
+    """``preset`` (with ``key=value`` overrides) on ``device`` in the given precision, without
     progress bar or TensorBoard."""
     return load_config(
         preset,
@@ -19,7 +19,7 @@ def timing_config(
             *overrides,
             "logging.progress=false",
             "logging.tensorboard=false",
-            "training.device=cpu",
+            f"training.device={device}",
             f"training.precision={precision}",
         ],
     )

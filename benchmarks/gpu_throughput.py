@@ -29,8 +29,8 @@ WARMUP = 50
 
 def training_rate(preset: str, precision: str, graphs: bool, steps: int) -> tuple[float, float]:
     """(images/s, FLOPs per image) of ``steps`` minibatches of ``preset`` on the GPU."""
-    overrides = ("training.device=cuda", f"training.cuda_graphs={str(graphs).lower()}")
-    config = timing_config(preset, precision, overrides)
+    overrides = (f"training.cuda_graphs={str(graphs).lower()}",)
+    config = timing_config(preset, precision, overrides, device="cuda")
     data = synthetic_mnist()
     m = config.training.batch_size
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,6 +46,61 @@ def training_rate(preset: str, precision: str, graphs: bool, steps: int) -> tupl
         torch.cuda.synchronize()
         rate = steps * m / (time.perf_counter() - start)
     return rate, trainer.game.flops_per_image()
+
+
+def replay_rate(preset: str, precision: str, steps: int) -> float:
+    """Images/s of the captured graph replayed back to back, without the loop around it
+    (schedules, minibatch copies, statistics): the GPU's own pace for this update."""
+    config = timing_config(preset, precision, device="cuda")
+    data = synthetic_mnist()
+    m = config.training.batch_size
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(config, data, RunDir(tmp))
+        trainer.prepare()
+        for i in range(WARMUP):
+            trainer.train_minibatch(trainer.train_data[i * m : (i + 1) * m])
+        graphs = [captured.graph for captured in trainer._graphs._captured.values()]
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(steps):
+            for graph in graphs:
+                graph.replay()
+        torch.cuda.synchronize()
+        return steps * m / (time.perf_counter() - start)
+
+
+def kernel_profile(preset: str, precision: str, steps: int = 20) -> None:
+    """The CUDA kernels of one op-by-op update: how many, their GPU time, the costliest."""
+    from torch.profiler import ProfilerActivity, profile
+
+    config = timing_config(preset, precision, ("training.cuda_graphs=false",), device="cuda")
+    data = synthetic_mnist()
+    m = config.training.batch_size
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(config, data, RunDir(tmp))
+        trainer.prepare()
+        for i in range(WARMUP):
+            trainer.train_minibatch(trainer.train_data[i * m : (i + 1) * m])
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for i in range(steps):
+                trainer.train_minibatch(trainer.train_data[i * m : (i + 1) * m])
+            torch.cuda.synchronize()
+    kernels = [
+        (e.name, e.time_range.elapsed_us()) for e in prof.events() if e.device_type.name == "CUDA"
+    ] or [(k.name, k.duration) for e in prof.events() for k in e.kernels]
+    busy = sum(us for _, us in kernels) / steps
+    print(
+        f"{preset} {precision}, op by op: {len(kernels) / steps:.0f} kernels per update, "
+        f"{busy:.0f} us of GPU time per update (a ceiling of {m / busy * 1e6:,.0f} images/s "
+        "back to back)"
+    )
+    totals: dict[str, list[float]] = {}
+    for name, us in kernels:
+        totals.setdefault(name[:90], []).append(us)
+    top = sorted(totals.items(), key=lambda item: -sum(item[1]))[:12]
+    for name, times in top:
+        print(f"  {sum(times) / steps:7.1f} us/update  {len(times) / steps:4.1f}x  {name}")
 
 
 def main() -> None:
@@ -75,6 +130,13 @@ def main() -> None:
                     f"{peaks[precision]:,.0f} | {achieved / peaks[precision]:.1%} |",
                     flush=True,
                 )
+            replayed = replay_rate(preset, precision, args.steps)
+            print(
+                f"| {preset} | {precision} | graph replays alone | {replayed:,.0f} | | | | |",
+                flush=True,
+            )
+    for preset in args.presets:
+        kernel_profile(preset, "fp32")
 
 
 if __name__ == "__main__":

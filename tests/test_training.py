@@ -298,3 +298,23 @@ def test_every_kth_epoch_is_kept_beside_last_and_best(tmp_path):
     assert meta["state"]["epoch"] == 2  # the epoch's own state, not a later one's
     assert trainer.run.checkpoint("last").is_file()
     assert ckpt.read_state(trainer.run.checkpoint("last"))["state"]["epoch"] == 5
+
+
+def test_last_is_written_every_nth_epoch_and_at_the_end(tmp_path, monkeypatch):
+    trainer = start(
+        tmp_path,
+        "sparse",
+        "training.epochs=5",
+        "training.checkpoint_every_epochs=2",
+        "training.keep_every_epochs=3",
+    )
+    saved, save = [], trainer.save
+    monkeypatch.setattr(
+        trainer, "save", lambda name: saved.append((trainer.state.epoch, name)) or save(name)
+    )
+    trainer.train()
+    # epochs 2 and 4 by the cadence, 3 to keep a copy, 5 as the last
+    assert [epoch for epoch, name in saved if name == "last"] == [2, 3, 4, 5]
+    kept = sorted(p.name for p in trainer.run.checkpoints.glob("epoch_*.safetensors"))
+    assert kept == ["epoch_00003.safetensors"]
+    assert ckpt.read_state(trainer.run.checkpoint("last"))["state"]["epoch"] == 5

@@ -165,6 +165,9 @@ class TrainingConfig:
     #   stay fp32; auto: bf16 where it multiplies >= 1.25x faster here (advnets.training.precision)
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     checkpoint_every_steps: int | None = None  # extra mid-epoch checkpoints (None: epoch ends only)
+    # the last checkpoint after every N-th epoch (and the final one, a new best, a stop); a
+    #   checkpoint of the paper's model costs ~0.16 s, more than an epoch's training on a GPU
+    checkpoint_every_epochs: int = 1
     # also keep checkpoints/epoch_NNNNN.safetensors after every K-th epoch, for long runs
     #   (None: only last, the one it replaced, and best; disk grows by one checkpoint per K)
     keep_every_epochs: int | None = None
@@ -173,7 +176,7 @@ class TrainingConfig:
     cuda_graphs: bool = True
 
     def validate(self) -> None:
-        positive = ("epochs", "k", "momentum_saturate_epoch")
+        positive = ("epochs", "k", "momentum_saturate_epoch", "checkpoint_every_epochs")
         for name in positive:
             value = getattr(self, name)
             _check(value >= 1, f"training.{name} must be >= 1, got {value}.")

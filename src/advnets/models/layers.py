@@ -33,7 +33,9 @@ class Dropout(nn.Module):
     (inverted dropout, as ``nn.Dropout(1 - keep)``; Pylearn2 scales the same way).
 
     The mask is a uniform draw compared with ``keep`` in place, which on CPU costs
-    about half of ``bernoulli_`` (benchmarks/hot_loop.py measures the update).
+    about half of ``bernoulli_`` (benchmarks/hot_loop.py measures the update). It is drawn
+    in fp32 whatever the activations' precision: the same masks under bf16 autocast as in
+    fp32 (a bf16 draw would follow another stream, one that differs between CPUs).
     """
 
     def __init__(self, keep: float) -> None:
@@ -43,7 +45,8 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.keep == 1:
             return x
-        return x * torch.rand_like(x).lt_(self.keep).mul_(1 / self.keep)
+        uniform = torch.rand(x.shape, device=x.device)
+        return x * uniform.lt_(self.keep).mul_(1 / self.keep).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"keep={self.keep}"

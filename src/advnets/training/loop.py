@@ -442,10 +442,12 @@ class Trainer:
         self.state = TrainState(**state)
         if improved:
             self.save("best")
-        last = self.save("last")
-        keep = self.config.training.keep_every_epochs
-        if keep and self.state.epoch % keep == 0 and self.processes.is_main:
-            keep_copy(last, self.run.checkpoint(f"epoch_{self.state.epoch:05d}"))
+        cfg, epoch = self.config.training, self.state.epoch
+        kept = cfg.keep_every_epochs is not None and epoch % cfg.keep_every_epochs == 0
+        if epoch % cfg.checkpoint_every_epochs == 0 or kept or self.done():
+            last = self.save("last")
+            if kept and self.processes.is_main:
+                keep_copy(last, self.run.checkpoint(f"epoch_{epoch:05d}"))
 
     def validates_now(self) -> bool:
         """Whether the epoch just completed ends with a validation (every few epochs, and the
