@@ -182,6 +182,17 @@ def test_a_gpu_run_resumed_is_bit_identical_to_an_uninterrupted_one(tmp_path):
     assert torch.equal(resumed, whole)
 
 
+def test_cuda_graphs_fall_back_to_op_by_op_updates_off_the_gpu(tmp_path):
+    from advnets.training.graphs import graphs_supported
+
+    assert not graphs_supported(torch.device("cpu"), 1)
+    if torch.cuda.is_available():
+        assert not graphs_supported(torch.device("cuda"), 2)  # not under DDP
+    on = train(tmp_path, "on", "training.device=cpu", "training.cuda_graphs=true")
+    off = train(tmp_path, "off", "training.device=cpu", "training.cuda_graphs=false")
+    assert torch.equal(on[1], off[1])
+
+
 def test_auto_precision_is_chosen_by_measurement_and_kept_on_resume(tmp_path, monkeypatch):
     from advnets.runs.logs import read_metrics
     from advnets.training import precision as precision_module

@@ -145,6 +145,20 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     assert trainer.run.checkpoint("last").read_bytes() == good
 
 
+def test_nan_checked_every_few_minibatches_is_caught_before_any_checkpoint(tmp_path):
+    # As on a GPU, where the host looks at the statistics only every 100 minibatches: the
+    # NaN is caught at the next check, and a checkpoint due before then is not written.
+    trainer = start(tmp_path, "run", "training.epochs=1")
+    trainer.train()
+    good = trainer.run.checkpoint("last").read_bytes()
+    poisoned = resume(tmp_path, "run", "training.epochs=2", "training.checkpoint_every_steps=23")
+    poisoned.check_every = 50  # more than the 20 minibatches left before the epoch's end
+    poisoned.train_data[:] = float("nan")
+    with pytest.raises(TrainingDiverged, match="in the 3 minibatches up to step 23"):
+        poisoned.train()
+    assert trainer.run.checkpoint("last").read_bytes() == good
+
+
 def test_an_interrupted_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monkeypatch):
     trainer = start(tmp_path, "run", "training.max_steps=5")
     trainer.train()
