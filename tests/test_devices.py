@@ -182,6 +182,21 @@ def test_a_gpu_run_resumed_is_bit_identical_to_an_uninterrupted_one(tmp_path):
     assert torch.equal(resumed, whole)
 
 
+@needs_cuda
+def test_a_gpu_run_continues_on_the_cpu_and_back(tmp_path, capsys):
+    # Another kind of device has other random streams: the run goes on with fresh noise and
+    # dropout streams (said once on stderr), weights and optimiser state exactly as saved.
+    on_gpu = gpu_run(tmp_path, "moved", 30)
+    config = tiny_config("training.device=cpu", "training.max_steps=50", "training.epochs=10")
+    trainer = Trainer(config, make_dataset(), RunDir(tmp_path / "moved"))
+    trainer.resume()
+    assert torch.equal(weights(trainer), on_gpu)
+    assert "fresh dropout masks and noise" in capsys.readouterr().err
+    trainer.train()
+    assert trainer.state.g_updates == 50
+    assert gpu_run(tmp_path, "unused", 70, resume_from="moved").isfinite().all()
+
+
 def test_cuda_graphs_fall_back_to_op_by_op_updates_off_the_gpu(tmp_path):
     from advnets.training.graphs import graphs_supported
 

@@ -489,6 +489,7 @@ class Trainer:
             "data_sha256": self.data.sha256,
             "version": __version__,
             "world_size": self.processes.world_size,
+            "device": self.device.type,
         }
         path = self.run.checkpoint(name)
         if self.processes.is_main:
@@ -499,23 +500,33 @@ class Trainer:
         self._config_unrecorded = False
         return path
 
-    def _restore_dropout_rng(self, tensors: dict[str, torch.Tensor], written_by: int) -> None:
-        """Each rank's dropout RNG as saved. A run continued on another number of processes
-        or another kind of device has no saved state that fits: it is reseeded, and the
-        continuation is no longer bit for bit what the original setting would compute."""
+    def _restore_random_streams(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Each rank's dropout RNG and the noise stream as saved. Continued on another number
+        of processes, no saved dropout state fits; on another kind of device, no saved state
+        of either: those are reseeded (said once on stderr), and the continuation is no
+        longer bit for bit what the original setting would compute."""
         rank, world = self.processes.rank, self.processes.world_size
-        cpu_states = tensors["rng.torch"].reshape(written_by, -1)
-        fits = written_by == world and (self.device.type != "cuda" or "rng.cuda" in tensors)
-        if fits:  # a row of its own: set_rng_state reads a view from its storage's start
-            torch.set_rng_state(cpu_states[rank].clone())
+        written_by, written_on = meta.get("world_size", 1), meta.get("device", "cpu")
+        same_device = written_on == self.device.type
+        fresh = []
+        if written_by == world and same_device:
+            # a row of its own: set_rng_state reads a view from its storage's start
+            torch.set_rng_state(tensors["rng.torch"].reshape(written_by, -1)[rank].clone())
             if self.device.type == "cuda":
                 torch.cuda.set_rng_state(tensors["rng.cuda"][rank].clone(), self.device)
-            return
-        torch.manual_seed(self.config.seed + 2 + rank + 1000 * self.state.g_updates)
-        if self.processes.is_main:
+        else:
+            torch.manual_seed(self.config.seed + 2 + rank + 1000 * self.state.g_updates)
+            fresh.append("dropout masks")
+        if same_device and "rng.noise" in tensors:
+            self.noise_rng.set_state(tensors["rng.noise"])
+        else:  # or written before noise had a stream of its own
+            self.noise_rng.manual_seed(self.config.seed + 1 + self.state.g_updates)
+            fresh.append("noise")
+        if fresh and self.processes.is_main:
             print(
-                f"note: the checkpoint was written by {written_by} process(es) on another "
-                f"setting; continuing on {world} with fresh dropout masks (not bit for bit).",
+                f"note: the checkpoint was written by {written_by} process(es) on {written_on}; "
+                f"continuing with {world} on {self.device.type} with fresh "
+                f"{' and '.join(fresh)} (not bit for bit).",
                 file=sys.stderr,
             )
 
@@ -566,13 +577,8 @@ class Trainer:
         self.game.load_state_tensors(tensors, meta)
         # a checkpoint written before precision was recorded keeps the one resolved now
         self.state = TrainState(**{"precision": self.state.precision, **meta["state"]})
-        self._restore_dropout_rng(tensors, meta.get("world_size", 1))
+        self._restore_random_streams(tensors, meta)
         self.data_rng.set_state(tensors["rng.data"])
-        noise = tensors.get("rng.noise")
-        if noise is not None and noise.numel() == self.noise_rng.get_state().numel():
-            self.noise_rng.set_state(noise)
-        else:  # written before noise had a stream of its own, or by another kind of device
-            self.noise_rng.manual_seed(self.config.seed + 1 + self.state.g_updates)
         self.permutation = tensors["data.permutation"]
         self.state.finished = False
         if fork:
