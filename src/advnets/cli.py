@@ -46,7 +46,10 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from advnets.training import distributed
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
+    from advnets.training.seeds import seeds_of_run
 
+    if args.seeds is not None or (args.resume and args.out and seeds_of_run(args.out)):
+        return _train_seeds(args)
     started = time.perf_counter()
     with _training_run(args) as (config, run):
         processes = distributed.start(config.training.device)
@@ -72,8 +75,7 @@ def _training_run(args: argparse.Namespace) -> Iterator[tuple[RunConfig, RunDir]
     from advnets.runs.rundir import RunDir
     from advnets.training.distributed import environment_rank, launched_by_torchrun
 
-    overrides = list(args.set) + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
-    overrides += [f"training.device={args.device}"] if args.device else []
+    overrides = _overrides(args)
     if args.resume and args.fork_from:
         raise ConfigError(
             "--resume continues a run in place; --fork-from starts a new one: choose one."
@@ -108,6 +110,86 @@ def _training_run(args: argparse.Namespace) -> Iterator[tuple[RunConfig, RunDir]
                 held.enter_context(run.writing("advnets train", new=True))
                 run.ensure_new()
         yield config, run
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    """The settings a training command's options override (--set, --data-dir, --device)."""
+    overrides = list(args.set) + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
+    return overrides + ([f"training.device={args.device}"] if args.device else [])
+
+
+def _train_seeds(args: argparse.Namespace) -> int:
+    """``train --seeds``: one run directory per seed in --out (``seed-N``), the seeds trained
+    together (``advnets.training.seeds``); ``--resume --out`` continues them all."""
+    from advnets.data.registry import load_dataset
+    from advnets.experiments.callbacks import training_callbacks
+    from advnets.training.distributed import launched_by_torchrun
+    from advnets.training.seeds import (
+        ManySeeds,
+        check_supported,
+        seed_config,
+        seed_run,
+        seeds_of_run,
+    )
+
+    if launched_by_torchrun():
+        raise ConfigError("--seeds trains in one process: start it without torchrun.")
+    if args.fork_from:
+        raise ConfigError("--seeds starts new runs from scratch: fork one seed at a time.")
+    started = time.perf_counter()
+    with contextlib.ExitStack() as held:
+        if args.resume:
+            if args.seeds is not None:
+                raise ConfigError("--resume continues every seed of the run: leave out --seeds.")
+            out, seeds = Path(args.out), seeds_of_run(args.out)
+            runs = [seed_run(out, seed) for seed in seeds]
+            configs = []
+            for seed, run in zip(seeds, runs, strict=True):
+                held.enter_context(run.writing("advnets train --resume"))
+                base = (
+                    load_config_source(args.config) if args.config else run.load_config().to_dict()
+                )
+                config = seed_config(
+                    config_from_dict(apply_overrides(base, _overrides(args))), seed
+                )
+                run.check_resumable(config)
+                configs.append(config)
+        else:
+            if args.config is None:
+                raise ConfigError(
+                    f"give a preset or a config file to train; presets: "
+                    f"{', '.join(preset_names())}."
+                )
+            config = config_from_dict(
+                apply_overrides(load_config_source(args.config), _overrides(args))
+            )
+            check_supported(config)
+            stem = Path(args.config).stem
+            out = Path(args.out or f"runs/{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+            seeds = args.seeds
+            runs = [seed_run(out, seed) for seed in seeds]
+            for run in runs:
+                held.enter_context(run.writing("advnets train --seeds", new=True))
+                run.ensure_new()
+            configs = [seed_config(config, seed) for seed in seeds]
+        dataset = load_dataset(configs[0].data)
+        many = ManySeeds(configs, dataset, runs, lambda c: training_callbacks(c, dataset))
+        if not args.resume:
+            for config, run in zip(configs, runs, strict=True):
+                run.create(config, dataset.sha256, dataset.source)
+            print(f"training {len(seeds)} seeds together into {out}/seed-N")
+        elif many.resume()[0] is None:
+            print(f"{out} stopped before its first checkpoints: training its seeds from the start")
+        else:
+            state = many.lead.state if many.active else many.trainers[0].state
+            print(f"resuming the {len(seeds)} seeds of {out} at epoch {state.epoch}, step "
+                  f"{state.g_updates}")  # fmt: skip
+        many.train()
+        seconds = time.perf_counter() - started
+        for trainer in many.trainers:
+            print(f"seed {trainer.config.seed}: {trainer.run.path}")
+            _report_training(args, trainer.run, dataset, trainer.state, seconds)
+    return 0
 
 
 def _start_trainer(args: argparse.Namespace, config, run, processes):
@@ -475,6 +557,16 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _seeds(text: str) -> list[int]:
+    """An argparse type: the seeds of ``train --seeds`` (advnets.training.seeds)."""
+    from advnets.training.seeds import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err).rstrip(".")) from None
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="dataset cache directory")
     p.add_argument(
@@ -546,6 +638,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-eval",
         action="store_true",
         help="skip the final test-set Parzen evaluation of the best checkpoint",
+    )
+    p.add_argument(
+        "--seeds",
+        type=_seeds,
+        metavar="A-B|A,B,...",
+        help="train one copy per seed together on one device, each into --out/seed-N, an "
+        f"ordinary run directory (e.g. 0-7 or 0,3,5; at most {limits.MAX_SEEDS}; the paper's "
+        "mlp-maxout model with the simultaneous update and sgd only)",
     )
     p.set_defaults(func=cmd_train)
 

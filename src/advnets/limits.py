@@ -35,6 +35,10 @@ MAX_BATCH = 65_536
 """``training.batch_size``: 655x the paper's 100; a minibatch's activations are held in
 memory for every layer (65,536 x 1,200 float32 are 315 MB a layer)."""
 
+MAX_SEEDS = 64
+"""Seeds trained together in one run (``train --seeds``): 8x the 8 a paper's table of means
+and deviations needs; each copy of the paper's model takes about 45 MB in training."""
+
 MAX_TOY_POINTS = 10_000_000
 """``data.toy_points``: 1,000x the toy presets' 10,000 (80 MB of 2-D points)."""
 

@@ -19,15 +19,20 @@ def build_models(
     Refused with LimitError, before any weight is allocated, if training them would need
     more memory than is available.
     """
-    chosen = family(config.family)
-    settings = chosen.section(config)
-    with torch.device("meta"):  # shapes only: no memory, no initialisation
-        shapes = chosen.build(settings, data_dim, None)
-    count = sum(count_parameters(module) for module in shapes)
+    count = model_parameters(config, data_dim)
     limits.check_memory(
         f"the model ({count:,} parameters)", count * limits.TRAINING_BYTES_PER_PARAMETER
     )
-    return chosen.build(settings, data_dim, pixel_means_logit)
+    chosen = family(config.family)
+    return chosen.build(chosen.section(config), data_dim, pixel_means_logit)
+
+
+def model_parameters(config: ModelConfig, data_dim: int) -> int:
+    """Trainable parameters of G and D together, counted without allocating them."""
+    chosen = family(config.family)
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        shapes = chosen.build(chosen.section(config), data_dim, None)
+    return sum(count_parameters(module) for module in shapes)
 
 
 def count_parameters(module: torch.nn.Module) -> int:
@@ -42,4 +47,5 @@ __all__ = [
     "ToyGenerator",
     "build_models",
     "count_parameters",
+    "model_parameters",
 ]

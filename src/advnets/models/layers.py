@@ -22,10 +22,15 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, units * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # max (not amax): its gradient goes to the one maximal piece by index, as in
-        # Pylearn2; amax splits it among ties and costs ~1.5x as much in backward
-        z = self.linear(x)
-        return z.view(*z.shape[:-1], self.units, self.pieces).max(dim=-1).values
+        return maxout(self.linear(x), self.units, self.pieces)
+
+
+def maxout(z: torch.Tensor, units: int, pieces: int) -> torch.Tensor:
+    """The maximum of each unit's ``pieces`` consecutive values of ``z`` (last dimension).
+
+    max (not amax): its gradient goes to the one maximal piece by index, as in Pylearn2;
+    amax splits it among ties and costs ~1.5x as much in backward."""
+    return z.view(*z.shape[:-1], units, pieces).max(dim=-1).values
 
 
 class Dropout(nn.Module):

@@ -1,0 +1,176 @@
+"""Many seeds in one run: each seed as it trains alone, exact resume, refusals."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+import torch
+import yaml
+from conftest import make_dataset, tiny_config
+from test_cli import TINY
+
+from advnets import limits
+from advnets.cli import main
+from advnets.experiments.callbacks import training_callbacks
+from advnets.runs import checkpoint as ckpt
+from advnets.runs.rundir import RunDir
+from advnets.training.loop import Trainer, TrainingInterrupted
+from advnets.training.seeds import ManySeeds, parse_seeds, seed_config, seed_run
+
+NO_DROPOUT = ("model.discriminator_input_keep=1", "model.discriminator_hidden_keep=1")
+WEIGHTS = ("generator.", "discriminator.", "optimizer.")
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def many(tmp_path, name, seeds, *overrides):
+    config = tiny_config(*overrides)
+    dataset = make_dataset()
+    configs = [seed_config(config, seed) for seed in seeds]
+    runs = [seed_run(tmp_path / name, seed) for seed in seeds]
+    for seeded, run in zip(configs, runs, strict=True):
+        run.create(seeded, dataset.sha256, dataset.source)
+    return ManySeeds(configs, dataset, runs, lambda c: training_callbacks(c, dataset))
+
+
+def alone(tmp_path, name, seed, *overrides):
+    config = seed_config(tiny_config(*overrides), seed)
+    dataset = make_dataset()
+    run = RunDir(tmp_path / name)
+    run.create(config, dataset.sha256, dataset.source)
+    return Trainer(config, dataset, run, callbacks=training_callbacks(config, dataset))
+
+
+def checkpoint(run: RunDir, name: str = "last"):
+    return ckpt.load_checkpoint(run.checkpoint(name))
+
+
+def test_seed_lists_and_ranges_are_parsed_and_bad_ones_refused():
+    assert parse_seeds("0-7") == list(range(8))
+    assert parse_seeds("0,3,5") == [0, 3, 5]
+    assert parse_seeds("2, 4-5") == [2, 4, 5]
+    for text, message in [
+        ("", "not a range"),
+        ("5-2", "reversed"),
+        ("0-100", f"more than {limits.MAX_SEEDS}"),
+        ("0-99999999999999999999", f"more than {limits.MAX_SEEDS}"),
+        ("1,1", "more than once"),
+        ("a", "not a range"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            parse_seeds(text)
+
+
+def test_without_dropout_each_seed_equals_its_run_alone(tmp_path):
+    """20 updates (one epoch); the batched products may sum in another order than the
+    unbatched ones, so weights agree to float precision, not bit for bit."""
+    seeds = [0, 3, 5]
+    together = many(tmp_path, "together", seeds, *NO_DROPOUT, "training.max_steps=20")
+    together.train()
+    worst = 0.0
+    for seed, trainer in zip(seeds, together.trainers, strict=True):
+        solo = alone(tmp_path, f"alone-{seed}", seed, *NO_DROPOUT, "training.max_steps=20")
+        solo.train()
+        tensors, meta = checkpoint(trainer.run)
+        solo_tensors, solo_meta = checkpoint(solo.run)
+        assert tensors.keys() == solo_tensors.keys()
+        assert meta.keys() == solo_meta.keys() and meta["state"] == solo_meta["state"]
+        assert meta["config"]["seed"] == seed
+        for name, tensor in tensors.items():
+            if name.startswith(WEIGHTS):
+                assert tensor.shape == solo_tensors[name].shape, name
+                worst = max(worst, float((tensor - solo_tensors[name]).abs().max()))
+            elif name in ("rng.data", "rng.noise", "data.permutation"):
+                assert torch.equal(tensor, solo_tensors[name]), name
+    print(f"largest difference from the runs alone: {worst:.2e}")
+    assert worst < 1e-5
+
+
+def test_an_interrupted_and_resumed_many_seed_run_equals_an_uninterrupted_one(tmp_path):
+    seeds = [1, 2]
+    straight = many(tmp_path, "straight", seeds, "training.max_steps=50")
+    straight.train()
+    interrupted = many(tmp_path, "interrupted", seeds, "training.max_steps=50")
+    step_once = interrupted.update
+
+    def sigint_then_step(real):
+        if interrupted.trainers[0].state.d_updates == 26:  # during update 27, mid-epoch 2
+            signal.raise_signal(signal.SIGINT)
+        return step_once(real)
+
+    interrupted.update = sigint_then_step
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        interrupted.train()
+    dataset = make_dataset()
+    resumed = ManySeeds(
+        [t.config for t in interrupted.trainers],
+        dataset,
+        [t.run for t in interrupted.trainers],
+        lambda config: training_callbacks(config, dataset),
+    )
+    resumed.resume()
+    assert [t.state.g_updates for t in resumed.trainers] == [27, 27]
+    resumed.train()
+    for a, b in zip(straight.trainers, resumed.trainers, strict=True):
+        for name in ("last", "best"):
+            tensors, _ = checkpoint(a.run, name)
+            again, _ = checkpoint(b.run, name)
+            assert tensors.keys() == again.keys()
+            for key in tensors:
+                assert torch.equal(tensors[key], again[key]), f"{name}: {key} differs"
+
+
+def test_the_command_trains_seed_directories_that_other_commands_read(
+    tmp_path, mnist_dir, config_file
+):
+    out = tmp_path / "seeds"
+    assert main(["train", str(config_file), "--seeds", "0,2", "--out", str(out), "--no-eval"]) == 0
+    for seed in (0, 2):
+        run = seed_run(out, seed)
+        assert run.load_config().seed == seed and run.load_info()["seed"] == seed
+        assert run.checkpoint("last").is_file() and run.checkpoint("best").is_file()
+    assert main(["evaluate", str(out / "seed-2"), "--json"]) == 0
+    # one seed continues alone as an ordinary run
+    more = ["--set", "training.epochs=3", "--no-eval"]
+    assert main(["train", "--resume", "--out", str(out / "seed-0"), *more]) == 0
+    # and all of them together
+    assert main(["train", "--resume", "--out", str(out), *more]) == 0
+    assert ckpt.read_state(seed_run(out, 2).checkpoint("last"))["state"]["epoch"] == 3
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--seeds", "5-2"], "reversed"),
+        (["--seeds", "0-64"], f"more than {limits.MAX_SEEDS}"),
+        (["--seeds", ""], "not a range"),
+        (["--seeds", "0-1", "--set", "training.optimizer=adam"], "sgd"),
+        (["--seeds", "0-1", "--set", "training.update=alternating"], "simultaneous"),
+    ],
+)
+def test_bad_seeds_and_unsupported_settings_are_refused_in_one_sentence(
+    tmp_path, config_file, capsys, options, message
+):
+    out = tmp_path / "seeds"
+    assert main(["train", str(config_file), "--out", str(out), *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_more_copies_than_memory_holds_are_refused(
+    tmp_path, mnist_dir, config_file, capsys, monkeypatch
+):
+    monkeypatch.setattr(limits, "available_memory", lambda: 50_000_000)
+    out = tmp_path / "seeds"
+    assert main(["train", str(config_file), "--seeds", "0-63", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "64 copies of the model" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
