@@ -47,10 +47,6 @@ class StackedNetworks:
     def parameter(self, name: str) -> torch.Tensor:
         return self.parameters[self.names.index(name)]
 
-    def train(self, mode: bool = True) -> None:
-        for net in self.networks:
-            net.train(mode)
-
     def linear(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """The linear layer ``name`` of every copy on its own rows: x (S, n, in) -> (S, n, out)."""
         weight, bias = self.parameter(f"{name}.weight"), self.parameter(f"{name}.bias")

@@ -56,18 +56,18 @@ def parse_seeds(text: str) -> list[int]:
             first, last = int(low), int(high if dash else low)
         except ValueError:
             raise ValueError(
-                f"--seeds {text!r} is not a range A-B or a comma list of seeds such as 0,3,5."
+                f"{text!r} is not a range A-B or a comma list of seeds such as 0,3,5."
             ) from None
         if last < first:
-            raise ValueError(f"--seeds range {first}-{last} is reversed; write {last}-{first}.")
+            raise ValueError(f"range {first}-{last} is reversed; write {last}-{first}.")
         seeds += range(first, min(last, first + limits.MAX_SEEDS) + 1)  # a huge range stops here
         if len(seeds) > limits.MAX_SEEDS:
             raise ValueError(
-                f"--seeds {text!r} names more than {limits.MAX_SEEDS} seeds, the most one run "
+                f"{text!r} names more than {limits.MAX_SEEDS} seeds, the most one run "
                 "trains."
             )
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"--seeds {text!r} names a seed more than once.")
+        raise ValueError(f"{text!r} names a seed more than once.")
     for seed in seeds:
         limits.check_range("a seed", seed, 0, limits.MAX_SEED)
     return seeds
@@ -94,7 +94,7 @@ def check_supported(config: RunConfig) -> None:
         )
 
 
-def check_memory(config: RunConfig, data_dim: int, copies: int, device: torch.device) -> None:
+def check_fits(config: RunConfig, data_dim: int, copies: int, device: torch.device) -> None:
     """Refuse (LimitError) ``copies`` of the model whose weights, gradients and optimiser
     buffers would not fit in the memory ``device`` has available now."""
     count = model_parameters(config.model, data_dim)
@@ -150,7 +150,7 @@ class ManySeeds:
         for config in configs:
             check_supported(config)
         self.device = resolve_device(configs[0].training.device)
-        check_memory(configs[0], dataset.dim, len(configs), self.device)
+        check_fits(configs[0], dataset.dim, len(configs), self.device)
         self.trainers = [
             Trainer(config, dataset, run, callbacks=callbacks(config))
             for config, run in zip(configs, runs, strict=True)
