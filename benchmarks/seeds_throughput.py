@@ -7,12 +7,15 @@ The paper's preset (mnist-paper) on synthetic MNIST-shaped data in memory. "alon
 ``Trainer`` stepping its minibatches (on a GPU with its CUDA graphs, as ``advnets train``
 runs); "S together" is ``advnets.training.seeds.ManySeeds`` updating S stacked copies at
 once (``train --seeds``). Images/s counts every seed's images: the ratio to "alone" is how
-much faster S seeds train together than one after another.
+much faster S seeds train together than one after another. "alone" is timed again at the
+end: where the two differ, other work on the machine changed its speed meanwhile (on a shared
+CPU, ``--threads 1`` keeps the threads from waiting on each other).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -55,18 +58,19 @@ def main() -> None:
         solo = Trainer(config, data, RunDir(Path(tmp) / "alone"))
         solo.prepare()
         real = solo.train_data[:m]
-        alone = m / timed(lambda: solo.train_minibatch(real), args.steps, solo.device)
         print(f"device {solo.device}, {torch.get_num_threads()} threads, minibatch {m}")
         print(f"{'seeds':>6} {'images/s':>10} {'vs alone':>9}")
+        alone = m / timed(functools.partial(solo.train_minibatch, real), args.steps, solo.device)
         print(f"{'alone':>6} {alone:10.0f} {1:9.2f}")
         for count in args.seeds:
             configs = [seed_config(config, seed) for seed in range(count)]
             runs = [seed_run(Path(tmp) / f"together-{count}", seed) for seed in range(count)]
             many = ManySeeds(configs, data, runs)
-            batch = real.expand(count, -1, -1)
-            rate = count * m / timed(lambda: many.train_minibatch(batch), args.steps, solo.device)
+            step = functools.partial(many.train_minibatch, real.expand(count, -1, -1))
+            rate = count * m / timed(step, args.steps, solo.device)
             print(f"{count:>6} {rate:10.0f} {rate / alone:9.2f}")
-            del many
+        again = m / timed(functools.partial(solo.train_minibatch, real), args.steps, solo.device)
+        print(f"{'alone':>6} {again:10.0f} {again / alone:9.2f}   (again, after the others)")
 
 
 if __name__ == "__main__":
