@@ -15,6 +15,7 @@ from advnets.cli import main
 from advnets.experiments.callbacks import training_callbacks
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
+from advnets.training.callbacks import Callback
 from advnets.training.loop import Trainer, TrainingInterrupted
 from advnets.training.seeds import ManySeeds, parse_seeds, seed_config, seed_run
 
@@ -147,6 +148,7 @@ def test_the_command_trains_seed_directories_that_other_commands_read(
     assert main(["train", "--resume", "--out", str(out), *alone]) == 2
     assert "resume it alone" in capsys.readouterr().err
 
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -181,3 +183,46 @@ def test_more_copies_than_memory_holds_are_refused(
     assert "64 copies of the model" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
+
+def test_one_seed_with_dropout_equals_its_run_alone_bit_for_bit(tmp_path):
+    """One copy draws its dropout masks from the stream the run alone draws them from."""
+    together = many(tmp_path, "together", [4], "training.max_steps=20")
+    together.train()
+    solo = alone(tmp_path, "alone", 4, "training.max_steps=20")
+    solo.train()
+    tensors, _ = checkpoint(together.trainers[0].run)
+    solo_tensors, _ = checkpoint(solo.run)
+    for name, tensor in tensors.items():
+        assert torch.equal(tensor, solo_tensors[name]), name
+
+
+class EndAfterFirstEpoch(Callback):
+    """Patience running out for one seed: its run ends after epoch 1."""
+
+    def evaluate(self, trainer: Trainer) -> bool:
+        trainer.state.finished = trainer.state.epoch == 1
+        return False
+
+
+def test_a_seed_whose_patience_ran_out_stays_as_it_ended_while_the_others_go_on(tmp_path):
+    config, dataset = tiny_config("training.epochs=3"), make_dataset()
+    seeds = [0, 1]
+    configs = [seed_config(config, seed) for seed in seeds]
+    runs = [seed_run(tmp_path / "out", seed) for seed in seeds]
+    for seeded, run in zip(configs, runs, strict=True):
+        run.create(seeded, dataset.sha256, dataset.source)
+
+    def callbacks(seeded):
+        return [EndAfterFirstEpoch()] if seeded.seed == 1 else []
+
+    ManySeeds(configs, dataset, runs, callbacks).train()
+    assert ckpt.read_state(runs[1].checkpoint("last"))["state"]["epoch"] == 1
+    assert ckpt.read_state(runs[0].checkpoint("last"))["state"]["epoch"] == 3
+    # resumed for a 4th epoch: seed 1 stays parked, seed 0 goes on
+    longer = [seed_config(tiny_config("training.epochs=4"), seed) for seed in seeds]
+    resumed = ManySeeds(longer, dataset, runs, lambda seeded: [])
+    resumed.resume()
+    assert resumed.active == [resumed.trainers[0]]
+    resumed.train()
+    assert ckpt.read_state(runs[1].checkpoint("last"))["state"]["epoch"] == 1
+    assert ckpt.read_state(runs[0].checkpoint("last"))["state"]["epoch"] == 4
