@@ -63,8 +63,7 @@ def parse_seeds(text: str) -> list[int]:
         seeds += range(first, min(last, first + limits.MAX_SEEDS) + 1)  # a huge range stops here
         if len(seeds) > limits.MAX_SEEDS:
             raise ValueError(
-                f"{text!r} names more than {limits.MAX_SEEDS} seeds, the most one run "
-                "trains."
+                f"{text!r} names more than {limits.MAX_SEEDS} seeds, the most one run trains."
             )
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"{text!r} names a seed more than once.")
@@ -211,12 +210,12 @@ class ManySeeds:
         return torch.stack(stats)
 
     def _set_schedules(self) -> None:
-        """Every seed's schedules (the same for all: they step together), and the stacked
-        optimisers' from the first seed's."""
+        """Every seed's schedules, and the stacked optimisers' from the lead's (the same for
+        every seed still training: they step together)."""
         for trainer in self.trainers:
             trainer._set_schedules()
         for role, optimizer in self.optimizers.items():
-            group = self.trainers[0].game.optimizers[role].param_groups[0]
+            group = self.lead.game.optimizers[role].param_groups[0]
             set_hyperparameters(optimizer, group["lr"], group["momentum"])
 
     def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
