@@ -8,7 +8,7 @@
 # MNIST_DIR holds mnist.pkl.gz (a copy of the dataset cache, ~/.cache/advnets); nothing is
 # downloaded. Run from the repository root; the package is used from src/, so PyTorch,
 # numpy, pyyaml, safetensors, tqdm, tensorboard, pillow, matplotlib and pytest must be
-# installed. Every step has its own time limit (about 6 minutes in all on an H100) and a
+# installed. Every step has its own time limit (about 7 minutes in all on an H100) and a
 # failed step does not stop the others. OUT_DIR (default gpu-check) keeps each step's
 # output; the summary is printed last and kept in OUT_DIR/summary.md.
 set -u
@@ -36,6 +36,7 @@ step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version
 step tests 180 "$python" -m pytest -q -rA -s -p no:cacheprovider \
     $(grep -l "cuda.is_available" tests/test_*.py)
 step throughput 150 "$python" benchmarks/gpu_throughput.py --steps 3000
+step seeds 90 "$python" benchmarks/seeds_throughput.py --device cuda --seeds 1 2 4 8 16 --steps 300
 # A run stopped by Ctrl-C after train_seconds (exit 130 is the expected stop), validating
 # every 5 epochs as the preset does; then its costs and the final evaluation's time.
 step train $((train_seconds + 30)) bash -c "timeout -s INT $train_seconds $python -m advnets \
@@ -54,11 +55,14 @@ step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
     printf '%s\n' "${steps[@]}"
     echo
     echo "## tests"
-    grep -E "^(PASSED|FAILED|SKIPPED|ERROR)|relative difference|largest weight|passed|failed" \
+    grep -E "^(PASSED|FAILED|SKIPPED|ERROR)|relative difference|largest (weight|difference)|passed|failed" \
         "$out/tests.log"
     echo
     echo "## throughput"
     grep -E "^\||^device" "$out/throughput.log"
+    echo
+    echo "## seeds together (train --seeds)"
+    grep -E "^ *(seeds|alone|[0-9]+) |^device" "$out/seeds.log"
     echo
     echo "## short mnist-paper run"
     cat "$out/costs.log"
