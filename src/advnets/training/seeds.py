@@ -267,7 +267,7 @@ class ManySeeds:
         for trainer in self.trainers:  # the parked ones keep step with the others
             trainer.state.epoch, trainer.state.batch = lead.state.epoch, lead.state.batch
         tensors, meta = ckpt.load_checkpoint(paths[self.trainers.index(lead)])
-        lead._restore_dropout_rng(tensors, meta.get("world_size", 1))  # the shared stream
+        lead._restore_random_streams(tensors, meta)  # the shared dropout stream
         self._stack()
         return paths
 
