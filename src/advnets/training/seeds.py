@@ -12,9 +12,10 @@ so that each copy's gradient is its own. Without dropout every seed computes wha
 alone (up to the summation order of the batched products); with dropout its masks come from
 one draw for all copies, so results agree in distribution only.
 
-The seeds step together (one schedule for all). A seed whose validation patience runs out is
-parked: its run directory stays as it was when it ended, while its copy keeps being computed
-until every seed is done.
+The seeds step together (one schedule for all); each seed's logged images/s counts its own
+images. A seed whose validation patience runs out is parked: its run directory stays as it
+was when it ended, while its copy keeps being computed until every seed is done. With one
+seed, dropout included, the run is bit for bit the seed's run alone (tested).
 """
 
 from __future__ import annotations
