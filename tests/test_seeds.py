@@ -223,7 +223,9 @@ def test_a_seed_whose_patience_ran_out_stays_as_it_ended_while_the_others_go_on(
     def callbacks(seeded):
         return [EndAfterFirstEpoch()] if seeded.seed == 1 else []
 
-    ManySeeds(configs, dataset, runs, callbacks).train()
+    first = ManySeeds(configs, dataset, runs, callbacks)
+    first.train()
+    assert [t.state.epoch for t in first.trainers] == [3, 1]
     assert ckpt.read_state(runs[1].checkpoint("last"))["state"]["epoch"] == 1
     assert ckpt.read_state(runs[0].checkpoint("last"))["state"]["epoch"] == 3
     # resumed for a 4th epoch: seed 1 stays parked, seed 0 goes on
@@ -232,5 +234,6 @@ def test_a_seed_whose_patience_ran_out_stays_as_it_ended_while_the_others_go_on(
     resumed.resume()
     assert resumed.active == [resumed.trainers[0]]
     resumed.train()
+    assert [t.state.epoch for t in resumed.trainers] == [4, 1]
     assert ckpt.read_state(runs[1].checkpoint("last"))["state"]["epoch"] == 1
     assert ckpt.read_state(runs[0].checkpoint("last"))["state"]["epoch"] == 4

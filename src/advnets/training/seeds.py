@@ -13,8 +13,9 @@ alone (up to the summation order of the batched products); with dropout its mask
 one draw for all copies, so results agree in distribution only.
 
 The seeds step together (one schedule for all); each seed's logged images/s counts its own
-images. A seed whose validation patience runs out is parked: its run directory stays as it
-was when it ended, while its copy keeps being computed until every seed is done. With one
+images. A seed whose validation patience runs out is parked: it stays as it was when it ended
+(its run directory, its state), while its copy keeps being computed, on data and noise
+whose results are never kept, until every seed is done. With one
 seed, dropout included, the run is bit for bit the seed's run alone (tested).
 """
 
@@ -211,9 +212,9 @@ class ManySeeds:
         return torch.stack(stats)
 
     def _set_schedules(self) -> None:
-        """Every seed's schedules, and the stacked optimisers' from the lead's (the same for
-        every seed still training: they step together)."""
-        for trainer in self.trainers:
+        """The schedules of every seed still training, and the stacked optimisers' from the
+        lead's (the same for all of them: they step together)."""
+        for trainer in self.active:
             trainer._set_schedules()
         for role, optimizer in self.optimizers.items():
             group = self.lead.game.optimizers[role].param_groups[0]
@@ -224,9 +225,10 @@ class ManySeeds:
         statistics of the seeds still training checked for NaN (Trainer.check)."""
         self._set_schedules()
         stats = self.update(real)
+        active = self.active
         for trainer, seed_stats in zip(self.trainers, stats, strict=True):
-            trainer.state.count(("d", "g"))
-            if trainer in self.active:
+            if trainer in active:
+                trainer.state.count(("d", "g"))
                 trainer._health += seed_stats.sum()
                 trainer._unchecked += 1
                 trainer._signalled = self._signalled
@@ -265,8 +267,6 @@ class ManySeeds:
                     f"seeds at step {lead.state.g_updates}: resume it alone with advnets train "
                     f"--resume --out {trainer.run.path}."
                 )
-        for trainer in self.trainers:  # the parked ones keep step with the others
-            trainer.state.epoch, trainer.state.batch = lead.state.epoch, lead.state.batch
         tensors, meta = ckpt.load_checkpoint(paths[self.trainers.index(lead)])
         lead._restore_random_streams(tensors, meta)  # the shared dropout stream
         self._stack()
@@ -306,44 +306,40 @@ class ManySeeds:
     def _train_epoch(self, windows: list[LogWindow], bar: tqdm) -> None:
         """Trainer._train_epoch for every seed: the rest of the epoch (or up to the step
         limit), then each seed's end-of-epoch work or, stopped short, a checkpoint."""
-        m = self.lead.config.training.batch_size
-        for trainer in self.trainers:
+        lead, active = self.lead, self.active
+        m = lead.config.training.batch_size
+        for trainer in active:
             trainer._epoch_order()
-        orders = [t.permutation.to(self.device) for t in self.trainers]
-        lead = self.lead
+        # a parked seed's copy computes on the lead's data: its results are never kept
+        sources = [t if t in active else lead for t in self.trainers]
+        orders = {id(t): t.permutation.to(self.device) for t in active}
         for b in range(lead.state.batch, lead.batches_per_epoch):
-            real = torch.stack(
-                [
-                    t.train_data[order[b * m : (b + 1) * m]]
-                    for t, order in zip(self.trainers, orders, strict=True)
-                ]
-            )
+            real = torch.stack([t.train_data[orders[id(t)][b * m : (b + 1) * m]] for t in sources])
             stats = self.train_minibatch(real)
             for trainer, window, seed_stats in zip(self.trainers, windows, stats, strict=True):
-                trainer.state.batch = b + 1
-                if trainer.state.finished:
+                if trainer not in active:
                     continue
+                trainer.state.batch = b + 1
                 window.add(seed_stats, m)
                 if window.count == trainer.config.logging.log_every_steps:
                     window.flush(trainer._train_record(), bar)
             bar.update(1)
-            if any(t._interrupted for t in self.active):
+            if any(t._interrupted for t in active):
                 self._stop_interrupted()
             if lead.done():
                 break
-            for trainer in self.active:
+            for trainer in active:
                 trainer._checkpoint_mid_epoch()
         if lead.state.batch < lead.batches_per_epoch:
-            for trainer in self.active:
+            for trainer in active:
                 trainer.save("last")
             return
         paused = time.perf_counter()
-        for trainer in self.active:
+        for trainer in active:
             trainer.check()  # before the callbacks look at the networks
-        for trainer in self.trainers:
             trainer.state.epoch += 1
             trainer.state.batch = 0
-        for trainer in self.active:
+        for trainer in active:
             trainer._end_of_epoch()
         for window in windows:
             window.exclude(time.perf_counter() - paused)
