@@ -3,7 +3,7 @@
 Both sides get the same randomness, drawn once: the minibatch (the argument of
 ``Trainer.train_minibatch``), the noise z (through the generator's
 ``sample_noise``) and the uniforms D's dropout masks are cut from (through
-``torch.rand_like``, which ``Dropout`` draws from; the reference keeps a unit
+``torch.rand``, which ``Dropout`` draws from; the reference keeps a unit
 where u < include_prob). The transcription (``numpy_reference``) runs in
 float64, our trainer in float32. Compared after every update: both losses,
 every parameter, and the increment the update added to it (Pylearn2's ``vel``,
@@ -131,10 +131,10 @@ def our_update(trainer: Trainer, randomness: Randomness) -> tuple[float, float]:
         for real, fake in zip(randomness.uniforms_real, randomness.uniforms_fake, strict=True)
     ]
 
-    def rand_like(x: torch.Tensor) -> torch.Tensor:
+    def rand(shape, device=None) -> torch.Tensor:
         assert uniforms, "D drew more dropout masks than one pass needs"
         u = uniforms.pop(0)
-        assert u.shape == x.shape
+        assert u.shape == shape
         return u
 
     def sample_noise(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -142,7 +142,7 @@ def our_update(trainer: Trainer, randomness: Randomness) -> tuple[float, float]:
         return torch.tensor(randomness.z)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(torch, "rand_like", rand_like)
+        patch.setattr(torch, "rand", rand)
         patch.setattr(trainer.game.generator, "sample_noise", sample_noise)
         stats = trainer.train_minibatch(torch.tensor(randomness.x))
     assert not uniforms, "D drew fewer dropout masks than one pass needs"

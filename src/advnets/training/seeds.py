@@ -286,7 +286,9 @@ class ManySeeds:
         for trainer in self.trainers:
             trainer.precision_rates.setdefault("fp32", gemm)  # measured once for all
             flop_seconds = trainer._measure_machine() if trainer in self.active else 0.0
-            windows.append(LogWindow(trainer.game, trainer.metrics, trainer.board, flop_seconds))
+            windows.append(
+                LogWindow(trainer.game, trainer.metrics, trainer.board, flop_seconds, self.device)
+            )
         bar = self.lead._progress_bar() if self.active else tqdm(disable=True)
         previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         try:
