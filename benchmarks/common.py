@@ -9,9 +9,9 @@ from advnets.data.datasets import Dataset
 
 
 def timing_config(
-    preset: str, precision: str = "fp32", overrides: tuple[str, ...] = ()
+    preset: str, precision: str = "fp32", overrides: tuple[str, ...] = (), device: str = "cpu"
 ) -> RunConfig:
-    """``preset`` (with ``key=value`` overrides) on the CPU in the given precision, without
+    """``preset`` (with ``key=value`` overrides) on ``device`` in the given precision, without
     progress bar or TensorBoard."""
     return load_config(
         preset,
@@ -19,13 +19,15 @@ def timing_config(
             *overrides,
             "logging.progress=false",
             "logging.tensorboard=false",
-            "training.device=cpu",
+            f"training.device={device}",
             f"training.precision={precision}",
         ],
     )
 
 
-def synthetic_mnist(n: int = 10000) -> Dataset:
-    """n random MNIST-shaped images in memory (speed does not depend on content)."""
+def synthetic_mnist(n: int = 10000, n_valid: int = 100) -> Dataset:
+    """n random MNIST-shaped training images and the first ``n_valid`` of them as the
+    validation and test sets, in memory (speed does not depend on content)."""
     train = np.random.default_rng(0).random((n, 784), dtype=np.float32)
-    return Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
+    held_out = train[:n_valid]
+    return Dataset.from_arrays("synthetic", train, held_out, held_out, (28, 28), "-", "-")
