@@ -25,7 +25,9 @@ def timing_config(
     )
 
 
-def synthetic_mnist(n: int = 10000) -> Dataset:
-    """n random MNIST-shaped images in memory (speed does not depend on content)."""
+def synthetic_mnist(n: int = 10000, n_valid: int = 100) -> Dataset:
+    """n random MNIST-shaped training images and the first ``n_valid`` of them as the
+    validation and test sets, in memory (speed does not depend on content)."""
     train = np.random.default_rng(0).random((n, 784), dtype=np.float32)
-    return Dataset.from_arrays("synthetic", train, train[:100], train[:100], (28, 28), "-", "-")
+    held_out = train[:n_valid]
+    return Dataset.from_arrays("synthetic", train, held_out, held_out, (28, 28), "-", "-")

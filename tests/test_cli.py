@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -272,3 +273,25 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(
     assert main(["train", "--resume", "--out", str(run), "--no-eval"]) == 0
     assert "training it from the start" in capsys.readouterr().out
     assert (run / "checkpoints" / "last.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    ("device", "threads", "expected"),
+    [("cuda", None, 4), ("cuda", 8, 16), ("cpu", None, 16)],  # 8: the trainer applies it
+)
+def test_gpu_runs_cap_their_cpu_threads_unless_the_config_sets_them(device, threads, expected):
+    import torch
+
+    from advnets.cli import _cap_gpu_threads
+    from advnets.config import load_config
+
+    overrides = [] if threads is None else [f"training.threads={threads}"]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(16)
+        _cap_gpu_threads(
+            load_config("mnist-paper", overrides), SimpleNamespace(device=torch.device(device))
+        )
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)

@@ -10,15 +10,17 @@ import torch
 
 from advnets.evaluation import classifier as clf
 from advnets.evaluation.metrics import (
+    Reference,
     class_histogram,
-    density_coverage,
+    compare_embeddings,
     domain_metrics,
     embed_images,
     frechet_distance,
     inception_score,
     kernel_inception_distance,
+    knn_radii,
+    manifold_metrics,
     mmd2_unbiased,
-    precision_recall,
 )
 from advnets.evaluation.neighbours import (
     ball_membership,
@@ -110,17 +112,26 @@ def test_ball_membership_counts_and_hits():
     assert counts.tolist() == [1, 1, 0] and hit.tolist() == [True, False]
 
 
+def test_several_sets_of_balls_count_as_each_set_alone():
+    queries, centres = gaussian(300, 4, 0), gaussian(200, 4, 1)
+    radii = torch.stack([knn_radii(centres, 3), knn_radii(centres, 5)])
+    counts, hit = ball_membership(queries, centres, radii, batch_size=64)
+    assert counts.shape == (2, 300) and hit.shape == (2, 200)
+    for s in range(2):
+        alone = ball_membership(queries, centres, radii[s])
+        assert torch.equal(counts[s], alone[0]) and torch.equal(hit[s], alone[1])
+
+
 def test_precision_recall_density_coverage_on_known_geometry():
     real = torch.cat([gaussian(200, 4, seed) + 20 * seed for seed in range(5)])  # 5 far clusters
     same = torch.cat([gaussian(200, 4, seed + 10) + 20 * seed for seed in range(5)])
     collapsed = gaussian(1000, 4, 99)  # every sample in cluster 0
-    precision, recall = precision_recall(real, same)
+    precision, recall, density, coverage = manifold_metrics(real, same)
     assert precision > 0.8 and recall > 0.8
-    density, coverage = density_coverage(real, same)
     assert 0.7 < density < 1.3 and coverage > 0.8
-    precision, recall = precision_recall(real, collapsed)
+    precision, recall, _, coverage = manifold_metrics(real, collapsed)
     assert precision > 0.8 and recall < 0.25
-    assert density_coverage(real, collapsed)[1] < 0.25
+    assert coverage < 0.25
 
 
 def test_memorisation_check_catches_copies():
@@ -161,6 +172,14 @@ def test_real_digits_score_near_the_ideal_and_one_class_does_not(digits):
     assert collapsed.fid > 20 * real.fid and collapsed.inception_score < 1.5
 
 
+def test_a_reference_scores_the_same_each_time_it_is_reused(digits):
+    reference = Reference.of(embed_images(digits["test_x"], "reference"))
+    samples = embed_images(digits["valid_x"][:300], "samples")
+    first = compare_embeddings(reference, samples)  # fills the reference's KID terms
+    assert compare_embeddings(reference, samples) == first
+    assert compare_embeddings(Reference.of(reference.embedding), samples) == first
+
+
 @pytest.mark.parametrize(
     ("samples", "message"),
     [
@@ -186,6 +205,6 @@ def test_metrics_refuse_bad_samples(digits, samples, message):
     ],
 )
 def test_feature_metrics_refuse_bad_features(real, fake, message):
-    for metric in (frechet_distance, kernel_inception_distance, precision_recall, density_coverage):
+    for metric in (frechet_distance, kernel_inception_distance, manifold_metrics):
         with pytest.raises(ValueError, match=message):
             metric(real, fake)

@@ -162,6 +162,14 @@ def test_protocol_reports_mean_and_standard_error(data) -> None:
     assert result.seconds > 0
 
 
+def test_protocol_without_test_rows_scores_the_validation_rows_once(data) -> None:
+    x, mu = data
+    twice = parzen_protocol(mu, x, x[:30], n_valid=30).to_dict()
+    once = parzen_protocol(torch.from_numpy(mu), torch.from_numpy(x), n_valid=30).to_dict()
+    assert once.pop("seconds") > 0 and twice.pop("seconds") > 0
+    assert once == twice  # the same numbers, bit for bit
+
+
 def test_protocol_rejects_too_few_valid_rows(data) -> None:
     x, mu = data
     with pytest.raises(ValueError, match="n_valid"):
@@ -190,6 +198,14 @@ def test_validate_samples_returns_float32_contiguous() -> None:
     ],
 )
 def test_validate_samples_names_the_problem(array: np.ndarray, match: str) -> None:
-    with pytest.raises(ValueError, match=match) as excinfo:
-        validate_samples(array, name="generated")
-    assert str(excinfo.value).startswith("generated ")
+    for given in (array, torch.from_numpy(array)):  # tensors are checked where they are
+        with pytest.raises(ValueError, match=match) as excinfo:
+            validate_samples(given, name="generated")
+        assert str(excinfo.value).startswith("generated ")
+
+
+def test_validate_samples_keeps_a_tensor_a_tensor() -> None:
+    array = np.random.default_rng(0).random((784, 3))
+    out = validate_samples(torch.from_numpy(array).T)
+    assert out.dtype == torch.float32 and out.is_contiguous() and out.shape == (3, 784)
+    assert np.array_equal(out.numpy(), validate_samples(array.T))

@@ -20,11 +20,18 @@ def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
 
 
 @torch.no_grad()
-def generate(generator: torch.nn.Module, n: int, seed: int, batch_size: int = 1000) -> torch.Tensor:
-    """n samples x = G(z) on the CPU, z ~ p_z drawn from a private RNG seeded with ``seed``.
+def generate(
+    generator: torch.nn.Module,
+    n: int,
+    seed: int,
+    batch_size: int = 1000,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """n samples x = G(z) on ``device``, z ~ p_z drawn from a private RNG seeded with ``seed``.
 
     The global RNG is left untouched, so sampling in the middle of training
-    never changes what training does next.
+    never changes what training does next. The noise is the same on every device;
+    samples left on the generator's device (``device`` = its device) skip a copy.
     """
     rng = torch.Generator().manual_seed(seed)
     with eval_mode(generator):
@@ -32,7 +39,9 @@ def generate(generator: torch.nn.Module, n: int, seed: int, batch_size: int = 10
             generator(generator.sample_noise(min(batch_size, n - start), rng))
             for start in range(0, n, batch_size)
         ]
-    return torch.cat(chunks).cpu() if chunks else torch.empty(0, generator.data_dim)
+    if not chunks:
+        return torch.empty(0, generator.data_dim, device=device)
+    return torch.cat(chunks).to(device)
 
 
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, spherical: bool = False):

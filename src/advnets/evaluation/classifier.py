@@ -72,19 +72,30 @@ class Embedding:
     features: torch.Tensor  # (N, 128) float32
     probs: torch.Tensor  # (N, 10) softmax class probabilities
 
+    def to(self, device: torch.device | str) -> Embedding:
+        """This embedding on ``device``."""
+        return Embedding(self.features.to(device), self.probs.to(device))
+
 
 @torch.no_grad()
-def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 2000) -> Embedding:
-    """Features and class probabilities of flat images in [0, 1], in evaluation mode."""
+def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 500) -> Embedding:
+    """Features and class probabilities of flat images in [0, 1], in evaluation mode, on the
+    classifier's device (images held elsewhere are moved there a batch at a time).
+
+    Batches of 500 keep the first layer's activations (25 MB) in cache: on 2 CPU cores
+    twice as fast as batches of 2,000, with the same features. (Some CPUs' convolutions
+    round differently at another batch size: features then move by float32 rounding.)"""
+    device = classifier.feature_scale.device
     features, probs = [], []
     with eval_mode(classifier):
         for start in range(0, len(images), batch_size):
-            feats = classifier.features(images[start : start + batch_size].float())
+            feats = classifier.features(images[start : start + batch_size].to(device).float())
             features.append(feats)
             logits = classifier.output(feats / classifier.feature_scale)
             probs.append(torch.softmax(logits, dim=1))
     if not features:
-        return Embedding(torch.empty(0, classifier.features_dim), torch.empty(0, 10))
+        empty = torch.empty(0, classifier.features_dim, device=device)
+        return Embedding(empty, torch.empty(0, classifier.classes, device=device))
     return Embedding(torch.cat(features), torch.cat(probs))
 
 
@@ -111,17 +122,18 @@ def card() -> dict:
     return json.loads(resources.files("advnets.evaluation").joinpath(CARD_FILE).read_text())
 
 
-_CACHE: list[MNISTClassifier] = []
+_CACHE: dict[torch.device, MNISTClassifier] = {}
 
 
-def load_classifier() -> MNISTClassifier:
-    """The shipped, checksum-verified classifier in evaluation mode (loaded once per process)."""
-    if not _CACHE:
+def load_classifier(device: torch.device | str = "cpu") -> MNISTClassifier:
+    """The shipped, checksum-verified classifier in evaluation mode on ``device`` (loaded once
+    per process and device)."""
+    device = torch.device(device)
+    if device not in _CACHE:
         from safetensors.torch import load as load_safetensors
 
         with torch.random.fork_rng(devices=[]):  # its throwaway initialisation draws numbers:
             model = MNISTClassifier()  # scoring must not move training's random streams
         model.load_state_dict(load_safetensors(weights_bytes()))
-        model.eval()
-        _CACHE.append(model)
-    return _CACHE[0]
+        _CACHE[device] = model.to(device).eval()
+    return _CACHE[device]

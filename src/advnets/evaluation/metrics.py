@@ -26,7 +26,7 @@ coverage and one class covered.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -94,19 +94,48 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 
 def _polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(xᵀy / d + 1)³: the inner products by a float32 GEMM, the rest in float64."""
-    return ((x @ y.T).double() / x.shape[1] + 1) ** 3
+    """(xᵀy / d + 1)³: the inner products by a float32 GEMM, the rest in float64 (in place)."""
+    return (x @ y.T).double().div_(x.shape[1]).add_(1).pow_(3)
 
 
-def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
-    """The unbiased estimate of MMD² with the cubic polynomial kernel of KID."""
-    m, n = len(x), len(y)
-    k_xx, k_yy, k_xy = _polynomial_kernel(x, x), _polynomial_kernel(y, y), _polynomial_kernel(x, y)
-    return float(
-        (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
-        + (k_yy.sum() - k_yy.diagonal().sum()) / (n * (n - 1))
-        - 2 * k_xy.mean()
-    )
+def _within(x: torch.Tensor) -> torch.Tensor:
+    """The mean kernel value over pairs of distinct rows of x: a within-set term of MMD²."""
+    k = _polynomial_kernel(x, x)
+    return (k.sum() - k.diagonal().sum()) / (len(x) * (len(x) - 1))
+
+
+def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, x_term: torch.Tensor | None = None) -> float:
+    """The unbiased estimate of MMD² with the cubic polynomial kernel of KID.
+
+    ``x_term``: x's within-set term, when the caller already has it.
+    """
+    x_term = _within(x) if x_term is None else x_term
+    return float(x_term + _within(y) - 2 * _polynomial_kernel(x, y).mean())
+
+
+def kid_subsets(
+    n_real: int,
+    n_fake: int,
+    subsets: int = KID_SUBSETS,
+    subset_size: int = KID_SUBSET_SIZE,
+    seed: int = 0,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """KID's random subsets, drawn from a private RNG: the real and the generated rows of each."""
+    size = min(subset_size, n_real, n_fake)
+    if size < 2:
+        raise ValueError("KID needs at least 2 real and 2 generated feature vectors.")
+    rng = torch.Generator().manual_seed(seed)
+    return [
+        (torch.randperm(n_real, generator=rng)[:size], torch.randperm(n_fake, generator=rng)[:size])
+        for _ in range(subsets)
+    ]
+
+
+def kid_real_terms(
+    real: torch.Tensor, subsets: list[tuple[torch.Tensor, torch.Tensor]]
+) -> list[torch.Tensor]:
+    """The within-set term of each subset's real rows: they depend on the real features alone."""
+    return [_within(real[rows]) for rows, _ in subsets]
 
 
 def kernel_inception_distance(
@@ -115,20 +144,19 @@ def kernel_inception_distance(
     subsets: int = KID_SUBSETS,
     subset_size: int = KID_SUBSET_SIZE,
     seed: int = 0,
+    real_terms: list[torch.Tensor] | None = None,
 ) -> tuple[float, float]:
-    """KID: mean and std of the unbiased MMD² over random subsets (drawn from a private RNG)."""
+    """KID: mean and std of the unbiased MMD² over random subsets (``kid_subsets``).
+
+    ``real_terms``: ``kid_real_terms`` of those subsets, when the caller already has them.
+    """
     check_features(real, fake)
     real, fake = real.float(), fake.float()
-    size = min(subset_size, len(real), len(fake))
-    if size < 2:
-        raise ValueError("KID needs at least 2 real and 2 generated feature vectors.")
-    rng = torch.Generator().manual_seed(seed)
+    drawn = kid_subsets(len(real), len(fake), subsets, subset_size, seed)
+    real_terms = kid_real_terms(real, drawn) if real_terms is None else real_terms
     values = [
-        mmd2_unbiased(
-            real[torch.randperm(len(real), generator=rng)[:size]],
-            fake[torch.randperm(len(fake), generator=rng)[:size]],
-        )
-        for _ in range(subsets)
+        mmd2_unbiased(real[rows], fake[others], term)
+        for (rows, others), term in zip(drawn, real_terms, strict=True)
     ]
     return float(np.mean(values)), float(np.std(values))
 
@@ -149,38 +177,33 @@ def knn_radii(features: torch.Tensor, k: int) -> torch.Tensor:
     return nearest_neighbours(features, features, k, exclude_self=True).distances[:, -1]
 
 
-def precision_recall(
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    k: int = PRECISION_RECALL_K,
-    real_radii: torch.Tensor | None = None,
-) -> tuple[float, float]:
-    """Improved precision and recall with k-NN manifolds (Kynkäänniemi et al., 2019).
+def _share(hits: torch.Tensor) -> float:
+    """The fraction of True values."""
+    return float(hits.double().mean())
 
-    ``real_radii``: the real points' k-NN radii, when the caller already has them.
+
+def manifold_metrics(
+    real: torch.Tensor, fake: torch.Tensor, real_knn: torch.Tensor | None = None
+) -> tuple[float, float, float, float]:
+    """Precision and recall (Kynkäänniemi et al., 2019; k = 3) and density and coverage
+    (Naeem et al., 2020; k = 5) of generated features around real ones.
+
+    The real k-NN manifold is the union of balls around the real points, each reaching
+    its point's k-th nearest real neighbour; precision is the fraction of generated
+    points inside it, recall the fraction of real points inside the generated one.
+    Density counts the real balls (k = 5) holding each generated point, over k, averaged;
+    coverage is the fraction of real balls holding any. One distance computation tests the
+    generated points against both real manifolds. ``real_knn``: each real point's
+    distances to its 5 nearest other real points, when the caller has them (``Reference``).
     """
-    check_features(real, fake, minimum=k + 1)
-    real_radii = knn_radii(real, k) if real_radii is None else real_radii
-    fake_radii = knn_radii(fake, k)
-    in_real, _ = ball_membership(fake, real, real_radii)
-    in_fake, _ = ball_membership(real, fake, fake_radii)
-    return float((in_real > 0).double().mean()), float((in_fake > 0).double().mean())
-
-
-def density_coverage(
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    k: int = DENSITY_COVERAGE_K,
-    real_radii: torch.Tensor | None = None,
-) -> tuple[float, float]:
-    """Density and coverage (Naeem et al., 2020) of generated features around real ones.
-
-    ``real_radii``: the real points' k-NN radii, when the caller already has them.
-    """
-    check_features(real, fake, minimum=k + 1)
-    radii = knn_radii(real, k) if real_radii is None else real_radii
-    counts, covered = ball_membership(fake, real, radii)
-    return float(counts.double().mean() / k), float(covered.double().mean())
+    ks = (PRECISION_RECALL_K, DENSITY_COVERAGE_K)
+    check_features(real, fake, minimum=max(ks) + 1)
+    if real_knn is None:
+        real_knn = nearest_neighbours(real, real, max(ks), exclude_self=True).distances
+    counts, covered = ball_membership(fake, real, real_knn[:, [k - 1 for k in ks]].T)
+    in_fake, _ = ball_membership(real, fake, knn_radii(fake, PRECISION_RECALL_K))
+    density = float(counts[1].double().mean() / DENSITY_COVERAGE_K)
+    return _share(counts[0] > 0), _share(in_fake > 0), density, _share(covered[1])
 
 
 def class_histogram(probs: torch.Tensor, min_share: float = MIN_CLASS_SHARE) -> dict:
@@ -219,23 +242,52 @@ class DomainMetrics:
         return asdict(self)
 
 
-def compare_embeddings(real: Embedding, fake: Embedding, seed: int = 0) -> DomainMetrics:
-    """All metrics of generated (``fake``) against real embeddings."""
-    kid, kid_std = kernel_inception_distance(real.features, fake.features, seed=seed)
+@dataclass(frozen=True)
+class Reference:
+    """Real images' embedding and what every comparison against it reuses, computed once:
+    each real point's distances to its 5 nearest other real points (the radii of the real
+    k-NN manifolds, ``manifold_metrics``) and KID's real within-set terms."""
+
+    embedding: Embedding
+    knn: torch.Tensor  # (N, 5) float32, nearest first
+    _kid_terms: dict[tuple[int, int], list[torch.Tensor]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @classmethod
+    def of(cls, embedding: Embedding) -> Reference:
+        """The reference of a real embedding."""
+        k = max(PRECISION_RECALL_K, DENSITY_COVERAGE_K)
+        features = embedding.features
+        check_features(features, features, minimum=k + 1)
+        knn = nearest_neighbours(features, features, k, exclude_self=True).distances
+        return cls(embedding, knn)
+
+    def to(self, device: torch.device | str) -> Reference:
+        """This reference on ``device``."""
+        return Reference(self.embedding.to(device), self.knn.to(device))
+
+    def kid_terms(self, n_fake: int, seed: int) -> list[torch.Tensor]:
+        """``kid_real_terms`` of KID's subsets against ``n_fake`` generated rows (computed
+        once per size and seed)."""
+        if (n_fake, seed) not in self._kid_terms:
+            real = self.embedding.features.float()
+            drawn = kid_subsets(len(real), n_fake, seed=seed)
+            self._kid_terms[n_fake, seed] = kid_real_terms(real, drawn)
+        return self._kid_terms[n_fake, seed]
+
+
+def compare_embeddings(real: Reference, fake: Embedding, seed: int = 0) -> DomainMetrics:
+    """All metrics of generated (``fake``) against real embeddings, on their device."""
+    features = real.embedding.features
+    kid, kid_std = kernel_inception_distance(
+        features, fake.features, seed=seed, real_terms=real.kid_terms(len(fake.features), seed)
+    )
     score, score_std = inception_score(fake.probs)
-    # One search gives the real points' radii for both manifolds (k = 3 and k = 5).
-    ks = (PRECISION_RECALL_K, DENSITY_COVERAGE_K)
-    check_features(real.features, fake.features, minimum=max(ks) + 1)
-    knn = nearest_neighbours(real.features, real.features, max(ks), exclude_self=True).distances
-    precision, recall = precision_recall(
-        real.features, fake.features, real_radii=knn[:, PRECISION_RECALL_K - 1]
-    )
-    density, coverage = density_coverage(
-        real.features, fake.features, real_radii=knn[:, DENSITY_COVERAGE_K - 1]
-    )
+    precision, recall, density, coverage = manifold_metrics(features, fake.features, real.knn)
     histogram = class_histogram(fake.probs)
     return DomainMetrics(
-        fid=frechet_distance(real.features, fake.features),
+        fid=frechet_distance(features, fake.features),
         kid=kid,
         kid_std=kid_std,
         inception_score=score,
@@ -248,7 +300,7 @@ def compare_embeddings(real: Embedding, fake: Embedding, seed: int = 0) -> Domai
         class_kl=histogram["kl_to_uniform"],
         class_counts=histogram["counts"],
         n_images=len(fake.features),
-        n_reference=len(real.features),
+        n_reference=len(features),
     )
 
 
@@ -274,4 +326,4 @@ def domain_metrics(
     """
     if not isinstance(reference, Embedding):
         reference = embed_images(reference, "reference images")
-    return compare_embeddings(reference, embed_images(images, "samples"), seed=seed)
+    return compare_embeddings(Reference.of(reference), embed_images(images, "samples"), seed=seed)

@@ -23,6 +23,11 @@ import torch
 
 from advnets.evaluation.parzen import squared_distances
 
+BLOCK_ROWS = 250
+"""Query rows per block of distances: a 250 x 10,000 float32 block (10 MB) stays in cache
+while it is searched or compared, counted and reduced: half the time of 1,000-row blocks
+on 2 CPU cores, with identical results there."""
+
 
 @dataclass(frozen=True)
 class Neighbours:
@@ -39,7 +44,7 @@ def nearest_neighbours(
     k: int = 1,
     *,
     exclude_self: bool = False,
-    batch_size: int = 1000,
+    batch_size: int = BLOCK_ROWS,
 ) -> Neighbours:
     """The ``k`` nearest rows of ``reference`` for every row of ``queries`` (exact search).
 
@@ -65,7 +70,7 @@ def nearest_neighbours(
         block = queries[start : start + batch_size] - centre
         squared = squared_distances(block, reference, mu_sq_norms=ref_norms)
         if exclude_self:
-            rows = torch.arange(len(block))
+            rows = torch.arange(len(block), device=block.device)
             squared[rows, rows + start] = float("inf")
         nearest = squared.topk(k, dim=1, largest=False)
         exact = (block.unsqueeze(1) - reference[nearest.indices]).double().square().sum(2)
@@ -76,26 +81,38 @@ def nearest_neighbours(
 
 @torch.no_grad()
 def ball_membership(
-    queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, *, batch_size: int = 1000
+    queries: torch.Tensor,
+    centres: torch.Tensor,
+    radii: torch.Tensor,
+    *,
+    batch_size: int = BLOCK_ROWS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """For balls B(centre_i, radius_i): how many balls hold each query, and which balls hold any.
 
     Returns (counts per query row, int64) and (hit per centre, bool). A point on
-    the boundary counts as inside (‖q − c‖ ≤ r).
+    the boundary counts as inside (‖q − c‖ ≤ r). ``radii`` of shape (s, len(centres))
+    are s sets of balls around the same centres, tested from one distance computation:
+    the results then have shapes (s, len(queries)) and (s, len(centres)).
     """
     queries, centres = queries.float(), centres.float()
     centre = centres.mean(0)
     centres = centres - centre
     norms = centres.square().sum(1)
-    squared_radii = radii.float().square().unsqueeze(0)
-    counts = torch.empty(len(queries), dtype=torch.int64)
-    hit = torch.zeros(len(centres), dtype=torch.bool)
+    squared_radii = radii.float().square().reshape(-1, 1, len(centres))
+    counts = torch.empty(len(squared_radii), len(queries), dtype=torch.int64, device=queries.device)
+    hit = torch.zeros(len(squared_radii), len(centres), dtype=torch.bool, device=queries.device)
+    # A count cannot exceed len(centres): int16 sums, when they cannot overflow, are 10x faster.
+    small = len(centres) <= torch.iinfo(torch.int16).max
+    count_dtype = torch.int16 if small else torch.int64
     for start in range(0, len(queries), batch_size):
         block = queries[start : start + batch_size] - centre
-        inside = squared_distances(block, centres, mu_sq_norms=norms) <= squared_radii
-        counts[start : start + len(block)] = inside.sum(1)
-        hit |= inside.any(0)
-    return counts, hit
+        distances = squared_distances(block, centres, mu_sq_norms=norms)
+        for counted, hits, bound in zip(counts, hit, squared_radii, strict=True):
+            inside = distances <= bound
+            counted[start : start + len(block)] = inside.sum(1, dtype=count_dtype)
+            hits |= inside.any(0)
+    shape = radii.shape[:-1]
+    return counts.reshape(*shape, len(queries)), hit.reshape(*shape, len(centres))
 
 
 @dataclass(frozen=True)

@@ -89,31 +89,33 @@ class ParzenResult:
         return record
 
 
-def validate_samples(array: np.ndarray, dim: int | None = 784, name: str = "samples") -> np.ndarray:
+def validate_samples(array: ArrayLike, dim: int | None = 784, name: str = "samples") -> ArrayLike:
     """Check that ``array`` is an (n, dim) floating array of finite pixels in [0, 1].
 
     Raises ValueError with one sentence naming the problem; ``dim=None`` accepts
-    any row width. Returns the data as a float32 C-contiguous array.
+    any row width. Returns the data as float32 and C-contiguous: a tensor stays a tensor
+    on its own device (checked there, not copied to the CPU), anything else becomes a
+    numpy array.
     """
-    array = np.asarray(array)
-    width = "d" if dim is None else dim
+    tensor = isinstance(array, torch.Tensor)
+    array = array.detach() if tensor else np.asarray(array)
+    shape, width = tuple(array.shape), "d" if dim is None else dim
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n, {width}), "
-            f"got a {array.ndim}-D array of shape {array.shape}."
+            f"got a {array.ndim}-D array of shape {shape}."
         )
-    if dim is not None and array.shape[1] != dim:
+    if dim is not None and shape[1] != dim:
         raise ValueError(
-            f"{name} has {array.shape[1]} values per row but {dim} are expected "
-            f"(shape {array.shape})."
+            f"{name} has {shape[1]} values per row but {dim} are expected (shape {shape})."
         )
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}); at least one row is needed.")
-    if not np.issubdtype(array.dtype, np.floating):
+    if shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {shape}); at least one row is needed.")
+    if not (array.is_floating_point() if tensor else np.issubdtype(array.dtype, np.floating)):
         raise ValueError(
             f"{name} must have a floating-point dtype holding pixels in [0, 1], got {array.dtype}."
         )
-    n_bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    n_bad = int((~(torch.isfinite(array) if tensor else np.isfinite(array))).sum())
     if n_bad:
         raise ValueError(f"{name} contains {n_bad} NaN or infinite values.")
     low, high = float(array.min()), float(array.max())
@@ -122,6 +124,8 @@ def validate_samples(array: np.ndarray, dim: int | None = 784, name: str = "samp
             f"{name} has values outside [0, 1] (min {low:.6g}, max {high:.6g}); "
             "scale pixels to [0, 1] first."
         )
+    if tensor:
+        return array.to(torch.float32).contiguous()
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
@@ -195,17 +199,10 @@ def parzen_log_likelihood(
     return log_p[0] if scalar else log_p
 
 
-def _to_numpy(array: ArrayLike) -> np.ndarray:
-    """A numpy view of ``array`` (tensors are detached and moved to the CPU)."""
-    if isinstance(array, torch.Tensor):
-        return array.detach().cpu().numpy()
-    return np.asarray(array)
-
-
 def parzen_protocol(
     samples: ArrayLike,
     valid: ArrayLike,
-    test: ArrayLike,
+    test: ArrayLike | None = None,
     *,
     sigmas: Sequence[float] = PAPER_SIGMAS,
     n_valid: int = 1000,
@@ -216,30 +213,38 @@ def parzen_protocol(
     Fits the window to ``samples`` (the paper: 10,000 generated images), picks
     σ from ``sigmas`` by mean log-likelihood of the first ``n_valid`` rows of
     ``valid``, and scores every row of ``test`` with it: mean ± std/√n.
-    All three must hold pixels in [0, 1] with the same row width.
+    ``test=None`` scores those validation rows themselves (model selection during
+    training), reusing their log-likelihoods at the chosen σ rather than computing them
+    again. All must hold pixels in [0, 1] with the same row width; the work runs on the
+    device of ``samples`` (a tensor's, else the CPU).
     """
     start = time.perf_counter()
-    samples_np = validate_samples(_to_numpy(samples), dim=None, name="samples")
-    dim = samples_np.shape[1]
-    valid_np = validate_samples(_to_numpy(valid), dim=dim, name="valid")
-    test_np = validate_samples(_to_numpy(test), dim=dim, name="test")
-    if not 1 <= n_valid <= len(valid_np):
+    samples = validate_samples(samples, dim=None, name="samples")
+    dim = samples.shape[1]
+    valid = validate_samples(valid, dim=dim, name="valid")
+    if test is not None:
+        test = validate_samples(test, dim=dim, name="test")
+    if not 1 <= n_valid <= len(valid):
         raise ValueError(
-            f"n_valid must be between 1 and {len(valid_np)} (the rows of valid), got {n_valid}."
+            f"n_valid must be between 1 and {len(valid)} (the rows of valid), got {n_valid}."
         )
     candidates = [float(s) for s in sigmas]
 
-    valid_ll = parzen_log_likelihood(
-        valid_np[:n_valid], samples_np, candidates, batch_size=batch_size
-    ).mean(1)
-    best = candidates[int(valid_ll.argmax())]
-    test_ll = parzen_log_likelihood(test_np, samples_np, best, batch_size=batch_size).cpu().numpy()
+    valid_rows = parzen_log_likelihood(valid[:n_valid], samples, candidates, batch_size=batch_size)
+    valid_ll = valid_rows.mean(1)
+    chosen = int(valid_ll.argmax())
+    best = candidates[chosen]
+    if test is None:
+        test_ll = valid_rows[chosen]
+    else:
+        test_ll = parzen_log_likelihood(test, samples, best, batch_size=batch_size)
+    test_ll = test_ll.cpu().numpy()
     return ParzenResult(
         test_ll=float(test_ll.mean()),
         test_se=float(test_ll.std() / np.sqrt(len(test_ll))),
         sigma=best,
         valid_ll_by_sigma=dict(zip(candidates, valid_ll.tolist(), strict=True)),
-        n_samples=len(samples_np),
+        n_samples=len(samples),
         n_valid=n_valid,
         n_test=len(test_ll),
         seconds=time.perf_counter() - start,

@@ -27,7 +27,12 @@ from advnets.data.datasets import Dataset
 from advnets.data.derived import cached_array
 from advnets.data.registry import load_dataset
 from advnets.evaluation.classifier import load_classifier
-from advnets.evaluation.metrics import compare_embeddings, embed_images, has_domain_features
+from advnets.evaluation.metrics import (
+    Reference,
+    compare_embeddings,
+    embed_images,
+    has_domain_features,
+)
 from advnets.evaluation.neighbours import memorisation_check, nearest_train_distances
 from advnets.evaluation.parzen import ParzenResult, parzen_protocol
 from advnets.files import atomic_write_bytes, atomic_write_text
@@ -110,7 +115,9 @@ def score_images(samples: torch.Tensor, dataset: Dataset, memorisation: bool = T
     if has_domain_features(dataset):
         classifier = load_classifier()
         reference = embed_images(dataset.test, "test images", classifier)
-        metrics = compare_embeddings(reference, embed_images(samples, "samples", classifier))
+        metrics = compare_embeddings(
+            Reference.of(reference), embed_images(samples, "samples", classifier)
+        )
         domain = metrics.to_dict()
         reference_counts = torch.bincount(reference.probs.argmax(1), minlength=10).tolist()
     scores = {

@@ -14,6 +14,7 @@ from advnets.data.datasets import Dataset
 from advnets.evaluation.classifier import embed, load_classifier
 from advnets.evaluation.metrics import (
     SCALAR_DOMAIN_METRICS,
+    Reference,
     compare_embeddings,
     has_domain_features,
 )
@@ -52,21 +53,34 @@ class SampleGrid(Callback):
 class Validation(Callback):
     """Every few epochs, model selection by the validation Parzen estimate (PAPER.md), and
     where a domain classifier is shipped FID, KID, IS, precision/recall, density/coverage and
-    classes against the validation images; patience ends a run that stopped improving."""
+    classes against the validation images; patience ends a run that stopped improving.
+
+    All of it runs on the training device: the samples stay where they are drawn, and the
+    validation images and their reference embedding are moved there once."""
 
     def __init__(self, config: RunConfig, dataset: Dataset) -> None:
         self.config = config.evaluation
         self.valid = dataset.valid[: self.config.valid_images]
         self.domain_reference = (
-            embed(load_classifier(), dataset.valid)
+            Reference.of(embed(load_classifier(), dataset.valid))
             if self.config.domain_metrics and has_domain_features(dataset)
             else None
         )
 
+    def _hold_on(self, device: torch.device) -> None:
+        """Move the validation images and the reference to ``device`` (once: then a no-op)."""
+        if self.valid.device != device:
+            self.valid = self.valid.to(device)
+            if self.domain_reference is not None:
+                self.domain_reference = self.domain_reference.to(device)
+
     def evaluate(self, trainer: Trainer) -> bool:
         if not trainer.validates_now():
             return False
-        samples = generate(trainer.sampler(), self.config.samples, VALID_NOISE_SEED)
+        self._hold_on(trainer.device)
+        samples = generate(
+            trainer.sampler(), self.config.samples, VALID_NOISE_SEED, device=trainer.device
+        )
         improved = self._parzen(trainer, samples)
         if self.domain_reference is not None:
             self._domain_metrics(trainer, samples)
@@ -78,7 +92,7 @@ class Validation(Callback):
     def _parzen(self, trainer: Trainer, samples: torch.Tensor) -> bool:
         """Score the samples by validation Parzen; True (and recorded as best) if improved."""
         state, valid = trainer.state, self.valid
-        result = parzen_protocol(samples, valid, valid, n_valid=len(valid))
+        result = parzen_protocol(samples, valid, n_valid=len(valid))
         improved = result.test_ll > state.best_valid_ll
         if improved:
             state.best_valid_ll, state.best_epoch = result.test_ll, state.epoch
@@ -106,7 +120,8 @@ class Validation(Callback):
     def _domain_metrics(self, trainer: Trainer, samples: torch.Tensor) -> None:
         """The classifier-feature metrics of the samples against the validation images."""
         started = time.perf_counter()
-        values = compare_embeddings(self.domain_reference, embed(load_classifier(), samples))
+        fake = embed(load_classifier(trainer.device), samples)
+        values = compare_embeddings(self.domain_reference, fake)
         record = {
             "kind": "valid_domain",
             "step": trainer.state.g_updates,
