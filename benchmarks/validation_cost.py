@@ -63,7 +63,9 @@ def timed(work: Callable[[], Any], device: torch.device, repeats: int) -> tuple[
 
 
 def epoch_seconds(trainer: Trainer, steps: int) -> float:
-    """Seconds of one training epoch, from ``steps`` timed minibatch updates."""
+    """Seconds of one training epoch, from ``steps`` timed minibatch updates (on a GPU
+    replayed as CUDA graphs, as ``advnets train`` runs them)."""
+    trainer.prepare()
     m = trainer.config.training.batch_size
     batches = [trainer.train_data[i * m : (i + 1) * m] for i in range(trainer.batches_per_epoch)]
     for x in batches[:20]:  # warm-up
