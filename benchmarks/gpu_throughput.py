@@ -13,8 +13,10 @@ same precision (fp32 without TF32, as training runs), measured in the same proce
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 
 import torch
 from common import synthetic_mnist, timing_config
@@ -27,64 +29,62 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 WARMUP = 50
 
 
-def training_rate(preset: str, precision: str, graphs: bool, steps: int) -> tuple[float, float]:
-    """(images/s, FLOPs per image) of ``steps`` minibatches of ``preset`` on the GPU."""
+@contextlib.contextmanager
+def warm_trainer(preset: str, precision: str, graphs: bool = True) -> Iterator[Trainer]:
+    """A trainer of ``preset`` on the GPU, prepared and past ``WARMUP`` minibatches (its
+    graphs captured), in a temporary run directory; its synthetic data on the GPU."""
     overrides = (f"training.cuda_graphs={str(graphs).lower()}",)
     config = timing_config(preset, precision, overrides, device="cuda")
-    data = synthetic_mnist()
-    m = config.training.batch_size
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, data, RunDir(tmp))
+        trainer = Trainer(config, synthetic_mnist(), RunDir(tmp))
         trainer.prepare()
-        batches = trainer.train_data[: len(data.train) // m * m].view(-1, m, data.dim)
         for i in range(WARMUP):
-            trainer.train_minibatch(batches[i % len(batches)])
+            trainer.train_minibatch(minibatch(trainer, i))
         torch.cuda.synchronize()
-        start = time.perf_counter()
-        for i in range(steps):
-            trainer.train_minibatch(batches[i % len(batches)])
-        torch.cuda.synchronize()
-        rate = steps * m / (time.perf_counter() - start)
-    return rate, trainer.game.flops_per_image()
+        yield trainer
+
+
+def minibatch(trainer: Trainer, i: int) -> torch.Tensor:
+    """The i-th minibatch of the trainer's data, cycling."""
+    m = trainer.config.training.batch_size
+    start = i % trainer.batches_per_epoch * m
+    return trainer.train_data[start : start + m]
+
+
+def timed_rate(trainer: Trainer, steps: int, step) -> float:
+    """Images/s of ``steps`` calls of ``step(i)``, the GPU waited for at both ends."""
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    torch.cuda.synchronize()
+    return steps * trainer.config.training.batch_size / (time.perf_counter() - start)
+
+
+def training_rate(preset: str, precision: str, graphs: bool, steps: int) -> tuple[float, float]:
+    """(images/s, FLOPs per image) of ``steps`` minibatches of ``preset`` on the GPU."""
+    with warm_trainer(preset, precision, graphs) as trainer:
+        rate = timed_rate(trainer, steps, lambda i: trainer.train_minibatch(minibatch(trainer, i)))
+        return rate, trainer.game.flops_per_image()
 
 
 def replay_rate(preset: str, precision: str, steps: int) -> float:
-    """Images/s of the captured graph replayed back to back, without the loop around it
+    """Images/s of the captured graphs replayed back to back, without the loop around them
     (schedules, minibatch copies, statistics): the GPU's own pace for this update."""
-    config = timing_config(preset, precision, device="cuda")
-    data = synthetic_mnist()
-    m = config.training.batch_size
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, data, RunDir(tmp))
-        trainer.prepare()
-        for i in range(WARMUP):
-            trainer.train_minibatch(trainer.train_data[i * m : (i + 1) * m])
+    with warm_trainer(preset, precision) as trainer:
         graphs = [captured.graph for captured in trainer._graphs._captured.values()]
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(steps):
-            for graph in graphs:
-                graph.replay()
-        torch.cuda.synchronize()
-        return steps * m / (time.perf_counter() - start)
+        return timed_rate(trainer, steps, lambda i: [graph.replay() for graph in graphs])
 
 
 def kernel_profile(preset: str, precision: str, steps: int = 20) -> None:
     """The CUDA kernels of one op-by-op update: how many, their GPU time, the costliest."""
     from torch.profiler import ProfilerActivity, profile
 
-    config = timing_config(preset, precision, ("training.cuda_graphs=false",), device="cuda")
-    data = synthetic_mnist()
-    m = config.training.batch_size
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, data, RunDir(tmp))
-        trainer.prepare()
-        for i in range(WARMUP):
-            trainer.train_minibatch(trainer.train_data[i * m : (i + 1) * m])
-        torch.cuda.synchronize()
+    with warm_trainer(preset, precision, graphs=False) as trainer:
+        m = trainer.config.training.batch_size
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             for i in range(steps):
-                trainer.train_minibatch(trainer.train_data[i * m : (i + 1) * m])
+                trainer.train_minibatch(minibatch(trainer, i))
             torch.cuda.synchronize()
     kernels = [
         (e.name, e.time_range.elapsed_us()) for e in prof.events() if e.device_type.name == "CUDA"
