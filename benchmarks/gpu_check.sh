@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The GPU check, unattended and offline: the CUDA tests, training throughput (fp32 and bf16,
-# op by op and as CUDA graphs), a short mnist-paper run on real MNIST with its validation
-# costs, and the final evaluation; then one summary table.
+# op by op and as CUDA graphs), seeds trained together, two short mnist-paper runs on real
+# MNIST (one seed; seeds 0-3 together) with their costs, the final evaluation and one
+# validation part by part; then one summary.
 #
 #   bash benchmarks/gpu_check.sh MNIST_DIR [OUT_DIR]
 #
 # MNIST_DIR holds mnist.pkl.gz (a copy of the dataset cache, ~/.cache/advnets); nothing is
 # downloaded. Run from the repository root; the package is used from src/, so PyTorch,
 # numpy, pyyaml, safetensors, tqdm, tensorboard, pillow, matplotlib and pytest must be
-# installed. Every step has its own time limit (about 7 minutes in all on an H100) and a
-# failed step does not stop the others. OUT_DIR (default gpu-check) keeps each step's
+# installed. Every step has its own time limit, and a failed step does not stop the others;
+# on an H200 the whole should take 5-6 minutes (its parts' times there, added up). OUT_DIR (default gpu-check) keeps each step's
 # output; the summary is printed last and kept in OUT_DIR/summary.md.
 set -u
 data=${1:?usage: bash benchmarks/gpu_check.sh MNIST_DIR [OUT_DIR]}
 out=${2:-gpu-check}
-train_seconds=${GPU_CHECK_TRAIN_SECONDS:-100}
+train_seconds=${GPU_CHECK_TRAIN_SECONDS:-60}
 mkdir -p "$out"
 export ADVNETS_DATA_DIR=$data PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
 python=${PYTHON:-python3}
@@ -42,7 +43,11 @@ step seeds 90 "$python" benchmarks/seeds_throughput.py --device cuda --seeds 1 2
 step train $((train_seconds + 30)) bash -c "timeout -s INT $train_seconds $python -m advnets \
     train mnist-paper --device cuda --out $out/run --set evaluation.patience=null \
     --set logging.progress=false --no-eval; true"
-step costs 30 "$python" benchmarks/run_costs.py "$out/run"
+step seedrun $((train_seconds + 30)) bash -c "timeout -s INT $train_seconds $python -m advnets \
+    train mnist-paper --seeds 0-3 --device cuda --out $out/seeds-run \
+    --set evaluation.patience=null --set logging.progress=false --no-eval; true"
+step costs 30 "$python" benchmarks/run_costs.py "$out/run" "$out"/seeds-run/seed-*
+step validation 60 "$python" benchmarks/validation_cost.py --device cuda --steps 300 --repeats 3
 step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
 
 {
@@ -64,8 +69,11 @@ step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
     echo "## seeds together (train --seeds)"
     grep -E "^ *(seeds|alone|[0-9]+) |^device" "$out/seeds.log"
     echo
-    echo "## short mnist-paper run"
+    echo "## short mnist-paper runs: one seed, then seeds 0-3 together"
     cat "$out/costs.log"
+    echo
+    echo "## one validation, part by part"
+    grep -E "^\||^mnist" "$out/validation.log"
     echo
     echo "## evaluate"
     tail -n 15 "$out/evaluate.log"
