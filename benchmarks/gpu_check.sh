@@ -10,8 +10,9 @@
 # downloaded. Run from the repository root; the package is used from src/, so PyTorch,
 # numpy, pyyaml, safetensors, tqdm, tensorboard, pillow, matplotlib and pytest must be
 # installed. Every step has its own time limit, and a failed step does not stop the others;
-# on an H200 the whole should take about 6 minutes (its parts' times there, added up). OUT_DIR (default gpu-check) keeps each step's
-# output; the summary is printed last and kept in OUT_DIR/summary.md.
+# on an H200 the whole should take about 6 minutes (its parts' times there, added up).
+# OUT_DIR (default gpu-check) keeps each step's output; the summary is printed last and
+# kept in OUT_DIR/summary.md.
 set -u
 data=${1:?usage: bash benchmarks/gpu_check.sh MNIST_DIR [OUT_DIR]}
 out=${2:-gpu-check}
