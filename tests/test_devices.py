@@ -216,6 +216,8 @@ def test_auto_precision_is_chosen_by_measurement_and_kept_on_resume(tmp_path, mo
         return lambda device: {"fp32": fp32, "bf16": bf16}
 
     assert precision_module.resolve_precision("fp32", torch.device("cpu")) == ("fp32", {})
+    # a GPU updating op by op keeps fp32, unmeasured (no GPU needed to decide it)
+    assert precision_module.resolve_precision("auto", torch.device("cuda")) == ("fp32", {})
     monkeypatch.setattr(precision_module, "measure_precisions", rates(100.0, 150.0))
     assert precision_module.resolve_precision("auto", torch.device("cpu"))[0] == "bf16"
     monkeypatch.setattr(precision_module, "measure_precisions", rates(100.0, 110.0))

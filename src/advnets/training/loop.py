@@ -124,7 +124,9 @@ class Trainer:
         self.permutation = torch.arange(len(dataset.train))
         if self.processes.distributed:
             self.game.distribute(self._ddp)
-        precision, self.precision_rates = resolve_precision(train_cfg.precision, self.device)
+        precision, self.precision_rates = resolve_precision(
+            train_cfg.precision, self.device, self._replays_graphs()
+        )
         self.state = TrainState(precision=precision)
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self.metrics: MetricsLog | None = None  # open while training, on rank 0
@@ -198,9 +200,13 @@ class Trainer:
             return
         for optimizer in self.game.optimizers.values():
             hyperparameters_on_device(optimizer, self.device)
-        graphs = self.config.training.cuda_graphs
-        if graphs and graphs_supported(self.device, self.processes.world_size):
+        if self._replays_graphs():
             self._graphs = GraphedPhases(self.device, self.noise_rng)
+
+    def _replays_graphs(self) -> bool:
+        """Whether this run's updates are replayed as CUDA graphs (training.cuda_graphs)."""
+        supported = graphs_supported(self.device, self.processes.world_size)
+        return self.config.training.cuda_graphs and supported
 
     def run_phase(self, phase: Phase, batch: Minibatch) -> torch.Tensor:
         """Run one phase of the game (replay its graph where there is one) and count its
