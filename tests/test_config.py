@@ -122,3 +122,8 @@ def test_the_config_loader_raises_nothing_but_config_errors(document, overrides)
             load_config(str(path), overrides)
         except ConfigError as err:
             assert "\n" not in str(err)  # one line, whatever the input
+
+
+def test_the_toy_family_takes_only_the_priors_its_lab_integrates():
+    with pytest.raises(ConfigError, match="takes uniform or gaussian noise"):
+        load_config("toy-1d", ["model.noise=uniform-pm1"])

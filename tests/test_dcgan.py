@@ -159,3 +159,54 @@ def test_acgan_generator_takes_labels_and_discriminator_returns_class_logits():
     unconditional, _ = networks((1, 28, 28))
     with pytest.raises(ValueError, match="unconditional"):
         unconditional(z, torch.arange(10))
+
+
+def test_the_dcgan_family_trains_and_its_runs_are_read_like_any_other(tmp_path):
+    from conftest import make_dataset, tiny_config
+
+    from advnets.evaluation.runs import load_generator
+    from advnets.models.dcgan import FlatImageGenerator
+    from advnets.runs.rundir import RunDir
+    from advnets.sampling import generate
+    from advnets.training.loop import Trainer
+
+    config = tiny_config(
+        "model.family=dcgan",
+        "model.noise=uniform-pm1",
+        "model.base_channels=4",
+        "training.optimizer=adam",
+        "training.lr=0.0002",
+        "training.max_steps=6",
+    )
+    dataset = make_dataset()
+    run = RunDir(tmp_path / "run")
+    run.create(config, dataset.sha256, dataset.source)
+    trainer = Trainer(config, dataset, run)
+    assert isinstance(trainer.game.generator, FlatImageGenerator)
+    assert trainer.game._separate_halves  # D's batch norm sees real and fake apart
+    before = [p.detach().clone() for p in trainer.game.discriminator.parameters()]
+    trainer.train()
+    after = list(trainer.game.discriminator.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    generator, _, meta = load_generator(run, "last")
+    assert meta["data_dim"] == 784
+    samples = generate(generator, 10, seed=0)
+    assert samples.shape == (10, 784) and samples.min() >= 0 and samples.max() <= 1
+
+
+def test_the_dcgan_family_refuses_images_it_cannot_shape():
+    from advnets.config import ConfigError, load_config
+    from advnets.models import build_models
+
+    config = load_config("dcgan-mnist", ["model.base_channels=4"])
+    with pytest.raises(ConfigError, match="this data has 100"):
+        build_models(config.model, 100)
+
+
+def test_multiply_adds_of_convolutions_count_each_kernel_window():
+    from advnets.games.gan import layer_macs
+
+    conv = nn.Conv2d(3, 8, 4, stride=2, padding=1)  # 32x32 -> 16x16: 8*16*16 outputs
+    assert layer_macs(conv, torch.zeros(2, 3, 32, 32)) == [8 * 16 * 16 * 3 * 4 * 4]
+    transposed = nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1)  # 8*16*16 inputs
+    assert layer_macs(transposed, torch.zeros(2, 8, 16, 16)) == [8 * 16 * 16 * 3 * 4 * 4]

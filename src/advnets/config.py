@@ -86,10 +86,13 @@ FAMILY_OPTIONS = {
 class ModelConfig:
     """The paper's MNIST adversarial net (Goodfellow et al. 2014, reference config)."""
 
-    # mlp-maxout: the paper's ReLU/sigmoid MLP G and maxout D; mlp-toy: small MLPs for points
-    family: Literal["mlp-maxout", "mlp-toy"] = "mlp-maxout"
+    # mlp-maxout: the paper's ReLU/sigmoid MLP G and maxout D; mlp-toy: small MLPs for points;
+    #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016)
+    family: Literal["mlp-maxout", "mlp-toy", "dcgan"] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z
-    noise: Literal["uniform", "gaussian"] = "uniform"  # uniform on [-sqrt3, sqrt3] (unit variance)
+    # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
+    #   (DCGAN's); uniform-01: on [0, 1]; gaussian: N(0, I) (advnets.models.latent)
+    noise: Literal["uniform", "uniform-pm1", "uniform-01", "gaussian"] = "uniform"
     generator_hidden: list[int] = field(default_factory=lambda: [1200, 1200])  # ReLU layers
     generator_init_range: float = 0.05  # weights ~ U(-r, r)
     # not in the paper: batch normalisation before each hidden ReLU of G (DCGAN's generator);
@@ -107,9 +110,17 @@ class ModelConfig:
     # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
     #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
     generator_skip: bool = False
+    # dcgan only: channels of D's first and G's last hidden layer, doubling towards the
+    #   middle (advnets.models.dcgan)
+    base_channels: int = 32
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
+        _check_range("model.base_channels", self.base_channels, 1, limits.MAX_WIDTH)
+        _check(
+            self.family != "mlp-toy" or self.noise in ("uniform", "gaussian"),
+            f"model.noise = {self.noise!r}: the mlp-toy family takes uniform or gaussian noise.",
+        )
         for name in ("generator_hidden", "discriminator_units"):
             sizes = getattr(self, name)
             _check_range(f"the number of layers in model.{name}", len(sizes), 1, limits.MAX_LAYERS)

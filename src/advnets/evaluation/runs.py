@@ -91,7 +91,8 @@ def load_generator(
         path = run.checkpoint("last")
     tensors, meta = ckpt.load_checkpoint(path)
     meta["checkpoint"] = path.stem
-    data_dim = tensors["generator.output.bias"].shape[0]
+    # recorded in the checkpoint; before it was, only the MLP families existed
+    data_dim = meta.get("data_dim") or tensors["generator.output.bias"].shape[0]
     generator, _ = build_models(config.model, data_dim)
     ckpt.load_module(sampling_prefix(tensors), generator, tensors)
     return generator, config, meta

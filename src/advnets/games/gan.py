@@ -24,6 +24,7 @@ and of the global noise, so N processes compute what one computes on the whole m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -39,6 +40,7 @@ from advnets.games.optim import build_optimizer
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
 from advnets.runs import checkpoint as ckpt
+from advnets.sampling import eval_mode
 
 
 def gradient_norm(module: nn.Module) -> torch.Tensor:
@@ -47,28 +49,57 @@ def gradient_norm(module: nn.Module) -> torch.Tensor:
     return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.tensor(0.0)
 
 
-def _linear_macs(module: nn.Module) -> tuple[int, int]:
-    """(all, first-layer) multiply-adds per example of a module's Linear layers."""
-    sizes = [m.in_features * m.out_features for m in module.modules() if isinstance(m, nn.Linear)]
-    return sum(sizes), sizes[0]
+def layer_macs(module: nn.Module, example: torch.Tensor) -> list[int]:
+    """Multiply-adds per example of each linear, convolution and transposed-convolution
+    layer of ``module``, in the order a forward pass on ``example`` (a batch) calls them."""
+    macs: list[int] = []
+
+    def count(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        if isinstance(layer, nn.ConvTranspose2d):  # each input value meets the whole kernel
+            kernel = layer.out_channels // layer.groups * math.prod(layer.kernel_size)
+            macs.append(inputs[0][0].numel() * kernel)
+        elif isinstance(layer, nn.Conv2d):  # each output value sums over one kernel window
+            kernel = layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+            macs.append(output[0].numel() * kernel)
+        else:
+            macs.append(layer.in_features * layer.out_features)
+
+    kinds = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
+    hooks = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, kinds)]
+    try:
+        with torch.no_grad(), eval_mode(module):
+            module(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return macs
 
 
-def update_flops_per_image(generator: nn.Module, discriminator: nn.Module) -> float:
+def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch: int = 2) -> float:
     """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
 
     Forward: G once, D on the real and the fake half, and D again for the G step.
     D step backward: D's weight gradients on both halves and its hidden input
     gradients. G step backward: input gradients through D (not D's weight
-    gradients), then G's weight and hidden input gradients. Multiply-adds x 2.
-    For the paper's MNIST model this is 30.6 MFLOP. (The simultaneous update
-    shares one D forward pass between the two steps, so it does 2.5 MFLOP less.)
+    gradients), then G's weight and hidden input gradients. Multiply-adds x 2, of
+    every linear and (transposed) convolution layer. For the paper's MNIST model this
+    is 30.6 MFLOP. (The simultaneous update shares one D forward pass between the two
+    steps, so it does 2.5 MFLOP less.) Counted on a forward pass of zeros in batches of
+    ``batch`` (one that D's minibatch groups divide), which draws no random numbers.
     """
-    g, g_first = _linear_macs(generator)
-    d, d_first = _linear_macs(discriminator)
+    device = next(generator.parameters()).device
+    g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device))
+    d_layers = layer_macs(discriminator, torch.zeros(batch, generator.data_dim, device=device))
+    (g, g_first), (d, d_first) = (sum(g_layers), g_layers[0]), (sum(d_layers), d_layers[0])
     forward = g + 3 * d
     d_backward = 2 * d + 2 * (d - d_first)
     g_backward = d + g + (g - g_first)
     return 2.0 * (forward + d_backward + g_backward)
+
+
+def has_batchnorm(module: nn.Module) -> bool:
+    """Whether any layer of ``module`` normalises over the batch it is given."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 def _check_groups(config: RunConfig, world_size: int) -> None:
@@ -100,6 +131,7 @@ class GAN(Game):
         self.generator.to(device)
         self.discriminator.to(device)
         self._g, self._d = self.generator, self.discriminator  # what the updates call
+        self._separate_halves = has_batchnorm(self.discriminator)
         train_cfg = config.training
         self.optimizers = {
             role: build_optimizer(
@@ -115,6 +147,7 @@ class GAN(Game):
         decay = train_cfg.generator_average
         self.average = GeneratorAverage(self.generator, decay) if decay else None
         self.update, self.k = train_cfg.update, train_cfg.k
+        self._batch = train_cfg.batch_size // world_size  # what D sees of a minibatch
         # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
         self._g_grad_norm = torch.zeros((), device=device)
 
@@ -148,9 +181,15 @@ class GAN(Game):
         return batch.shard(self.generator.sample_noise(batch.size, batch.noise_rng))
 
     def _discriminate(self, batch: Minibatch, fake: torch.Tensor):
-        """D's logits (fp32) on the real and the fake half; dropout masks differ row by row."""
+        """D's logits (fp32) on the real and the fake half; dropout masks differ row by row.
+
+        One pass on both halves; a D with batch normalisation sees each half alone, as in
+        DCGAN's code, so that neither half's batch statistics tell it about the other."""
+        fake = fake.to(batch.real.dtype)
         with batch.autocast():
-            logits = self._d(torch.cat([batch.real, fake.to(batch.real.dtype)])).float()
+            if self._separate_halves:
+                return self._d(batch.real).float(), self._d(fake).float()
+            logits = self._d(torch.cat([batch.real, fake])).float()
         return logits[: len(batch.real)], logits[len(batch.real) :]
 
     def simultaneous_update(self, batch: Minibatch) -> torch.Tensor:
@@ -260,7 +299,7 @@ class GAN(Game):
             ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
 
     def flops_per_image(self) -> float:
-        return update_flops_per_image(self.generator, self.discriminator)
+        return update_flops_per_image(self.generator, self.discriminator, self._batch)
 
     def summary(self, means: dict[str, float]) -> dict[str, float]:
         """V(D, G) of Eq. (1): the D loss is -V / 2."""

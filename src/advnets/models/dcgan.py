@@ -39,9 +39,12 @@ output layers): the normalisation's shift takes its place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from advnets.config import ConfigError
 from advnets.models.latent import Generator
 from advnets.models.layers import one_hot
 
@@ -159,3 +162,56 @@ class DCGANDiscriminator(nn.Module):
         h = self.features(x.reshape(-1, *self.in_shape))
         logit = self.output(h).squeeze(-1)
         return logit if self.classes is None else (logit, self.classes(h))
+
+
+IMAGE_SHAPES = {784: (1, 28, 28), 1024: (1, 32, 32), 3072: (3, 32, 32)}  # by values per image
+
+
+def image_shape(data_dim: int) -> tuple[int, int, int]:
+    """(C, H, W) of the flat images a DCGAN family run trains on: 28x28 grey, 32x32 grey or
+    32x32 colour, told apart by the number of values per image."""
+    if data_dim not in IMAGE_SHAPES:
+        sizes = ", ".join(f"{d} ({c}x{h}x{w})" for d, (c, h, w) in IMAGE_SHAPES.items())
+        raise ConfigError(
+            f"the dcgan family trains on images of {sizes} values; this data has {data_dim}."
+        )
+    return IMAGE_SHAPES[data_dim]
+
+
+class FlatImageGenerator(nn.Module):
+    """A DCGAN generator as the trainer and the tools see every generator (the paper's
+    model's protocol): flat rows (N, C·H·W) in [0, 1], noise from ``sample_noise``."""
+
+    def __init__(self, net: DCGANGenerator) -> None:
+        super().__init__()
+        self.net = net
+        self.noise_dim, self.noise = net.latent_dim, net.prior
+        channels, height, width = net.out_shape
+        self.data_dim = channels * height * width
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n noise vectors from this generator's prior p_z."""
+        return self.net.sample_latent(n, generator)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).flatten(1)
+
+
+@dataclass(frozen=True)
+class DCGANSettings:
+    """The model.* settings of the dcgan family (meanings in advnets.config)."""
+
+    noise_dim: int
+    noise: str
+    base_channels: int
+
+
+def build_dcgan(
+    settings: DCGANSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[FlatImageGenerator, DCGANDiscriminator]:
+    """DCGAN's G (taking flat rows out) and D for the images ``data_dim`` values describe
+    (:func:`image_shape`); the pixel means are not used (G's output layer is a transposed
+    convolution initialised as the paper says)."""
+    shape = image_shape(data_dim)
+    generator = DCGANGenerator(shape, settings.noise_dim, settings.base_channels, settings.noise)
+    return FlatImageGenerator(generator), DCGANDiscriminator(shape, settings.base_channels)

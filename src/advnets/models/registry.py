@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from advnets.config import ConfigError, ModelConfig
+from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.toy import ToySettings, build_mlp_toy
 
@@ -37,6 +38,7 @@ class Family:
 FAMILIES: dict[str, Family] = {
     "mlp-maxout": Family(MaxoutSettings, build_mlp_maxout),  # the paper's MNIST networks
     "mlp-toy": Family(ToySettings, build_mlp_toy),  # small MLPs for the theory lab's points
+    "dcgan": Family(DCGANSettings, build_dcgan),  # Radford et al. 2016, convolutional
 }
 
 

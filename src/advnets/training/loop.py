@@ -493,6 +493,7 @@ class Trainer:
             **game_meta,
             "config": self.config.to_dict(),
             "data_sha256": self.data.sha256,
+            "data_dim": self.data.dim,  # what G's output is, whatever the family
             "version": __version__,
             "world_size": self.processes.world_size,
             "device": self.device.type,
