@@ -65,6 +65,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "mnist-quick": ("mnist-quick", [*SMALL_IMAGES, "training.precision=fp32"]),
     "mnist-quick-bf16": ("mnist-quick", [*SMALL_IMAGES, "training.precision=bf16"]),
+    "dcgan-mnist": ("dcgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
     "toy-1d": ("toy-1d", SMALL_POINTS),
     "toy-grid": ("toy-grid", SMALL_POINTS),
     "toy-ring": ("toy-ring", SMALL_POINTS),

@@ -32,7 +32,7 @@ TINY = [
 ]  # fmt: skip
 
 
-OTHER_FAMILY = "model:\n  family: dcgan\n"
+OTHER_FAMILY = "model:\n  family: wgan-gp\n"
 
 
 def train(tmp_path: Path, name: str, *extra: str) -> Path:
