@@ -31,7 +31,7 @@ import math
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,6 +68,18 @@ class TrainingInterrupted(RuntimeError):
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; a scheduler's or torchrun's stop
 GPU_CHECK_EVERY = 100  # minibatches between two checks for NaN and stop signals on a GPU
+
+
+@contextlib.contextmanager
+def stop_signals_to(handler: Callable[[int, object], None]) -> Iterator[None]:
+    """Send SIGINT and SIGTERM to ``handler`` while the block runs; the handlers before it
+    are back afterwards, however the block ends."""
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
 
 
 @dataclass
@@ -234,11 +246,16 @@ class Trainer:
                     logged = stats
                 else:
                     checked.append(stats)
-        self._health += torch.cat([logged, *checked]).sum()
+        self.note_for_check(torch.cat([logged, *checked]))
+        return logged
+
+    def note_for_check(self, stats: torch.Tensor) -> None:
+        """Count one minibatch's statistics into the next :meth:`check` (a NaN or infinity
+        among them survives the sum), and check when ``check_every`` minibatches are due."""
+        self._health += stats.sum()
         self._unchecked += 1
         if self._unchecked >= self.check_every:
             self.check()
-        return logged
 
     def check(self) -> None:
         """Agree with every rank on whether a loss became NaN or infinite since the last
@@ -312,13 +329,11 @@ class Trainer:
             self.game, self.metrics, self.board, flop_seconds, self.device, self.processes.mean
         )
         bar = self._progress_bar()
-        previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         try:
-            while not self.done():
-                self._train_epoch(window, bar)
+            with stop_signals_to(self._on_stop_signal):
+                while not self.done():
+                    self._train_epoch(window, bar)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             bar.close()
             self.board.close()
         return self.state

@@ -21,7 +21,6 @@ seed, dropout included, the run is bit for bit the seed's run alone (tested).
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,7 +39,7 @@ from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
 from advnets.training.callbacks import Callback
 from advnets.training.distributed import resolve_device
-from advnets.training.loop import STOP_SIGNALS, Trainer, TrainingInterrupted
+from advnets.training.loop import Trainer, TrainingInterrupted, stop_signals_to
 from advnets.training.throughput import gemm_gflops
 from advnets.training.window import LogWindow
 
@@ -229,11 +228,8 @@ class ManySeeds:
         for trainer, seed_stats in zip(self.trainers, stats, strict=True):
             if trainer in active:
                 trainer.state.count(("d", "g"))
-                trainer._health += seed_stats.sum()
-                trainer._unchecked += 1
                 trainer._signalled = self._signalled
-                if trainer._unchecked >= trainer.check_every:
-                    trainer.check()
+                trainer.note_for_check(seed_stats)
         return stats
 
     # ----- the run -----------------------------------------------------------------------------
@@ -290,13 +286,11 @@ class ManySeeds:
                 LogWindow(trainer.game, trainer.metrics, trainer.board, flop_seconds, self.device)
             )
         bar = self.lead._progress_bar() if self.active else tqdm(disable=True)
-        previous = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         try:
-            while not self.done():
-                self._train_epoch(windows, bar)
+            with stop_signals_to(self._on_stop_signal):
+                while not self.done():
+                    self._train_epoch(windows, bar)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             bar.close()
             for trainer in self.trainers:
                 if trainer.board is not None:
