@@ -7,7 +7,6 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import os
 import sys
 import textwrap
@@ -286,6 +285,7 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from advnets.data.registry import data_image_shape
     from advnets.evaluation.runs import load_generator
     from advnets.figures.grid import check_picture, save_grid
     from advnets.files import atomic_write_bytes, check_writable
@@ -303,8 +303,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 f"{args.run_dir} is a theory-lab run on {config.data.dataset!r} points, not "
                 "images: write its samples with -o OUT.npy (its pictures come from `advnets toy`)."
             )
-        side = math.isqrt(generator.data_dim)
-        check_picture(args.n, (side, side), scale=args.scale)
+        shape = data_image_shape(config.data)
+        check_picture(args.n, shape, scale=args.scale)
     limits.check_memory(  # float32 values drawn in chunks, joined, then a .npy buffer and its bytes
         f"{args.n:,} samples of {generator.data_dim} values", 4 * 4 * args.n * generator.data_dim
     )
@@ -316,7 +316,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         np.save(buffer, samples, allow_pickle=False)
         atomic_write_bytes(out, buffer.getvalue())
     else:
-        save_grid(out, samples, (side, side), scale=args.scale)
+        save_grid(out, samples, shape, scale=args.scale)
     print(f"wrote {args.n} samples to {out}")
     return 0
 

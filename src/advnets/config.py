@@ -61,16 +61,56 @@ def _show(value: Any) -> str:
         return f"a {type(value).__name__}"
 
 
+TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid")  # points (advnets.data.toy)
+# (C, H, W) of the image data sets whose images have a fixed shape
+DATASET_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+CHANNEL_KINDS = {1: "grey (1 channel)", 3: "colour (3 channels)"}
+
+
 @dataclass
 class DataConfig:
     """Where the training data come from."""
 
-    # mnist: the standard 50k/10k/10k split (PAPER.md); the others: advnets.data.toy
-    dataset: Literal["mnist", "gaussian-1d", "mixture-1d", "ring", "grid"] = "mnist"
+    # mnist: the standard 50k/10k/10k split (PAPER.md); fashion-mnist: MNIST's split of
+    #   Fashion-MNIST; cifar10: 45k/5k/10k RGB 32x32; folder: the images of data.folder
+    #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid: advnets.data.toy
+    dataset: Literal[
+        "mnist", "fashion-mnist", "cifar10", "folder", "gaussian-1d", "mixture-1d", "ring", "grid"
+    ] = "mnist"
     data_dir: str | None = None  # cache directory; None: $ADVNETS_DATA_DIR or ~/.cache/advnets
     download: bool = True  # fetch missing files from the checksummed sources
     train_subset: int | None = None  # use only the first N training images (tests, quick trials)
     toy_points: int = 10000  # training points of a toy dataset (one epoch)
+    folder: str | None = None  # dataset folder: a folder of PNG/JPEG images (class sub-folders)
+    image_size: int = 32  # dataset folder: the side its images are centre-cropped and resized to
+    # channels the run's images must have: 1 (grey) or 3 (RGB); null: the data's own. A
+    #   folder's images are converted to it (null: RGB); other data must already have it
+    channels: int | None = None
+
+    def validate(self) -> None:
+        _check(
+            self.train_subset is None or self.train_subset >= 1,
+            "data.train_subset must be >= 1 or null.",
+        )
+        _check_range("data.toy_points", self.toy_points, 1, limits.MAX_TOY_POINTS)
+        _check(
+            self.channels in (None, 1, 3),
+            f"data.channels = {_show(self.channels)} is not valid; choose 1 (grey), 3 (RGB) "
+            "or null (the data's own).",
+        )
+        have = DATASET_SHAPES.get(self.dataset, (None,))[0]
+        _check(
+            self.channels is None or have is None or have == self.channels,
+            f"data.channels = {self.channels}: this run is made for "
+            f"{CHANNEL_KINDS.get(self.channels)} images, but {self.dataset} images are "
+            f"{CHANNEL_KINDS.get(have)}; choose data that fit the preset, or another preset.",
+        )
+        _check_range("data.image_size", self.image_size, 1, limits.MAX_IMAGE_SIDE)
+        _check(
+            (self.dataset == "folder") == (self.folder is not None),
+            "data.folder names the image folder of data.dataset = 'folder', and only of it: "
+            f"data.dataset is {self.dataset!r} and data.folder is {_show(self.folder)}.",
+        )
 
 
 # model.* options that one family alone reads (advnets.models.registry), and that family:
@@ -273,16 +313,13 @@ class RunConfig:
         )
         _check(self.logging.log_every_steps >= 1, "logging.log_every_steps must be >= 1.")
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
-        _check(
-            self.data.train_subset is None or self.data.train_subset >= 1,
-            "data.train_subset must be >= 1 or null.",
-        )
-        _check_range("data.toy_points", self.data.toy_points, 1, limits.MAX_TOY_POINTS)
-        toy_data = self.data.dataset != "mnist"
+        self.data.validate()
+        toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),
             f"model.family = {self.model.family!r} does not fit data.dataset = "
-            f"{self.data.dataset!r}: use mlp-maxout for mnist and mlp-toy for the toy datasets.",
+            f"{self.data.dataset!r}: use mlp-toy for the toy datasets "
+            f"({', '.join(TOY_DATASETS)}) and an image family for images.",
         )
         return self
 

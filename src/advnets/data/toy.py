@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from advnets.config import TOY_DATASETS
 from advnets.data.datasets import Dataset
 
-TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid")
 DATA_SEED = 0  # the points are the same for every run; only the GAN's seed varies
 
 

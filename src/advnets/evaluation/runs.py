@@ -30,6 +30,7 @@ from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.metrics import (
     Reference,
     compare_embeddings,
+    domain_unavailable,
     embed_images,
     has_domain_features,
 )
@@ -122,8 +123,10 @@ def score_images(samples: torch.Tensor, dataset: Dataset, memorisation: bool = T
         domain = metrics.to_dict()
         reference_counts = torch.bincount(reference.probs.argmax(1), minlength=10).tolist()
     scores = {
+        "dataset": dataset.name,
         "parzen": parzen.to_dict(),
         "domain": domain,
+        "domain_unavailable": domain_unavailable(dataset),
         "reference_class_counts": reference_counts,
     }
     if memorisation:

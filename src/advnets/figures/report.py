@@ -74,15 +74,18 @@ def _number(value, decimals: int) -> str:
 def _metrics_table(evaluation: dict, reference: dict | None) -> str:
     parzen = evaluation["parzen"]
     ceiling = reference["parzen"] if reference else None
+    paper = PAPER_PARZEN if evaluation.get("dataset", "mnist") == "mnist" else "—"
     rows = [
         "<tr><th>metric</th><th>this run</th><th>10,000 training images</th>"
         "<th>paper</th><th>reading</th></tr>",
         f"<tr><td>Parzen log-likelihood, test (nats)</td>"
         f"<td>{parzen['test_ll']:.1f} ± {parzen['test_se']:.1f}</td>"
-        f"<td>{_number(ceiling and ceiling['test_ll'], 1)}</td><td>{PAPER_PARZEN}</td>"
+        f"<td>{_number(ceiling and ceiling['test_ll'], 1)}</td><td>{paper}</td>"
         f"<td>higher is better; σ = {parzen['sigma']:.3f}</td></tr>",
     ]
-    domain = evaluation.get("domain")
+    domain, missing = evaluation.get("domain"), evaluation.get("domain_unavailable")
+    if missing:
+        rows.append(f"<tr><td>domain metrics</td><td colspan=4>{html.escape(missing)}</td></tr>")
     if domain:
         ref_domain = reference and reference.get("domain")
         for key, label, reading, decimals in DOMAIN_ROWS:
