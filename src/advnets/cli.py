@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import sys
 import textwrap
@@ -284,19 +285,53 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
     print(f"report:   advnets report {run.path}   (one HTML page with everything)")
 
 
+def _chosen_class(args: argparse.Namespace, generator, meta: dict) -> int | str | None:
+    """The class ``--class`` names (an index, a class name or "all"), checked against the
+    run; None without ``--class``."""
+    if args.class_ is None:
+        return None
+    names = meta.get("class_names")
+    if not getattr(generator, "num_classes", 0) or not names:
+        raise ConfigError(
+            f"{args.run_dir} is an unconditional run: --class needs a run of a conditional "
+            "family (cgan-mlp)."
+        )
+    if args.class_ == "all":
+        return "all"
+    if args.class_ in names:
+        return names.index(args.class_)
+    if args.class_.isdigit() and int(args.class_) < len(names):
+        return int(args.class_)
+    listed = ", ".join(f"{i} ({name})" if name != str(i) else name for i, name in enumerate(names))
+    raise ConfigError(
+        f"--class {args.class_!r} is not a class of {args.run_dir}; choose {listed} or all."
+    )
+
+
+def _draw(generator, args: argparse.Namespace, chosen: int | str | None):
+    """The samples ``advnets sample`` writes (flat rows), and the columns of their grid."""
+    from advnets.sampling import generate, generate_by_class
+
+    if chosen == "all":
+        rows = math.ceil(args.n / generator.num_classes)
+        return generate_by_class(generator, rows, args.seed).numpy(), generator.num_classes
+    generator.fixed_class = chosen
+    return generate(generator, args.n, args.seed).numpy(), None
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from advnets.data.registry import data_image_shape
     from advnets.evaluation.runs import load_generator
     from advnets.figures.grid import check_picture, save_grid
     from advnets.files import atomic_write_bytes, check_writable
     from advnets.runs.rundir import RunDir
-    from advnets.sampling import generate
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".png"):
         raise ConfigError(f"-o must end in .npy or .png, got '{out.name}'.")
     check_writable(out)
-    generator, config, _ = load_generator(RunDir(args.run_dir), args.checkpoint)
+    generator, config, meta = load_generator(RunDir(args.run_dir), args.checkpoint)
+    chosen = _chosen_class(args, generator, meta)
     if out.suffix == ".png":
         if config.model.family == "mlp-toy":
             raise ConfigError(
@@ -308,7 +343,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     limits.check_memory(  # float32 values drawn in chunks, joined, then a .npy buffer and its bytes
         f"{args.n:,} samples of {generator.data_dim} values", 4 * 4 * args.n * generator.data_dim
     )
-    samples = generate(generator, args.n, args.seed).numpy()
+    samples, columns = _draw(generator, args, chosen)
     if out.suffix == ".npy":
         import io
 
@@ -316,8 +351,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         np.save(buffer, samples, allow_pickle=False)
         atomic_write_bytes(out, buffer.getvalue())
     else:
-        save_grid(out, samples, shape, scale=args.scale)
-    print(f"wrote {args.n} samples to {out}")
+        save_grid(out, samples, shape, columns, scale=args.scale)
+    print(f"wrote {len(samples)} samples to {out}")
     return 0
 
 
@@ -704,6 +739,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_bounded(1, limits.MAX_SCALE),
         default=2,
         help=f"png: pixel enlargement (default 2, at most {limits.MAX_SCALE})",
+    )
+    p.add_argument(
+        "--class",
+        dest="class_",
+        metavar="CLASS|all",
+        help="a conditional run's samples of one class (its index or name), or all: one column "
+        "per class, each row one noise vector (ceil(n / classes) rows)",
     )
     p.set_defaults(func=cmd_sample)
 

@@ -127,8 +127,10 @@ class ModelConfig:
     """The paper's MNIST adversarial net (Goodfellow et al. 2014, reference config)."""
 
     # mlp-maxout: the paper's ReLU/sigmoid MLP G and maxout D; mlp-toy: small MLPs for points;
-    #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016)
-    family: Literal["mlp-maxout", "mlp-toy", "dcgan"] = "mlp-maxout"
+    #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016);
+    #   cgan-mlp: the conditional adversarial net's MLPs, G(z | y) and D(x | y) (Mirza &
+    #   Osindero 2014; advnets.models.conditional), trained on labelled images
+    family: Literal["mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp"] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
     #   (DCGAN's); uniform-01: on [0, 1]; gaussian: N(0, I) (advnets.models.latent)
@@ -153,6 +155,10 @@ class ModelConfig:
     # dcgan only: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan)
     base_channels: int = 32
+    num_classes: int = 10  # cgan-mlp: the classes y of G(z | y) and D(x | y); the data's
+    # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
+    #   other families' G has no dropout
+    generator_hidden_keep: float = 1.0
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
@@ -180,9 +186,15 @@ class ModelConfig:
         )
         for name in ("generator_init_range", "discriminator_init_range"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
-        for name in ("discriminator_input_keep", "discriminator_hidden_keep"):
+        keeps = ("discriminator_input_keep", "discriminator_hidden_keep", "generator_hidden_keep")
+        for name in keeps:
             value = getattr(self, name)
             _check(0 < value <= 1, f"model.{name} must be in (0, 1], got {value}.")
+        _check(
+            self.generator_hidden_keep == 1 or self.family == "cgan-mlp",
+            "model.generator_hidden_keep is an option of the cgan-mlp family only.",
+        )
+        _check_range("model.num_classes", self.num_classes, 2, limits.MAX_CLASSES)
 
 
 @dataclass

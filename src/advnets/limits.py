@@ -21,6 +21,9 @@ MAX_WIDTH = 65_536
 """``model.noise_dim`` and each layer's width: 54x the paper's widest layer (1,200 units).
 Their products are bounded by the memory check of :func:`check_memory`."""
 
+MAX_CLASSES = 10_000
+"""``model.num_classes``: 1,000x MNIST's ten; a one-hot label row of this width is 40 KB."""
+
 TRAINING_BYTES_PER_PARAMETER = 16
 """Memory a parameter takes in training: its float32 weight, its gradient and two optimiser
 buffers (Adam's moments; SGD's momentum takes one)."""

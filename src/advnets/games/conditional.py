@@ -44,6 +44,12 @@ class ConditionalGAN(GAN):
         super().__init__(config, dataset, device, world_size)
         counts = torch.bincount(dataset.labels.train, minlength=classes)
         self.generator.set_class_frequencies(counts.to(device))
+        self.class_names = dataset.labels.class_names
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """The paper's game's, and the names of the classes (for ``advnets sample --class``)."""
+        tensors, meta = super().state_tensors()
+        return tensors, {**meta, "class_names": list(self.class_names)}
 
     def _generate(self, generator: nn.Module, batch: Minibatch) -> torch.Tensor:
         """G(z | y) for this process's noise, y the labels of the minibatch's real half."""

@@ -49,9 +49,10 @@ def gradient_norm(module: nn.Module) -> torch.Tensor:
     return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.tensor(0.0)
 
 
-def layer_macs(module: nn.Module, example: torch.Tensor) -> list[int]:
+def layer_macs(module: nn.Module, example: torch.Tensor, *more: torch.Tensor) -> list[int]:
     """Multiply-adds per example of each linear, convolution and transposed-convolution
-    layer of ``module``, in the order a forward pass on ``example`` (a batch) calls them."""
+    layer of ``module``, in the order a forward pass on ``example`` (a batch; ``more``: its
+    other inputs, e.g. class labels) calls them."""
     macs: list[int] = []
 
     def count(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
@@ -68,14 +69,19 @@ def layer_macs(module: nn.Module, example: torch.Tensor) -> list[int]:
     hooks = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, kinds)]
     try:
         with torch.no_grad(), eval_mode(module):
-            module(example)
+            module(example, *more)
     finally:
         for hook in hooks:
             hook.remove()
     return macs
 
 
-def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch: int = 2) -> float:
+def update_flops_per_image(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    batch: int = 2,
+    labels: torch.Tensor | None = None,
+) -> float:
     """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
 
     Forward: G once, D on the real and the fake half, and D again for the G step.
@@ -85,11 +91,15 @@ def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch
     every linear and (transposed) convolution layer. For the paper's MNIST model this
     is 30.6 MFLOP. (The simultaneous update shares one D forward pass between the two
     steps, so it does 2.5 MFLOP less.) Counted on a forward pass of zeros in batches of
-    ``batch`` (one that D's minibatch groups divide), which draws no random numbers.
+    ``batch`` (one that D's minibatch groups divide), which draws no random numbers; a
+    conditional pair is given ``labels`` too (``batch`` of them).
     """
     device = next(generator.parameters()).device
-    g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device))
-    d_layers = layer_macs(discriminator, torch.zeros(batch, generator.data_dim, device=device))
+    more = () if labels is None else (labels,)
+    g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device), *more)
+    d_layers = layer_macs(
+        discriminator, torch.zeros(batch, generator.data_dim, device=device), *more
+    )
     (g, g_first), (d, d_first) = (sum(g_layers), g_layers[0]), (sum(d_layers), d_layers[0])
     forward = g + 3 * d
     d_backward = 2 * d + 2 * (d - d_first)
@@ -180,6 +190,14 @@ class GAN(Game):
         """This process's slice of m noise vectors drawn for the whole (global) minibatch."""
         return batch.shard(self.generator.sample_noise(batch.size, batch.noise_rng))
 
+    def _generate(self, generator: nn.Module, batch: Minibatch) -> torch.Tensor:
+        """G(z) for this process's slice of the minibatch's noise."""
+        return generator(self._noise(batch))
+
+    def _judge(self, discriminator: nn.Module, images: torch.Tensor, batch: Minibatch):
+        """D's logits of ``images`` (the real half, the fake half, or both in that order)."""
+        return discriminator(images)
+
     def _discriminate(self, batch: Minibatch, fake: torch.Tensor):
         """D's logits (fp32) on the real and the fake half; dropout masks differ row by row.
 
@@ -188,14 +206,15 @@ class GAN(Game):
         fake = fake.to(batch.real.dtype)
         with batch.autocast():
             if self._separate_halves:
-                return self._d(batch.real).float(), self._d(fake).float()
-            logits = self._d(torch.cat([batch.real, fake])).float()
+                real_logits = self._judge(self._d, batch.real, batch)
+                return real_logits.float(), self._judge(self._d, fake, batch).float()
+            logits = self._judge(self._d, torch.cat([batch.real, fake]), batch).float()
         return logits[: len(batch.real)], logits[len(batch.real) :]
 
     def simultaneous_update(self, batch: Minibatch) -> torch.Tensor:
         """The reference code's update: both gradients from one forward pass, applied together."""
         with batch.autocast():
-            fake = self._g(self._noise(batch))
+            fake = self._generate(self._g, batch)
         real_logits, fake_logits = self._discriminate(batch, fake)
         d_loss = discriminator_loss(real_logits, fake_logits)
         g_loss = self.g_loss_fn(fake_logits)
@@ -213,7 +232,7 @@ class GAN(Game):
     def discriminator_step(self, batch: Minibatch) -> torch.Tensor:
         """Ascend V(D, G) in theta_d on m real images and m fresh fakes (this process's slice)."""
         with torch.no_grad(), batch.autocast():
-            fake = self.generator(self._noise(batch))
+            fake = self._generate(self.generator, batch)
         real_logits, fake_logits = self._discriminate(batch, fake)
         d_loss = discriminator_loss(real_logits, fake_logits)
         self.optimizers["d"].zero_grad(set_to_none=True)
@@ -226,7 +245,8 @@ class GAN(Game):
 
         D is called bare (not through DDP): no gradient of D is taken here."""
         with batch.autocast():
-            fake_logits = self.discriminator(self._g(self._noise(batch))).float()
+            fake = self._generate(self._g, batch)
+            fake_logits = self._judge(self.discriminator, fake, batch).float()
         g_loss = self.g_loss_fn(fake_logits)
         self.optimizers["g"].zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
@@ -299,7 +319,10 @@ class GAN(Game):
             ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
 
     def flops_per_image(self) -> float:
-        return update_flops_per_image(self.generator, self.discriminator, self._batch)
+        return self._update_flops()
+
+    def _update_flops(self, labels: torch.Tensor | None = None) -> float:
+        return update_flops_per_image(self.generator, self.discriminator, self._batch, labels)
 
     def summary(self, means: dict[str, float]) -> dict[str, float]:
         """V(D, G) of Eq. (1): the D loss is -V / 2."""

@@ -127,7 +127,7 @@ class ClassSampler(nn.Module):
     def set_class_frequencies(self, counts: torch.Tensor) -> None:
         """Draw classes in proportion to ``counts`` (one per class, e.g. of the training set)."""
         if counts.shape != (self.num_classes,) or counts.min() < 0 or counts.sum() <= 0:
-            raise ValueError(f"class counts {counts.tolist()} do not fit {self.num_classes} classes.")
+            raise ValueError(f"counts {counts.tolist()} do not fit {self.num_classes} classes.")
         shares = counts.double() / counts.sum()
         self.class_cdf.copy_(shares.cumsum(0))
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from advnets.config import ConfigError, ModelConfig
+from advnets.models.conditional import ConditionalSettings, build_cgan_mlp
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.toy import ToySettings, build_mlp_toy
@@ -28,6 +29,7 @@ class Family:
 
     settings: type
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module]]
+    conditional: bool = False  # G(z | y) and D(x | y): trained on labelled images
 
     def section(self, config: ModelConfig) -> Any:
         """This family's settings, read from the model config."""
@@ -39,6 +41,8 @@ FAMILIES: dict[str, Family] = {
     "mlp-maxout": Family(MaxoutSettings, build_mlp_maxout),  # the paper's MNIST networks
     "mlp-toy": Family(ToySettings, build_mlp_toy),  # small MLPs for the theory lab's points
     "dcgan": Family(DCGANSettings, build_dcgan),  # Radford et al. 2016, convolutional
+    # Mirza & Osindero 2014: the paper's MLPs conditioned on the class
+    "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, conditional=True),
 }
 
 
