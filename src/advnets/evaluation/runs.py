@@ -175,6 +175,7 @@ def evaluate_run(
         "step": state["g_updates"],
         "epoch": state["epoch"],
         "checkpoint": meta["checkpoint"],
+        "family": config.model.family,
         "seed": seed,
         **scores,
         "time": time.time(),
