@@ -145,3 +145,50 @@ def test_class_sampling_is_refused_on_an_unconditional_run(tmp_path, mnist_dir, 
     capsys.readouterr()
     assert main(["sample", str(out), "-o", str(tmp_path / "s.png"), "--class", "3"]) != 0
     assert "unconditional run" in capsys.readouterr().err
+
+
+class StampSampler(torch.nn.Module):
+    """A stand-in conditional generator whose images carry a class in their first pixel: the
+    class asked for when ``faithful``, else a random one."""
+
+    num_classes = 10
+    data_dim = 784
+
+    def __init__(self, faithful: bool) -> None:
+        super().__init__()
+        self.faithful = faithful
+        self.fixed_class: int | None = None
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.rand(n, self.data_dim, generator=generator)
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        images = noise.clone()
+        random = (noise[:, 1] * self.num_classes).floor()
+        images[:, 0] = (self.fixed_class if self.faithful else random) / self.num_classes
+        return images
+
+
+def read_the_stamp(images, name, classifier=None):
+    """A stand-in classifier: reads the class in the first pixel; features are pixels."""
+    from advnets.evaluation.classifier import Embedding
+
+    images = torch.as_tensor(images)
+    classes = (images[:, 0] * 10).round().long().clamp(0, 9)
+    return Embedding(images[:, :16].float(), torch.nn.functional.one_hot(classes, 10).float())
+
+
+def test_class_accuracy_is_one_for_a_faithful_generator_and_low_for_one_that_ignores_y(
+    monkeypatch,
+) -> None:
+    from advnets.evaluation import conditional
+
+    monkeypatch.setattr(conditional, "embed_images", read_the_stamp)
+    monkeypatch.setattr(conditional, "load_classifier", lambda: None)
+    dataset = labelled()
+    faithful = StampSampler(faithful=True)
+    scores = conditional.conditional_scores(faithful, dataset, seed=0, per_class=200)
+    assert scores["accuracy"] == 1.0 and scores["per_class_accuracy"] == [1.0] * 10
+    assert len(scores["per_class_fid"]) == 10 and faithful.fixed_class is None
+    careless = conditional.conditional_scores(StampSampler(faithful=False), dataset, 0, 200)
+    assert 0.03 < careless["accuracy"] < 0.2  # about one in ten by chance

@@ -369,11 +369,14 @@ def _print_parzen(result, as_json: bool, extra: dict | None = None) -> None:
 
 def _print_evaluation(evaluation: dict) -> None:
     """The test-set scores of a run's checkpoint, one line each."""
+    from advnets.evaluation.summary import class_accuracy_line, paper_parzen
+
     parzen, memo = evaluation["parzen"], evaluation["memorisation"]
+    paper = paper_parzen(evaluation)
     print(
         f"test Parzen log-likelihood ({evaluation['checkpoint']} checkpoint, epoch "
         f"{evaluation['epoch']}): {parzen['test_ll']:.1f} +- {parzen['test_se']:.1f} nats "
-        f"(sigma {parzen['sigma']:.3f}); paper: 225 +- 2"
+        f"(sigma {parzen['sigma']:.3f})" + (f"; paper: {paper}" if paper else "")
     )
     domain = evaluation["domain"]
     if domain:
@@ -384,6 +387,10 @@ def _print_evaluation(evaluation: dict) -> None:
             f"{domain['density']:.3f}, coverage {domain['coverage']:.3f}, classes "
             f"{domain['classes_covered']}/10 (KL to uniform {domain['class_kl']:.3f})"
         )
+    if evaluation.get("conditional"):
+        print(class_accuracy_line(evaluation["conditional"]))
+    elif evaluation.get("domain_unavailable"):
+        print(f"no domain metrics: {evaluation['domain_unavailable']}")
     print(
         f"memorisation: {memo['fraction_below_test_p1']:.1%} of samples are closer to the "
         "training set than the 1st percentile of test images (about 1% without copying)"

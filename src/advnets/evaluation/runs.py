@@ -27,6 +27,7 @@ from advnets.data.datasets import Dataset
 from advnets.data.derived import cached_array
 from advnets.data.registry import load_dataset
 from advnets.evaluation.classifier import load_classifier
+from advnets.evaluation.conditional import conditional_scores
 from advnets.evaluation.metrics import (
     Reference,
     compare_embeddings,
@@ -168,6 +169,8 @@ def evaluate_run(
     dataset = dataset or load_dataset(config.data)
     ckpt.check_data(meta, dataset.sha256, run.path)
     scores = score_images(generate(generator, n_samples, seed), dataset)
+    if getattr(generator, "num_classes", 0) and has_domain_features(dataset):
+        scores["conditional"] = conditional_scores(generator, dataset, seed)
     distances = scores.pop("distances")
     state = meta["state"]
     record = {

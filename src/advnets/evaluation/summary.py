@@ -43,13 +43,29 @@ def verdict(domain: dict) -> str:
     )
 
 
+def paper_parzen(evaluation: dict) -> str | None:
+    """The published Parzen estimate a run's test score compares with: its family's paper's
+    on MNIST; None on other data."""
+    if evaluation.get("dataset", "mnist") != "mnist":
+        return None
+    return FAMILY_PARZEN.get(evaluation.get("family", ""), PAPER_PARZEN)
+
+
+def class_accuracy_line(conditional: dict) -> str:
+    """A conditional run's class accuracy in words, with its worst class."""
+    by_class = conditional["per_class_accuracy"]
+    worst = min(range(len(by_class)), key=by_class.__getitem__)
+    return (
+        f"class accuracy {conditional['accuracy']:.2f}: the share of samples drawn for class y "
+        f"that the classifier reads as y (1 is best; worst: class {worst}, {by_class[worst]:.2f})"
+    )
+
+
 def summarise(evaluation: dict) -> list[str]:
     """The lines printed at the end of ``advnets train``: scores, each with its yardstick."""
     parzen, memo, domain = evaluation["parzen"], evaluation["memorisation"], evaluation["domain"]
-    yardstick = ""
-    if evaluation.get("dataset", "mnist") == "mnist":
-        paper = FAMILY_PARZEN.get(evaluation.get("family", ""), PAPER_PARZEN)
-        yardstick = f"; the paper: {paper}, real digits about {REAL_PARZEN}"
+    paper = paper_parzen(evaluation)
+    yardstick = f"; the paper: {paper}, real digits about {REAL_PARZEN}" if paper else ""
     lines = [
         f"Test scores of the {evaluation['checkpoint']} checkpoint (epoch {evaluation['epoch']}), "
         f"{parzen['n_samples']:,} samples against the {parzen['n_test']:,} test images:",
@@ -69,6 +85,8 @@ def summarise(evaluation: dict) -> list[str]:
         f"  memorised             {memo['fraction_below_test_p1']:7.1%}            closer to a "
         "training image than test images are; about 1% means no copying"
     )
+    if evaluation.get("conditional"):
+        lines.append("  " + class_accuracy_line(evaluation["conditional"]))
     if domain:
         lines.append(verdict(domain))
     elif evaluation.get("domain_unavailable"):
