@@ -192,3 +192,33 @@ def test_class_accuracy_is_one_for_a_faithful_generator_and_low_for_one_that_ign
     assert len(scores["per_class_fid"]) == 10 and faithful.fixed_class is None
     careless = conditional.conditional_scores(StampSampler(faithful=False), dataset, 0, 200)
     assert 0.03 < careless["accuracy"] < 0.2  # about one in ten by chance
+
+
+def test_ac_gan_trains_d_to_name_the_class_and_g_to_draw_it(tmp_path) -> None:
+    from advnets.config import load_config
+    from advnets.games.base import Minibatch
+    from advnets.games.conditional import AuxiliaryClassifierGAN
+    from advnets.runs.rundir import RunDir
+    from advnets.training.loop import Trainer
+
+    settings = ["model.base_channels=4", "training.batch_size=20", "training.max_steps=3",
+                "evaluation.samples=100", "evaluation.valid_images=50",
+                "logging.progress=false", "logging.tensorboard=false"]  # fmt: skip
+    config, dataset = load_config("acgan-mnist-quick", settings), labelled()
+    run = RunDir(tmp_path / "run")
+    run.create(config, dataset.sha256, dataset.source)
+    trainer = Trainer(config, dataset, run)
+    game = trainer.game
+    assert isinstance(game, AuxiliaryClassifierGAN) and game.flops_per_image() > 0
+    head = game.discriminator.classes.weight.detach().clone()
+    trainer.train()
+    assert not torch.equal(head, game.discriminator.classes.weight)
+    # the class term is in both losses: with the class head's answer changed, they change
+    batch = Minibatch(dataset.train[:20], 20, torch.Generator(), labels=dataset.labels.train[:20])
+    source, classes = torch.zeros(20), torch.zeros(20, 10)
+    sure = classes.clone()
+    sure[torch.arange(20), batch.labels] = 10.0
+    assert game._d_loss((source, sure), (source, sure), batch) < game._d_loss(
+        (source, classes), (source, classes), batch
+    )
+    assert game._g_loss((source, sure), batch) < game._g_loss((source, classes), batch)

@@ -130,7 +130,8 @@ class ModelConfig:
     #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016);
     #   cgan-mlp: the conditional adversarial net's MLPs, G(z | y) and D(x | y) (Mirza &
     #   Osindero 2014; advnets.models.conditional), trained on labelled images
-    family: Literal["mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp"] = "mlp-maxout"
+    #   acgan: AC-GAN with DCGAN's networks, D also classifies (Odena et al. 2017)
+    family: Literal["mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan"] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
     #   (DCGAN's); uniform-01: on [0, 1]; gaussian: N(0, I) (advnets.models.latent)
@@ -152,10 +153,10 @@ class ModelConfig:
     # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
     #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
     generator_skip: bool = False
-    # dcgan only: channels of D's first and G's last hidden layer, doubling towards the
+    # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan)
     base_channels: int = 32
-    num_classes: int = 10  # cgan-mlp: the classes y of G(z | y) and D(x | y); the data's
+    num_classes: int = 10  # cgan-mlp, acgan: the classes y of G(z | y); the data's
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
     generator_hidden_keep: float = 1.0

@@ -7,7 +7,7 @@ import torch
 from advnets.config import RunConfig
 from advnets.data.datasets import Dataset
 from advnets.games.base import Game
-from advnets.games.conditional import ConditionalGAN
+from advnets.games.conditional import AuxiliaryClassifierGAN, ConditionalGAN
 from advnets.games.gan import GAN
 from advnets.models.registry import family
 
@@ -15,7 +15,13 @@ from advnets.models.registry import family
 def build_game(
     config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
 ) -> Game:
-    """The game a run's config describes (the paper's GAN, or its conditional form for a
-    conditional family), its networks initialised from the global RNG as it stands."""
-    game = ConditionalGAN if family(config.model.family).conditional else GAN
-    return game(config, dataset, device, world_size)
+    """The game a run's model family plays (the paper's GAN, the conditional net's, or
+    AC-GAN's), its networks initialised from the global RNG as it stands."""
+    return GAMES[family(config.model.family).game](config, dataset, device, world_size)
+
+
+GAMES: dict[str, type[Game]] = {
+    "gan": GAN,
+    "conditional": ConditionalGAN,
+    "auxiliary-classifier": AuxiliaryClassifierGAN,
+}

@@ -16,6 +16,7 @@ the losses, the schedules and everything else are the paper's game's
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from advnets.config import ConfigError, RunConfig
@@ -60,6 +61,46 @@ class ConditionalGAN(GAN):
         halves = len(images) // len(batch.labels)
         return discriminator(images, batch.labels.repeat(halves))
 
+    labelled_d = True  # whether D is given the labels (the conditional net's) or finds them
+
     def flops_per_image(self) -> float:
         labels = torch.zeros(self._batch, dtype=torch.long, device=self.generator.class_cdf.device)
-        return self._update_flops(labels)
+        return self._update_flops(labels, self.labelled_d)
+
+
+class AuxiliaryClassifierGAN(ConditionalGAN):
+    """AC-GAN (Odena, Olah & Shlens 2017, Section 3): G(z | c) as in the conditional net, but
+    D sees the image alone and answers twice, P(S = real | x) and P(C | x). With
+
+        L_S = E[log P(S = real | x_real)] + E[log P(S = fake | x_fake)],
+        L_C = E[log P(C = c | x_real)] + E[log P(C = c | x_fake)],
+
+    D is trained to maximise L_S + L_C and G to maximise L_C − L_S. Here D descends the
+    paper's D loss (−L_S / 2, advnets.games.losses) plus the mean cross-entropy of the class
+    on each half (−L_C / 2 in the same scale), and G descends the run's generator loss (the
+    non-saturating form of −L_S by default) plus the cross-entropy of its fakes' classes.
+    The fake half gets the real half's labels (see the module docstring)."""
+
+    labelled_d = False
+
+    def _judge(self, discriminator: nn.Module, images: torch.Tensor, batch: Minibatch):
+        """(logit of real, class logits) of each image; D does not see the label."""
+        return discriminator(images)
+
+    @staticmethod
+    def _fp32(output):
+        source, classes = output
+        return source.float(), classes.float()
+
+    @staticmethod
+    def _source(output) -> torch.Tensor:
+        return output[0]
+
+    def _d_loss(self, real_output, fake_output, batch: Minibatch) -> torch.Tensor:
+        adversarial = super()._d_loss(real_output[0], fake_output[0], batch)
+        classify = F.cross_entropy(real_output[1], batch.labels)
+        return adversarial + 0.5 * (classify + F.cross_entropy(fake_output[1], batch.labels))
+
+    def _g_loss(self, fake_output, batch: Minibatch) -> torch.Tensor:
+        adversarial = super()._g_loss(fake_output[0], batch)
+        return adversarial + F.cross_entropy(fake_output[1], batch.labels)

@@ -81,6 +81,7 @@ def update_flops_per_image(
     discriminator: nn.Module,
     batch: int = 2,
     labels: torch.Tensor | None = None,
+    labelled_d: bool = True,
 ) -> float:
     """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
 
@@ -92,13 +93,15 @@ def update_flops_per_image(
     is 30.6 MFLOP. (The simultaneous update shares one D forward pass between the two
     steps, so it does 2.5 MFLOP less.) Counted on a forward pass of zeros in batches of
     ``batch`` (one that D's minibatch groups divide), which draws no random numbers; a
-    conditional pair is given ``labels`` too (``batch`` of them).
+    conditional pair is given ``labels`` too (``batch`` of them; to G only unless
+    ``labelled_d``).
     """
     device = next(generator.parameters()).device
     more = () if labels is None else (labels,)
     g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device), *more)
+    d_more = more if labelled_d else ()
     d_layers = layer_macs(
-        discriminator, torch.zeros(batch, generator.data_dim, device=device), *more
+        discriminator, torch.zeros(batch, generator.data_dim, device=device), *d_more
     )
     (g, g_first), (d, d_first) = (sum(g_layers), g_layers[0]), (sum(d_layers), d_layers[0])
     forward = g + 3 * d
@@ -198,6 +201,24 @@ class GAN(Game):
         """D's logits of ``images`` (the real half, the fake half, or both in that order)."""
         return discriminator(images)
 
+    @staticmethod
+    def _fp32(output):
+        """D's output in fp32 (for the losses)."""
+        return output.float()
+
+    @staticmethod
+    def _source(output) -> torch.Tensor:
+        """The logits of P(x is real) in D's output."""
+        return output
+
+    def _d_loss(self, real_output, fake_output, batch: Minibatch) -> torch.Tensor:
+        """D's loss, −V(D, G)/2 of Eq. (1) (advnets.games.losses)."""
+        return discriminator_loss(real_output, fake_output)
+
+    def _g_loss(self, fake_output, batch: Minibatch) -> torch.Tensor:
+        """G's loss, minimax or non-saturating (training.generator_loss)."""
+        return self.g_loss_fn(fake_output)
+
     def _discriminate(self, batch: Minibatch, fake: torch.Tensor):
         """D's logits (fp32) on the real and the fake half; dropout masks differ row by row.
 
@@ -206,9 +227,9 @@ class GAN(Game):
         fake = fake.to(batch.real.dtype)
         with batch.autocast():
             if self._separate_halves:
-                real_logits = self._judge(self._d, batch.real, batch)
-                return real_logits.float(), self._judge(self._d, fake, batch).float()
-            logits = self._judge(self._d, torch.cat([batch.real, fake]), batch).float()
+                real_output = self._fp32(self._judge(self._d, batch.real, batch))
+                return real_output, self._fp32(self._judge(self._d, fake, batch))
+            logits = self._fp32(self._judge(self._d, torch.cat([batch.real, fake]), batch))
         return logits[: len(batch.real)], logits[len(batch.real) :]
 
     def simultaneous_update(self, batch: Minibatch) -> torch.Tensor:
@@ -216,8 +237,8 @@ class GAN(Game):
         with batch.autocast():
             fake = self._generate(self._g, batch)
         real_logits, fake_logits = self._discriminate(batch, fake)
-        d_loss = discriminator_loss(real_logits, fake_logits)
-        g_loss = self.g_loss_fn(fake_logits)
+        d_loss = self._d_loss(real_logits, fake_logits, batch)
+        g_loss = self._g_loss(fake_logits, batch)
         opt_d, opt_g = self.optimizers["d"], self.optimizers["g"]
         opt_d.zero_grad(set_to_none=True)
         opt_g.zero_grad(set_to_none=True)
@@ -234,11 +255,13 @@ class GAN(Game):
         with torch.no_grad(), batch.autocast():
             fake = self._generate(self.generator, batch)
         real_logits, fake_logits = self._discriminate(batch, fake)
-        d_loss = discriminator_loss(real_logits, fake_logits)
+        d_loss = self._d_loss(real_logits, fake_logits, batch)
         self.optimizers["d"].zero_grad(set_to_none=True)
         d_loss.backward()
         self.optimizers["d"].step()
-        return self._stats(d_loss, self.g_loss_fn(fake_logits.detach()), real_logits, fake_logits)
+        with torch.no_grad():
+            g_loss = self._g_loss(fake_logits, batch)
+        return self._stats(d_loss, g_loss, real_logits, fake_logits)
 
     def generator_step(self, batch: Minibatch) -> torch.Tensor:
         """Descend the generator loss in theta_g on m fresh noise samples; returns the loss.
@@ -246,8 +269,8 @@ class GAN(Game):
         D is called bare (not through DDP): no gradient of D is taken here."""
         with batch.autocast():
             fake = self._generate(self._g, batch)
-            fake_logits = self._judge(self.discriminator, fake, batch).float()
-        g_loss = self.g_loss_fn(fake_logits)
+            fake_logits = self._fp32(self._judge(self.discriminator, fake, batch))
+        g_loss = self._g_loss(fake_logits, batch)
         self.optimizers["g"].zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
         self._g_grad_norm.copy_(gradient_norm(self.generator))
@@ -273,8 +296,8 @@ class GAN(Game):
                 [
                     d_loss,
                     g_loss,
-                    torch.sigmoid(real_logits).mean(),
-                    torch.sigmoid(fake_logits).mean(),
+                    torch.sigmoid(self._source(real_logits)).mean(),
+                    torch.sigmoid(self._source(fake_logits)).mean(),
                     self._g_grad_norm,
                 ]
             )
@@ -321,8 +344,10 @@ class GAN(Game):
     def flops_per_image(self) -> float:
         return self._update_flops()
 
-    def _update_flops(self, labels: torch.Tensor | None = None) -> float:
-        return update_flops_per_image(self.generator, self.discriminator, self._batch, labels)
+    def _update_flops(self, labels: torch.Tensor | None = None, labelled_d: bool = True) -> float:
+        return update_flops_per_image(
+            self.generator, self.discriminator, self._batch, labels, labelled_d
+        )
 
     def summary(self, means: dict[str, float]) -> dict[str, float]:
         """V(D, G) of Eq. (1): the D loss is -V / 2."""

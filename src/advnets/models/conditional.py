@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from advnets.models.dcgan import DCGANDiscriminator, DCGANGenerator, image_shape
 from advnets.models.latent import Generator
 from advnets.models.layers import Dropout, Maxout, init_uniform_, one_hot
 
@@ -191,4 +192,27 @@ def build_cgan_mlp(
         hidden_keep=settings.discriminator_hidden_keep,
         init_range=settings.discriminator_init_range,
     )
+    return ClassSampler(generator), discriminator
+
+
+@dataclass(frozen=True)
+class AuxiliaryClassifierSettings:
+    """The model.* settings of the acgan family (meanings in advnets.config)."""
+
+    noise_dim: int
+    noise: str
+    base_channels: int
+    num_classes: int
+
+
+def build_acgan(
+    settings: AuxiliaryClassifierSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[ClassSampler, DCGANDiscriminator]:
+    """AC-GAN with DCGAN's networks (advnets.models.dcgan): G(z, c) behind a
+    :class:`ClassSampler`, and D with its class head; the pixel means are not used."""
+    shape = image_shape(data_dim)
+    generator = DCGANGenerator(
+        shape, settings.noise_dim, settings.base_channels, settings.noise, settings.num_classes
+    )
+    discriminator = DCGANDiscriminator(shape, settings.base_channels, settings.num_classes)
     return ClassSampler(generator), discriminator

@@ -16,7 +16,12 @@ import torch
 from torch import nn
 
 from advnets.config import ConfigError, ModelConfig
-from advnets.models.conditional import ConditionalSettings, build_cgan_mlp
+from advnets.models.conditional import (
+    AuxiliaryClassifierSettings,
+    ConditionalSettings,
+    build_acgan,
+    build_cgan_mlp,
+)
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.toy import ToySettings, build_mlp_toy
@@ -29,7 +34,9 @@ class Family:
 
     settings: type
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module]]
-    conditional: bool = False  # G(z | y) and D(x | y): trained on labelled images
+    # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
+    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's
+    game: str = "gan"
 
     def section(self, config: ModelConfig) -> Any:
         """This family's settings, read from the model config."""
@@ -42,7 +49,9 @@ FAMILIES: dict[str, Family] = {
     "mlp-toy": Family(ToySettings, build_mlp_toy),  # small MLPs for the theory lab's points
     "dcgan": Family(DCGANSettings, build_dcgan),  # Radford et al. 2016, convolutional
     # Mirza & Osindero 2014: the paper's MLPs conditioned on the class
-    "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, conditional=True),
+    "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, game="conditional"),
+    # Odena et al. 2017 with DCGAN's networks: D also names the class
+    "acgan": Family(AuxiliaryClassifierSettings, build_acgan, game="auxiliary-classifier"),
 }
 
 
