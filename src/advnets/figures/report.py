@@ -105,6 +105,22 @@ def _metrics_table(evaluation: dict, reference: dict | None) -> str:
     return "<table>" + "\n".join(rows) + "</table>"
 
 
+def _by_class_caption(evaluation: dict) -> str:
+    """The caption of a conditional run's class-by-column figure, with its class accuracy."""
+    caption = (
+        "G(z | y): one column per class y, one noise vector z per row (the style of a row "
+        "carried to every class)."
+    )
+    conditional = evaluation.get("conditional")
+    if conditional:
+        per_class = ", ".join(f"{a:.2f}" for a in conditional["per_class_accuracy"])
+        caption += (
+            f" Class accuracy {conditional['accuracy']:.2f} (per class: {per_class}); per-class "
+            "FID: " + ", ".join(f"{f:.1f}" for f in conditional["per_class_fid"]) + "."
+        )
+    return caption
+
+
 def _pre(title: str, text: str) -> str:
     return f"<h2>{title}</h2><pre>{html.escape(text)}</pre>"
 
@@ -157,6 +173,7 @@ def write_report(
             f"{memo['sample_median']:.2f} vs {memo['test_median']:.2f}).",
         ),
         _figure(figures.get("classes"), "Digit classes the classifier sees in the samples."),
+        _figure(figures.get("by_class"), _by_class_caption(evaluation)),
         _figure(figures.get("samples"), "The sample grid of the last epoch.", width=300),
         _pre("Resolved config (config.yaml)", run.config_file.read_text()),
         _pre("Run record (run.json)", json.dumps(info, indent=2)),
