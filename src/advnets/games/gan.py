@@ -20,6 +20,11 @@ Two update orders (``training.update``), each a list of phases:
 
 Each process (one rank of a multi-process run) trains on its slice of the global minibatch
 and of the global noise, so N processes compute what one computes on the whole minibatch.
+
+Two remedies for mode collapse change the updates (``advnets.games.remedies``): D judging
+packs of m samples (PacGAN, Lin et al. 2018, ``model.discriminator_pack``) and G stepping
+against a copy of D unrolled K steps ahead (Metz et al. 2017, ``training.unrolled_steps``).
+Off, both leave the updates exactly as they were.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from advnets.games.average import GeneratorAverage, sampling_prefix
 from advnets.games.base import Game, Minibatch, Phase
 from advnets.games.losses import discriminator_loss, generator_loss
 from advnets.games.optim import build_optimizer
+from advnets.games.remedies import UnrolledDiscriminator, pack
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
 from advnets.runs import checkpoint as ckpt
@@ -75,7 +81,9 @@ def layer_macs(module: nn.Module, example: torch.Tensor) -> list[int]:
     return macs
 
 
-def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch: int = 2) -> float:
+def update_flops_per_image(
+    generator: nn.Module, discriminator: nn.Module, batch: int = 2, m: int = 1
+) -> float:
     """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
 
     Forward: G once, D on the real and the fake half, and D again for the G step.
@@ -85,12 +93,15 @@ def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch
     every linear and (transposed) convolution layer. For the paper's MNIST model this
     is 30.6 MFLOP. (The simultaneous update shares one D forward pass between the two
     steps, so it does 2.5 MFLOP less.) Counted on a forward pass of zeros in batches of
-    ``batch`` (one that D's minibatch groups divide), which draws no random numbers.
+    ``batch`` (one that D's minibatch groups divide), which draws no random numbers. A D
+    that judges packs of ``m`` samples (PacGAN) costs a pack's FLOPs per m images.
     """
     device = next(generator.parameters()).device
     g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device))
-    d_layers = layer_macs(discriminator, torch.zeros(batch, generator.data_dim, device=device))
+    packs = torch.zeros(batch // m, m * generator.data_dim, device=device)
+    d_layers = layer_macs(discriminator, packs)
     (g, g_first), (d, d_first) = (sum(g_layers), g_layers[0]), (sum(d_layers), d_layers[0])
+    d, d_first = d / m, d_first / m
     forward = g + 3 * d
     d_backward = 2 * d + 2 * (d - d_first)
     g_backward = d + g + (g - g_first)
@@ -103,13 +114,21 @@ def has_batchnorm(module: nn.Module) -> bool:
 
 
 def _check_groups(config: RunConfig, world_size: int) -> None:
-    """Refuse a per-process minibatch that does not divide into D's minibatch-std groups."""
-    group, batch = config.model.discriminator_minibatch_std, config.training.batch_size
-    if group and (batch // world_size) % group:
+    """Refuse a per-process minibatch that does not divide into D's packs and its
+    minibatch-std groups (of packs)."""
+    group, m = config.model.discriminator_minibatch_std, config.model.discriminator_pack
+    batch = config.training.batch_size
+    if (batch // world_size) % m:
+        raise ConfigError(
+            f"training.batch_size = {batch} gives each of the {world_size} processes "
+            f"{batch // world_size} examples, which do not divide into packs of "
+            f"model.discriminator_pack = {m}."
+        )
+    if group and (batch // world_size // m) % group:
         raise ConfigError(
             f"training.batch_size = {batch} gives each of the {world_size} processes "
             f"{batch // world_size} examples, which do not divide into groups of "
-            f"model.discriminator_minibatch_std = {group}."
+            f"model.discriminator_minibatch_std = {group}" + (f" packs of {m}." if m > 1 else ".")
         )
 
 
@@ -148,6 +167,21 @@ class GAN(Game):
         self.average = GeneratorAverage(self.generator, decay) if decay else None
         self.update, self.k = train_cfg.update, train_cfg.k
         self._batch = train_cfg.batch_size // world_size  # what D sees of a minibatch
+        self.pack = config.model.discriminator_pack  # m samples per input of D (PacGAN)
+        self.unrolled = None
+        if train_cfg.unrolled_steps:  # G steps against D advanced K steps (Metz et al. 2017)
+            self.unrolled = UnrolledDiscriminator(
+                self.discriminator,
+                self.optimizers["d"],
+                lambda params: build_optimizer(
+                    train_cfg.optimizer,
+                    params,
+                    train_cfg.lr,
+                    train_cfg.momentum_start,
+                    train_cfg.adam_betas,
+                ),
+                train_cfg.unrolled_steps,
+            )
         # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
         self._g_grad_norm = torch.zeros((), device=device)
 
@@ -184,13 +218,16 @@ class GAN(Game):
         """D's logits (fp32) on the real and the fake half; dropout masks differ row by row.
 
         One pass on both halves; a D with batch normalisation sees each half alone, as in
-        DCGAN's code, so that neither half's batch statistics tell it about the other."""
+        DCGAN's code, so that neither half's batch statistics tell it about the other. A D
+        that judges packs of m (PacGAN) gets each half as packs, one logit per pack."""
         fake = fake.to(batch.real.dtype)
+        m = self.pack
         with batch.autocast():
             if self._separate_halves:
-                return self._d(batch.real).float(), self._d(fake).float()
-            logits = self._d(torch.cat([batch.real, fake])).float()
-        return logits[: len(batch.real)], logits[len(batch.real) :]
+                return self._d(pack(batch.real, m)).float(), self._d(pack(fake, m)).float()
+            logits = self._d(pack(torch.cat([batch.real, fake]), m)).float()
+        real_packs = len(batch.real) // m
+        return logits[:real_packs], logits[real_packs:]
 
     def simultaneous_update(self, batch: Minibatch) -> torch.Tensor:
         """The reference code's update: both gradients from one forward pass, applied together."""
@@ -224,9 +261,16 @@ class GAN(Game):
     def generator_step(self, batch: Minibatch) -> torch.Tensor:
         """Descend the generator loss in theta_g on m fresh noise samples; returns the loss.
 
-        D is called bare (not through DDP): no gradient of D is taken here."""
+        D is called bare (not through DDP): no gradient of D is taken here. With unrolled
+        steps (Metz et al. 2017) the loss is taken against a copy of D advanced that many
+        D steps on this minibatch's real samples and these fakes (first order)."""
         with batch.autocast():
-            fake_logits = self.discriminator(self._g(self._noise(batch))).float()
+            fake = self._g(self._noise(batch))
+        critic = self.discriminator
+        if self.unrolled is not None:
+            critic = self.unrolled.advance(lambda net: self._unrolled_loss(net, batch, fake))
+        with batch.autocast():
+            fake_logits = critic(pack(fake, self.pack)).float()
         g_loss = self.g_loss_fn(fake_logits)
         self.optimizers["g"].zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
@@ -234,6 +278,15 @@ class GAN(Game):
         self.optimizers["g"].step()
         self._update_average()
         return g_loss.detach()[None]
+
+    def _unrolled_loss(self, net: nn.Module, batch: Minibatch, fake: torch.Tensor):
+        """D's loss for one unrolled step of the copy ``net``: the real half and the fakes,
+        held fixed (no gradient to G)."""
+        fake = fake.detach().to(batch.real.dtype)
+        with batch.autocast():
+            real_logits = net(pack(batch.real, self.pack)).float()
+            fake_logits = net(pack(fake, self.pack)).float()
+        return discriminator_loss(real_logits, fake_logits)
 
     def _update_average(self) -> None:
         """Fold the G just updated into the weight average (training.generator_average)."""
@@ -299,7 +352,7 @@ class GAN(Game):
             ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
 
     def flops_per_image(self) -> float:
-        return update_flops_per_image(self.generator, self.discriminator, self._batch)
+        return update_flops_per_image(self.generator, self.discriminator, self._batch, self.pack)
 
     def summary(self, means: dict[str, float]) -> dict[str, float]:
         """V(D, G) of Eq. (1): the D loss is -V / 2."""
