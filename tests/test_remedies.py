@@ -78,10 +78,10 @@ def test_unrolling_leaves_d_and_its_optimiser_untouched():
     state_after = {k: v for s in opt.state.values() for k, v in s.items()}
     assert all(torch.equal(v, state_before[k]) for k, v in state_after.items())
     unrolled = list(game.unrolled.network.parameters())
-    assert any(  # the copy moved 5 D steps away from D
-        not torch.equal(a, b) for a, b in zip(unrolled, game.discriminator.parameters())
-    )
-    assert any(not torch.equal(a, b) for a, b in zip(g_before, game.generator.parameters()))
+    pairs = zip(unrolled, game.discriminator.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)  # the copy moved 5 D steps away
+    pairs = zip(g_before, game.generator.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
     assert game.unrolled.optimizer.state[unrolled[0]]["step"] == 1 + 5  # from D's 1, 5 more
 
 
