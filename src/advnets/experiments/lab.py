@@ -441,6 +441,7 @@ def run_2d(
             "threads": torch.get_num_threads(),
             "modes": final["modes"],
             "modes_covered": final["modes_covered"],
+            "modes_hit": final["modes_hit"],
             "high_quality_fraction": final["high_quality_fraction"],
             "mode_kl": final["mode_kl"],
             "mode_counts": final["mode_counts"],
