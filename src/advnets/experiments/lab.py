@@ -198,7 +198,9 @@ class Lab:
                 "g_z": mapped,
             }
         else:
-            points = generate(trainer.game.generator, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
+            # the generator samples come from: G, or its weight average (generator_average)
+            sampler = trainer.game.sampler()
+            points = generate(sampler, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
             stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
             snapshot.values = {"points": points, **stats}
             trainer_metrics = {k: v for k, v in stats.items() if k != "mode_counts"}
