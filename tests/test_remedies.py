@@ -131,8 +131,8 @@ def test_the_pacgan_presets_build_pacgans_networks():
 
 def test_toy_ring_with_a_remedy_end_to_end(tmp_path, capsys):
     capsys.readouterr()
-    argv = ["toy", "ring", "--remedy", "pack2", "--epochs", "2", "--out", str(tmp_path / "r")]
-    assert main([*argv, "--set", "data.toy_points=1000", "--json"]) == 0
+    argv = ["toy", "ring", "--remedy", "pack2", "--epochs", "1", "--out", str(tmp_path / "r")]
+    assert main([*argv, "--set", "data.toy_points=300", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     expected = {"remedy", "modes", "modes_covered", "high_quality_fraction", "mode_kl"}
     assert expected | {"train_seconds", "threads", "dataset", "by_epoch"} <= set(summary)
