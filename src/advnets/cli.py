@@ -800,8 +800,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--preset",
-        help="ring, grid: train from this preset instead of toy-ring or toy-grid, e.g. "
-        "toy-ring-pacgan, toy-grid-pacgan (PacGAN's networks and data; long runs)",
+        help="ring, grid: train from this preset instead of toy-ring or toy-grid: "
+        "toy-ring-remedies (150 epochs, G's weight average: where the remedies are compared), "
+        "toy-ring-pacgan, toy-grid-pacgan (PacGAN's networks and data; hours)",
     )
     p.add_argument("--mixture", action="store_true", help="1d: two Gaussians instead of one")
     p.add_argument("--loss", choices=["non_saturating", "minimax"], help="generator loss")
