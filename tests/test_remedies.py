@@ -112,6 +112,12 @@ def test_a_remedy_a_setup_cannot_take_is_refused_before_any_work(preset, setting
         load_config(preset, [*extra, setting])
 
 
+def test_unrolling_is_refused_in_more_than_one_process():
+    config = load_config("toy-ring", remedy_overrides("unrolled5"))
+    with pytest.raises(ConfigError, match="one process only"):
+        build_game(config, load_toy("ring", 200, 200), torch.device("cpu"), world_size=2)
+
+
 def test_packing_is_refused_by_the_1d_experiments(tmp_path):
     config = lab_config("1d", ["model.discriminator_pack=2"])
     with pytest.raises(ConfigError, match="judge packs of points"):

@@ -115,7 +115,7 @@ def has_batchnorm(module: nn.Module) -> bool:
 
 def _check_groups(config: RunConfig, world_size: int) -> None:
     """Refuse a per-process minibatch that does not divide into D's packs and its
-    minibatch-std groups (of packs)."""
+    minibatch-std groups (of packs), and unrolling in more than one process."""
     group, m = config.model.discriminator_minibatch_std, config.model.discriminator_pack
     batch = config.training.batch_size
     if (batch // world_size) % m:
@@ -125,10 +125,16 @@ def _check_groups(config: RunConfig, world_size: int) -> None:
             f"model.discriminator_pack = {m}."
         )
     if group and (batch // world_size // m) % group:
+        what = "" if m == 1 else f" packs of {m}"
         raise ConfigError(
             f"training.batch_size = {batch} gives each of the {world_size} processes "
             f"{batch // world_size} examples, which do not divide into groups of "
-            f"model.discriminator_minibatch_std = {group}" + (f" packs of {m}." if m > 1 else ".")
+            f"model.discriminator_minibatch_std = {group}{what}."
+        )
+    if config.training.unrolled_steps and world_size > 1:
+        raise ConfigError(
+            "training.unrolled_steps runs in one process only: each process would unroll "
+            "its own copy of D on its own slice of the minibatch."
         )
 
 
