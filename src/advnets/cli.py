@@ -21,6 +21,7 @@ import numpy as np
 
 from advnets import __version__, limits
 from advnets.config import (
+    REMEDIES,
     ConfigError,
     apply_overrides,
     config_from_dict,
@@ -542,12 +543,16 @@ def cmd_toy(args: argparse.Namespace) -> int:
         return _toy_divergences(args, out)
     if args.samples is not None:
         raise ValueError(f"--samples is an option of `toy divergences`, not of {args.experiment}.")
+    two_d = args.experiment in ("ring", "grid")
+    for flag in ("remedy", "preset"):
+        if getattr(args, flag) is not None and not two_d:
+            raise ValueError(f"--{flag} is an option of `toy ring` and `toy grid`.")
     if args.experiment == "saturation":
         summary = lab.run_saturation(out, overrides)
     elif args.experiment == "1d":
         summary = lab.run_1d(out, overrides)
     else:
-        summary = lab.run_2d(args.experiment, out, overrides)
+        summary = lab.run_2d(args.experiment, out, overrides, args.remedy or "none", args.preset)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -586,8 +591,9 @@ def _print_toy(summary: dict) -> None:
                                           if isinstance(v, float)))  # fmt: skip
         print(f"figure: {summary['figure']}")
     else:
+        remedy = "" if summary["remedy"] == "none" else f" (remedy {summary['remedy']})"
         print(
-            f"{summary['experiment']}: {summary['modes_covered']}/{summary['modes']} modes "
+            f"{summary['experiment']}{remedy}: {summary['modes_covered']}/{summary['modes']} modes "
             f"covered, {summary['high_quality_fraction']:.1%} high-quality samples, mode KL "
             f"{summary['mode_kl']:.3f}\nfigures: {summary['run_dir']}/figures "
             "(coverage.png, coverage.gif)"
@@ -820,7 +826,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the theory lab: the 1-D example, D*, C(G), saturation, mode coverage, divergences",
         description="1d: the paper's Figure 1, Proposition 1 (D*) and Theorem 1 (C(G)); "
         "saturation: minimax vs non-saturating generator loss from one initialisation; "
-        "ring, grid: mode coverage on 8 or 25 Gaussians. Each runs in about a minute. "
+        "ring, grid: mode coverage on 8 or 25 Gaussians, with a remedy for mode collapse "
+        "(--remedy). Each runs in about a minute. "
         "divergences: KL both ways, the Jensen-Shannon divergence and the symmetrised KL of "
         "pairs of 1-D densities, by quadrature and Monte Carlo, in seconds; in --json an "
         'infinite value is the string "inf", with its reason under "infinite".',
@@ -831,6 +838,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=_bounded(2, limits.MAX_SAMPLES),
         help="divergences: Monte Carlo samples of each distribution (default 100,000)",
+    )
+    p.add_argument(
+        "--remedy",
+        choices=list(REMEDIES),
+        help="ring, grid: a remedy for mode collapse (default none): pack2, pack3, pack4: D "
+        "judges packs of 2, 3, 4 samples (PacGAN, Lin et al. 2018); minibatch-std: D also sees "
+        "the spread of groups of 4 samples (Karras et al. 2018); unrolled5: each G step against "
+        "D advanced 5 steps, first order (Metz et al. 2017)",
+    )
+    p.add_argument(
+        "--preset",
+        help="ring, grid: train from this preset instead of toy-ring or toy-grid: "
+        "toy-ring-remedies (150 epochs, G's weight average: where the remedies are compared), "
+        "toy-ring-pacgan, toy-grid-pacgan (PacGAN's networks and data; hours)",
     )
     p.add_argument("--mixture", action="store_true", help="1d: two Gaussians instead of one")
     p.add_argument("--loss", choices=["non_saturating", "minimax"], help="generator loss")

@@ -61,7 +61,8 @@ def _show(value: Any) -> str:
         return f"a {type(value).__name__}"
 
 
-TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid")  # points (advnets.data.toy)
+# points (advnets.data.toy)
+TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid", "ring-pacgan")
 # (C, H, W) of the image data sets whose images have a fixed shape
 DATASET_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 CHANNEL_KINDS = {1: "grey (1 channel)", 3: "colour (3 channels)"}
@@ -73,9 +74,18 @@ class DataConfig:
 
     # mnist: the standard 50k/10k/10k split (PAPER.md); fashion-mnist: MNIST's split of
     #   Fashion-MNIST; cifar10: 45k/5k/10k RGB 32x32; folder: the images of data.folder
-    #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid: advnets.data.toy
+    #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid, ring-pacgan: points
+    #   (advnets.data.toy)
     dataset: Literal[
-        "mnist", "fashion-mnist", "cifar10", "folder", "gaussian-1d", "mixture-1d", "ring", "grid"
+        "mnist",
+        "fashion-mnist",
+        "cifar10",
+        "folder",
+        "gaussian-1d",
+        "mixture-1d",
+        "ring",
+        "grid",
+        "ring-pacgan",
     ] = "mnist"
     data_dir: str | None = None  # cache directory; None: $ADVNETS_DATA_DIR or ~/.cache/advnets
     download: bool = True  # fetch missing files from the checksummed sources
@@ -113,13 +123,40 @@ class DataConfig:
         )
 
 
-# model.* options that one family alone reads (advnets.models.registry), and that family:
-# elsewhere they stay off
+# model.* options that only some families read (advnets.models.registry), and those families:
+# elsewhere they stay at their defaults
 FAMILY_OPTIONS = {
-    "generator_batchnorm": "mlp-maxout",
-    "discriminator_minibatch_std": "mlp-maxout",
-    "generator_skip": "mlp-toy",
+    "generator_batchnorm": ("mlp-maxout",),
+    "discriminator_minibatch_std": ("mlp-maxout", "mlp-toy"),
+    "generator_skip": ("mlp-toy",),
+    "toy_layers": ("mlp-toy",),
+    "discriminator_pack": ("mlp-toy",),
+    "num_classes": ("cgan-mlp", "acgan"),
+    "generator_hidden_keep": ("cgan-mlp",),
 }
+
+# The theory lab's named remedies for mode collapse (``advnets toy ring --remedy NAME``) and
+# the settings each one stands for; the logic of each lives in advnets.games.
+REMEDIES = {
+    "none": [],  # Algorithm 1 as it is
+    # PacGAN (Lin et al. 2018): D judges packs of m samples, all real or all fake
+    "pack2": ["model.discriminator_pack=2"],
+    # 3 does not divide the lab's 100 samples per minibatch: 99 of them make 33 packs
+    "pack3": ["model.discriminator_pack=3", "training.batch_size=99"],
+    "pack4": ["model.discriminator_pack=4"],
+    # minibatch standard deviation (Karras et al. 2018) over groups of 4 samples
+    "minibatch-std": ["model.discriminator_minibatch_std=4"],
+    # unrolled GAN (Metz et al. 2017): G's step against D advanced 5 steps, first order
+    "unrolled5": ["training.unrolled_steps=5"],
+}
+
+
+def remedy_overrides(name: str) -> list[str]:
+    """The ``key=value`` settings of a named remedy (:data:`REMEDIES`)."""
+    if name not in REMEDIES:
+        choices = ", ".join(REMEDIES)
+        raise ConfigError(f"remedy {_show(name)} is not valid; choose one of {choices}.")
+    return list(REMEDIES[name])
 
 
 @dataclass
@@ -148,11 +185,19 @@ class ModelConfig:
     discriminator_hidden_keep: float = 0.5  # dropout keep probability on D's hidden layers
     # not in the paper: minibatch standard deviation (Karras et al. 2018), groups of this many
     #   samples give D their spread as one more feature, so a G that collapses is seen at once;
-    #   0: off. mlp-maxout only; the minibatch (per process) must divide into whole groups
+    #   0: off. mlp-maxout and mlp-toy; the minibatch (per process) must divide into whole groups
     discriminator_minibatch_std: int = 0
     # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
     #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
     generator_skip: bool = False
+    # mlp-toy only: smooth: SiLU G, leaky-ReLU D (the lab's own); pacgan: G of ReLU layers with
+    #   batch normalisation, D of maxout layers of model.discriminator_pieces pieces (the 2-D
+    #   experiments of Lin et al. 2018, PacGAN)
+    toy_layers: Literal["smooth", "pacgan"] = "smooth"
+    # not in the paper: PacGAN's packing (Lin et al. 2018), D judges m samples at once, their
+    #   coordinates concatenated (m x d inputs), packs all real or all fake; 1: off (one sample).
+    #   mlp-toy only; the minibatch (per process) must divide into whole packs
+    discriminator_pack: int = 1
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan)
     base_channels: int = 32
@@ -174,11 +219,14 @@ class ModelConfig:
             for index, size in enumerate(sizes):
                 _check_range(f"model.{name}[{index}]", size, 1, limits.MAX_WIDTH)
         _check_range("model.discriminator_pieces", self.discriminator_pieces, 1, limits.MAX_PIECES)
-        for name, owner in FAMILY_OPTIONS.items():
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name, owners in FAMILY_OPTIONS.items():
             _check(
-                not getattr(self, name) or self.family == owner,
-                f"model.{name} is an option of the {owner} family only.",
+                getattr(self, name) == defaults[name] or self.family in owners,
+                f"model.{name} is an option of the {' and '.join(owners)} "
+                f"famil{'ies' if len(owners) > 1 else 'y'} only, not of {self.family}.",
             )
+        _check_range("model.discriminator_pack", self.discriminator_pack, 1, limits.MAX_BATCH)
         _check_range(
             "model.discriminator_minibatch_std",
             self.discriminator_minibatch_std,
@@ -191,10 +239,6 @@ class ModelConfig:
         for name in keeps:
             value = getattr(self, name)
             _check(0 < value <= 1, f"model.{name} must be in (0, 1], got {value}.")
-        _check(
-            self.generator_hidden_keep == 1 or self.family == "cgan-mlp",
-            "model.generator_hidden_keep is an option of the cgan-mlp family only.",
-        )
         _check_range("model.num_classes", self.num_classes, 2, limits.MAX_CLASSES)
 
 
@@ -221,6 +265,10 @@ class TrainingConfig:
     # not in the paper: sample from a moving average of G's weights, theta_avg <- d theta_avg +
     #   (1 - d) theta_g after every G update (Yazici et al. 2019); 0: off (G itself), else d
     generator_average: float = 0.0
+    # not in the paper: unrolled GAN (Metz et al. 2017), each G step is taken against a copy of
+    #   D advanced this many D steps on the current minibatch (first order: no gradient through
+    #   the unrolling); D's own update is unchanged. 0: off. Alternating update only
+    unrolled_steps: int = 0
     threads: int | None = None  # torch CPU threads; None: PyTorch's default
     # auto: a CUDA GPU when PyTorch sees one, else the CPU; under torchrun, GPU LOCAL_RANK
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -268,6 +316,12 @@ class TrainingConfig:
             len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
             f"training.adam_betas must be two numbers in [0, 1), got {self.adam_betas}.",
         )
+        _check_range("training.unrolled_steps", self.unrolled_steps, 0, limits.MAX_UNROLLED_STEPS)
+        _check(
+            self.unrolled_steps == 0 or self.update == "alternating",
+            f"training.unrolled_steps = {self.unrolled_steps} needs training.update: alternating "
+            "(the unrolled D steps come before a separate G step).",
+        )
         _check(
             self.k == 1 or self.update == "alternating",
             f"training.k = {self.k} needs training.update: alternating "
@@ -311,11 +365,17 @@ class RunConfig:
         _check_range("seed", self.seed, 0, limits.MAX_SEED)
         self.model.validate()
         self.training.validate()
-        group = self.model.discriminator_minibatch_std
+        group, pack = self.model.discriminator_minibatch_std, self.model.discriminator_pack
         _check(
-            group == 0 or self.training.batch_size % group == 0,
-            f"training.batch_size = {self.training.batch_size} must divide into whole groups of "
-            f"model.discriminator_minibatch_std = {group}.",
+            self.training.batch_size % pack == 0,
+            f"training.batch_size = {self.training.batch_size} must divide into whole packs of "
+            f"model.discriminator_pack = {pack}.",
+        )
+        what = "examples" if pack == 1 else f"packs of model.discriminator_pack = {pack}"
+        _check(
+            group == 0 or (self.training.batch_size // pack) % group == 0,
+            f"training.batch_size = {self.training.batch_size} must give whole groups of "
+            f"model.discriminator_minibatch_std = {group} {what}.",
         )
         _check(self.evaluation.every_epochs >= 1, "evaluation.every_epochs must be >= 1.")
         _check_range("evaluation.samples", self.evaluation.samples, 1, limits.MAX_SAMPLES)

@@ -34,6 +34,10 @@ MAX_LAYERS = 64
 MAX_PIECES = 64
 """Linear pieces per maxout unit: the paper uses 5."""
 
+MAX_UNROLLED_STEPS = 100
+"""D steps a G step is unrolled over (``training.unrolled_steps``): Metz et al. 2017 use up to
+10; each G step costs that many more D updates."""
+
 MAX_BATCH = 65_536
 """``training.batch_size``: 655x the paper's 100; a minibatch's activations are held in
 memory for every layer (65,536 x 1,200 float32 are 315 MB a layer)."""
