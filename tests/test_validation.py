@@ -19,7 +19,7 @@ import pytest
 import torch
 from torch import nn
 
-from advnets.config import load_config
+from advnets.config import ConfigError, load_config
 from advnets.data.datasets import Dataset
 from advnets.evaluation.classifier import IMAGE_SHAPE, Embedding, embed, load_classifier
 from advnets.evaluation.metrics import (
@@ -211,3 +211,42 @@ def test_validation_on_cuda_agrees_with_the_cpu(digits):
             else:
                 assert cuda[kind][key] == pytest.approx(value, **tolerance), key
     assert math.isfinite(cuda["valid_parzen"]["ll"])
+
+
+def test_selection_by_fid_keeps_the_checkpoint_with_the_lower_validation_fid(digits):
+    """Two validations, the second of worse digits (dimmed) but of a better Parzen estimate
+    or not: with evaluation.select = fid only a lower FID makes the best checkpoint."""
+    dataset, replayed = digits
+    config = load_config(
+        "mnist-paper",
+        [f"evaluation.samples={N_SAMPLES}", f"evaluation.valid_images={N_VALID}",
+         "evaluation.select=fid"],
+    )  # fmt: skip
+    records: list[dict] = []
+    state = TrainState(epoch=5)
+    trainer = SimpleNamespace(
+        device=torch.device("cpu"),
+        state=state,
+        sampler=lambda: Replay(replayed),
+        validates_now=lambda: True,
+        metrics=SimpleNamespace(write=records.append),
+        board=SimpleNamespace(scalars=lambda step, values: None),
+    )
+    validation = Validation(config, dataset)
+    assert validation.evaluate(trainer)
+    first_fid = records[0]["fid"]
+    assert state.best_valid_ll == -first_fid and records[1]["best"]
+    trainer.sampler = lambda: Replay(replayed * 0.3)  # faint digits: a worse FID
+    state.epoch = 10
+    assert not validation.evaluate(trainer)
+    assert records[2]["fid"] > first_fid and not records[3]["best"]
+    assert state.best_epoch == 5 and state.evals_since_best == 1
+
+
+def test_selection_by_fid_needs_the_classifier(digits):
+    dataset, _ = digits
+    config = load_config(
+        "mnist-paper", ["evaluation.select=fid", "evaluation.domain_metrics=false"]
+    )
+    with pytest.raises(ConfigError, match=r"evaluation\.select = fid needs the validation FID"):
+        Validation(config, dataset)

@@ -269,14 +269,13 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
 
     images = dataset.image_shape is not None
     minutes, rest = divmod(round(seconds), 60)
+    best = f"Parzen {state.best_valid_ll:.1f} nats"
+    if run.load_config().evaluation.select == "fid":
+        best = f"FID {-state.best_valid_ll:.2f}"
     print(
         f"finished: {state.epoch} epochs, {state.g_updates} generator updates in "
         f"{minutes} min {rest:02d} s"
-        + (
-            f"; best validation Parzen {state.best_valid_ll:.1f} nats at epoch {state.best_epoch}"
-            if images
-            else ""
-        )
+        + (f"; best validation {best} at epoch {state.best_epoch}" if images else "")
     )
     if images and not args.no_eval:
         print("\n".join(summarise(evaluate_run(run, "best", dataset))))

@@ -338,6 +338,10 @@ class EvaluationConfig:
     valid_images: int = 1000  # validation images that choose sigma and are scored
     patience: int | None = None  # stop when validation Parzen has not improved this many times
     domain_metrics: bool = True  # also FID, KID, IS, precision/recall... vs validation (MNIST only)
+    # what picks the best checkpoint: parzen, the validation Parzen estimate (the paper's);
+    #   fid, the validation FID in the shipped classifier's features (needs domain_metrics;
+    #   MNIST only), which follows the convolutional families' progress where Parzen does not
+    select: Literal["parzen", "fid"] = "parzen"
 
 
 @dataclass

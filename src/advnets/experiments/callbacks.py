@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from advnets.config import RunConfig
+from advnets.config import ConfigError, RunConfig
 from advnets.data.datasets import Dataset, ImageShape
 from advnets.evaluation.classifier import embed, load_classifier
 from advnets.evaluation.metrics import (
@@ -18,7 +18,7 @@ from advnets.evaluation.metrics import (
     compare_embeddings,
     has_domain_features,
 )
-from advnets.evaluation.parzen import parzen_protocol
+from advnets.evaluation.parzen import ParzenResult, parzen_protocol
 from advnets.figures.curves import plot_curves
 from advnets.figures.grid import save_grid, tile_images
 from advnets.runs.logs import read_metrics
@@ -61,10 +61,15 @@ class Validation(Callback):
     def __init__(self, config: RunConfig, dataset: Dataset) -> None:
         self.config = config.evaluation
         self.valid = dataset.valid[: self.config.valid_images]
+        domain = self.config.domain_metrics and has_domain_features(dataset)
+        if self.config.select == "fid" and not domain:
+            raise ConfigError(
+                "evaluation.select = fid needs the validation FID, in the features of the "
+                f"classifier shipped for MNIST: set evaluation.domain_metrics = true, train on "
+                f"MNIST, or select by parzen ({dataset.name} has no classifier)."
+            )
         self.domain_reference = (
-            Reference.of(embed(load_classifier(), dataset.valid))
-            if self.config.domain_metrics and has_domain_features(dataset)
-            else None
+            Reference.of(embed(load_classifier(), dataset.valid)) if domain else None
         )
 
     def _hold_on(self, device: torch.device) -> None:
@@ -81,24 +86,34 @@ class Validation(Callback):
         samples = generate(
             trainer.sampler(), self.config.samples, VALID_NOISE_SEED, device=trainer.device
         )
-        improved = self._parzen(trainer, samples)
-        if self.domain_reference is not None:
-            self._domain_metrics(trainer, samples)
+        valid = self.valid
+        parzen = parzen_protocol(samples, valid, n_valid=len(valid))
+        fid = self._domain_metrics(trainer, samples) if self.domain_reference is not None else None
+        improved = self._select(trainer, parzen.test_ll if self.config.select == "parzen" else -fid)
+        self._write_parzen(trainer, parzen, improved)
         patience = self.config.patience
         if patience is not None and trainer.state.evals_since_best >= patience:
             trainer.state.finished = True
         return improved
 
-    def _parzen(self, trainer: Trainer, samples: torch.Tensor) -> bool:
-        """Score the samples by validation Parzen; True (and recorded as best) if improved."""
-        state, valid = trainer.state, self.valid
-        result = parzen_protocol(samples, valid, n_valid=len(valid))
-        improved = result.test_ll > state.best_valid_ll
+    @staticmethod
+    def _select(trainer: Trainer, score: float) -> bool:
+        """Record a validation's selection score (higher is better: the Parzen estimate, or
+        −FID); True, and noted as the best so far, if it improved."""
+        state = trainer.state
+        improved = score > state.best_valid_ll
         if improved:
-            state.best_valid_ll, state.best_epoch = result.test_ll, state.epoch
+            state.best_valid_ll, state.best_epoch = score, state.epoch
             state.evals_since_best = 0
         else:
             state.evals_since_best += 1
+        return improved
+
+    @staticmethod
+    def _write_parzen(trainer: Trainer, result: ParzenResult, best: bool) -> None:
+        """Record a validation Parzen estimate (``best``: its validation made the best
+        checkpoint, by evaluation.select)."""
+        state = trainer.state
         trainer.metrics.write(
             {
                 "kind": "valid_parzen",
@@ -110,15 +125,15 @@ class Validation(Callback):
                 "samples": result.n_samples,
                 "valid_images": result.n_test,
                 "seconds": result.seconds,
-                "best": improved,
+                "best": best,
                 "time": time.time(),
             }
         )
         trainer.board.scalars(state.g_updates, {"valid/parzen_ll": result.test_ll})
-        return improved
 
-    def _domain_metrics(self, trainer: Trainer, samples: torch.Tensor) -> None:
-        """The classifier-feature metrics of the samples against the validation images."""
+    def _domain_metrics(self, trainer: Trainer, samples: torch.Tensor) -> float:
+        """The classifier-feature metrics of the samples against the validation images (in
+        metrics.jsonl); returns the FID."""
         started = time.perf_counter()
         fake = embed(load_classifier(trainer.device), samples)
         values = compare_embeddings(self.domain_reference, fake)
@@ -135,6 +150,7 @@ class Validation(Callback):
             trainer.state.g_updates,
             {f"valid/{key}": record[key] for key in SCALAR_DOMAIN_METRICS},
         )
+        return values.fid
 
 
 class Curves(Callback):

@@ -90,7 +90,8 @@ class TrainState:
     batch: int = 0  # minibatches consumed in the current epoch
     d_updates: int = 0  # updates of the critic (the discriminator) so far
     g_updates: int = 0  # generator updates so far (the run's "step")
-    best_valid_ll: float = -math.inf  # best validation score (Parzen log-likelihood)
+    # best validation score of evaluation.select: the Parzen log-likelihood, or −FID
+    best_valid_ll: float = -math.inf
     best_epoch: int = 0
     evals_since_best: int = 0
     finished: bool = False  # a callback ended the run early (patience ran out)
