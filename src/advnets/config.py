@@ -71,7 +71,12 @@ class DataConfig:
     download: bool = True  # fetch missing files from the checksummed sources
     train_subset: int | None = None  # use only the first N training images (tests, quick trials)
     toy_points: int = 10000  # training points of a toy dataset (one epoch)
+    # mnist only: leave this digit out of the training and validation images (anomaly
+    #   detection: it is then the anomaly; the test set keeps all ten); None: keep every digit
+    exclude_class: int | None = None
 
+
+AUTOENCODER_FAMILIES = ("mlp-ae", "conv-ae", "vae")  # trained alone, no discriminator
 
 # model.* options that one family alone reads (advnets.models.registry), and that family:
 # elsewhere they stay off
@@ -87,9 +92,12 @@ class ModelConfig:
     """The paper's MNIST adversarial net (Goodfellow et al. 2014, reference config)."""
 
     # mlp-maxout: the paper's ReLU/sigmoid MLP G and maxout D; mlp-toy: small MLPs for points;
-    #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016)
-    family: Literal["mlp-maxout", "mlp-toy", "dcgan"] = "mlp-maxout"
-    noise_dim: int = 100  # dimension of z
+    #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016);
+    #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
+    #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
+    #   (advnets.models.autoencoder)
+    family: Literal["mlp-maxout", "mlp-toy", "dcgan", "mlp-ae", "conv-ae", "vae"] = "mlp-maxout"
+    noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
     #   (DCGAN's); uniform-01: on [0, 1]; gaussian: N(0, I) (advnets.models.latent)
     noise: Literal["uniform", "uniform-pm1", "uniform-01", "gaussian"] = "uniform"
@@ -110,13 +118,29 @@ class ModelConfig:
     # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
     #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
     generator_skip: bool = False
-    # dcgan only: channels of D's first and G's last hidden layer, doubling towards the
-    #   middle (advnets.models.dcgan)
+    # dcgan: channels of D's first and G's last hidden layer, doubling towards the middle
+    #   (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution, doubling
     base_channels: int = 32
+    # mlp-ae, vae: tanh units of the encoder's and of the decoder's hidden layer (K&W: 500)
+    autoencoder_hidden: int = 500
+    # mlp-ae, conv-ae: the reconstruction error minimised, summed over pixels; bce: binary
+    #   cross-entropy (nats), mse: squared error (the vae's is always its Bernoulli log p(x|z))
+    autoencoder_loss: Literal["bce", "mse"] = "bce"
+    autoencoder_init_std: float = 0.01  # mlp-ae, vae: weights ~ N(0, std^2), K&W's 0.01
+    autoencoder_activation: Literal["relu", "leaky-relu"] = "relu"  # conv-ae: after each layer
+    # conv-ae: how the decoder doubles the side; transposed: transposed convolutions; nearest:
+    #   nearest-neighbour up-sampling and a 3x3 convolution (no checkerboard pattern)
+    autoencoder_upsampling: Literal["transposed", "nearest"] = "transposed"
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
         _check_range("model.base_channels", self.base_channels, 1, limits.MAX_WIDTH)
+        _check_range("model.autoencoder_hidden", self.autoencoder_hidden, 1, limits.MAX_WIDTH)
+        _check(
+            self.family not in AUTOENCODER_FAMILIES or self.noise == "gaussian",
+            f"model.noise = {self.noise!r}: the {self.family} family decodes Gaussian codes; "
+            "set model.noise: gaussian.",
+        )
         _check(
             self.family != "mlp-toy" or self.noise in ("uniform", "gaussian"),
             f"model.noise = {self.noise!r}: the mlp-toy family takes uniform or gaussian noise.",
@@ -138,7 +162,7 @@ class ModelConfig:
             0,
             limits.MAX_BATCH,
         )
-        for name in ("generator_init_range", "discriminator_init_range"):
+        for name in ("generator_init_range", "discriminator_init_range", "autoencoder_init_std"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
         for name in ("discriminator_input_keep", "discriminator_hidden_keep"):
             value = getattr(self, name)
@@ -278,11 +302,19 @@ class RunConfig:
             "data.train_subset must be >= 1 or null.",
         )
         _check_range("data.toy_points", self.data.toy_points, 1, limits.MAX_TOY_POINTS)
+        if self.data.exclude_class is not None:
+            _check_range("data.exclude_class", self.data.exclude_class, 0, 9)
+            _check(
+                self.data.dataset == "mnist",
+                f"data.exclude_class leaves a digit out of mnist; data.dataset is "
+                f"{self.data.dataset!r}.",
+            )
         toy_data = self.data.dataset != "mnist"
         _check(
             toy_data == (self.model.family == "mlp-toy"),
             f"model.family = {self.model.family!r} does not fit data.dataset = "
-            f"{self.data.dataset!r}: use mlp-maxout for mnist and mlp-toy for the toy datasets.",
+            f"{self.data.dataset!r}: use mlp-toy for the toy datasets and another family for "
+            "mnist.",
         )
         return self
 

@@ -12,9 +12,13 @@ from advnets.data.toy import TOY_DATASETS, load_toy
 
 
 def _mnist(config: DataConfig) -> Dataset:
-    """The standard 50k/10k/10k split (PAPER.md), optionally only the first training images."""
+    """The standard 50k/10k/10k split (PAPER.md), optionally without one digit in training and
+    validation (data.exclude_class) and only the first training images (data.train_subset)."""
     splits = load_mnist(config.data_dir, download=config.download)
-    train = splits.train_x
+    train, valid = splits.train_x, splits.valid_x
+    if config.exclude_class is not None:
+        train = train[splits.train_y != config.exclude_class]
+        valid = valid[splits.valid_y != config.exclude_class]
     if config.train_subset is not None:
         if config.train_subset > len(train):
             raise ConfigError(
@@ -25,7 +29,7 @@ def _mnist(config: DataConfig) -> Dataset:
     return Dataset.from_arrays(
         "mnist",
         train,
-        splits.valid_x,
+        valid,
         splits.test_x,
         (28, 28),
         splits.sha256,

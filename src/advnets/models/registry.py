@@ -1,5 +1,9 @@
 """Model families by name: each builds its G and D from its own section of the model settings.
 
+A family also names the game that trains it (``advnets.games``): ``gan``, the adversarial
+game of G and D; ``autoencoder`` and ``vae``, one network trained alone (its D is None), whose
+decoder is the generator (``models.autoencoder.DecoderGenerator``).
+
 A run's ``model.family`` picks the family; the family reads only the ``model.*`` keys its
 settings class names (its section), so adding a family adds an entry here, not a branch.
 The config file keeps one flat ``model`` mapping, as run directories have always stored it.
@@ -16,6 +20,14 @@ import torch
 from torch import nn
 
 from advnets.config import ConfigError, ModelConfig
+from advnets.models.autoencoder import (
+    AutoencoderSettings,
+    ConvAutoencoderSettings,
+    VAESettings,
+    build_conv_autoencoder,
+    build_mlp_autoencoder,
+    build_vae,
+)
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.toy import ToySettings, build_mlp_toy
@@ -23,11 +35,12 @@ from advnets.models.toy import ToySettings, build_mlp_toy
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: its settings class and its builder (settings, data dimension, the
-    logit of the data's mean pixel or None) -> (G, D)."""
+    """A model family: its settings class, its builder (settings, data dimension, the
+    logit of the data's mean pixel or None) -> (G, D or None) and the game that trains it."""
 
     settings: type
-    build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module]]
+    build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
+    game: str = "gan"
 
     def section(self, config: ModelConfig) -> Any:
         """This family's settings, read from the model config."""
@@ -39,6 +52,10 @@ FAMILIES: dict[str, Family] = {
     "mlp-maxout": Family(MaxoutSettings, build_mlp_maxout),  # the paper's MNIST networks
     "mlp-toy": Family(ToySettings, build_mlp_toy),  # small MLPs for the theory lab's points
     "dcgan": Family(DCGANSettings, build_dcgan),  # Radford et al. 2016, convolutional
+    # autoencoders and the VAE (advnets.models.autoencoder), each trained alone
+    "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
+    "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),
+    "vae": Family(VAESettings, build_vae, "vae"),  # Kingma & Welling 2014
 }
 
 
