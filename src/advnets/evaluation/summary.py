@@ -41,6 +41,19 @@ def verdict(domain: dict) -> str:
     )
 
 
+def likelihood_line(evaluation: dict) -> str | None:
+    """A VAE's test ELBO and importance-weighted log-likelihood in words (None for other runs)."""
+    bounds = evaluation.get("likelihood")
+    if not bounds:
+        return None
+    return (
+        f"  VAE test ELBO {bounds['test_elbo']:.2f} ± {bounds['test_elbo_se']:.2f} nats, "
+        f"importance-weighted log-likelihood {bounds['test_ll']:.2f} ± {bounds['test_se']:.2f} "
+        f"(k = {bounds['k']:,} on {bounds['n_test']:,} test images, {bounds['seconds']:.0f} s); "
+        "higher is better, on pixels in [0, 1] a cross-entropy, not on the Parzen scale"
+    )
+
+
 def summarise(evaluation: dict) -> list[str]:
     """The lines printed at the end of ``advnets train``: scores, each with its yardstick."""
     parzen, memo, domain = evaluation["parzen"], evaluation["memorisation"], evaluation["domain"]
@@ -63,6 +76,7 @@ def summarise(evaluation: dict) -> list[str]:
         f"  memorised             {memo['fraction_below_test_p1']:7.1%}            closer to a "
         "training image than test images are; about 1% means no copying"
     )
+    lines += [line for line in [likelihood_line(evaluation)] if line]
     if domain:
         lines.append(verdict(domain))
     return lines
