@@ -39,7 +39,6 @@ LOSSES = [
     ("g_loss", "G loss"),
     ("loss", "−ELBO (nats)"),
     ("recon", "reconstruction error"),
-    ("kl", "KL(q(z|x) ‖ p(z)) (nats)"),
 ]
 
 
@@ -78,8 +77,11 @@ def plot_curves(records: list[dict], path: str | os.PathLike) -> Path:
         top[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="D* = 1/2 at equilibrium")
         top[1].set_ylim(-0.02, 1.02)
         top[1].set_title("discriminator outputs")
+    elif train and "kl" in train[0]:  # a VAE: the KL term of its ELBO
+        top[1].plot(epochs, [r["kl"] for r in train], label="KL(q(z|x) ‖ p(z))")
+        top[1].set_title("the ELBO's KL term (nats per image)")
     else:
-        top[1].set_title("(no discriminator)")
+        top[1].axis("off")  # no discriminator, no KL term
     top[2].plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", label="valid")
     top[2].set_title("validation Parzen log-likelihood (nats)")
     if domain:
