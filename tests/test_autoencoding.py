@@ -159,6 +159,10 @@ def test_table1_gives_each_family_its_mean_and_a_vae_its_bounds():
         (["model.autoencoder_loss=l1"], "model.autoencoder_loss"),
         (["data.exclude_class=10"], "data.exclude_class = 10 is outside"),
         (
+            ["model.family=vae", "model.noise=gaussian", "training.generator_average=0.9"],
+            "training.generator_average belong to the adversarial game",
+        ),
+        (
             ["data.dataset=ring", "model.family=mlp-toy", "data.exclude_class=3"],
             "leaves a digit out of mnist",
         ),

@@ -267,6 +267,24 @@ class LoggingConfig:
     grid_rows: int = 10  # the sample grid is grid_rows x grid_rows, drawn every epoch
 
 
+def _check_one_network(family: str, training: TrainingConfig) -> None:
+    """Refuse, for a family trained alone (no discriminator), the settings of the adversarial
+    game, which it would ignore."""
+    if family not in AUTOENCODER_FAMILIES:
+        return
+    adversarial = [
+        (training.k != 1, "training.k"),
+        (training.generator_average != 0, "training.generator_average"),
+        (training.generator_loss != "non_saturating", "training.generator_loss"),
+    ]
+    found = [name for refused, name in adversarial if refused]
+    _check(
+        not found,
+        f"{', '.join(found)} belong to the adversarial game; the {family} family trains "
+        "one network alone: leave them unset.",
+    )
+
+
 @dataclass
 class RunConfig:
     """A complete, validated description of one training run."""
@@ -309,6 +327,7 @@ class RunConfig:
                 f"data.exclude_class leaves a digit out of mnist; data.dataset is "
                 f"{self.data.dataset!r}.",
             )
+        _check_one_network(self.model.family, self.training)
         toy_data = self.data.dataset != "mnist"
         _check(
             toy_data == (self.model.family == "mlp-toy"),
