@@ -287,7 +287,7 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
 
 
 # the VAE's likelihood at the end of training: k = 1,000 importance samples for each of the first
-#   1,000 test images (about a minute on one CPU core); `advnets evaluate` takes 5,000 on all
+#   1,000 test images (24 s on one CPU core); `advnets evaluate` takes 5,000 on all
 TRAIN_END_LIKELIHOOD = {"iw_samples": 1000, "iw_images": 1000}
 
 
@@ -758,7 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_bounded(1, limits.MAX_SAMPLES),
         default=5000,
         help="VAE runs: importance samples per test image of the log-likelihood (default "
-        "5,000, Burda et al. 2016; about 45 min for all 10,000 images on one CPU core)",
+        "5,000, Burda et al. 2016; 34 min for all 10,000 images on one CPU core)",
     )
     p.add_argument(
         "--iw-images",
