@@ -75,6 +75,11 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "toy-1d": ("toy-1d", SMALL_POINTS),
     "toy-grid": ("toy-grid", SMALL_POINTS),
     "toy-ring": ("toy-ring", SMALL_POINTS),
+    "toy-ring-remedies": ("toy-ring-remedies", SMALL_POINTS),
+    "toy-ring-pacgan": ("toy-ring-pacgan", SMALL_POINTS),
+    "toy-grid-pacgan": ("toy-grid-pacgan", SMALL_POINTS),
+    "toy-ring-unrolled5": ("toy-ring", [*SMALL_POINTS, "training.unrolled_steps=5"]),
+    "toy-ring-minibatch-std": ("toy-ring", [*SMALL_POINTS, "model.discriminator_minibatch_std=4"]),
 }
 DIGITS = 16  # hex digits kept of each SHA-256: 64 bits tell any change apart
 RESUMED = "mnist-quick"  # also trained one epoch, then resumed: the same checkpoints result

@@ -531,3 +531,121 @@ def test_a_cifar_archive_that_is_no_tar_is_named(tmp_path: Path, cifar_members) 
 def test_unit_floats_are_exact() -> None:
     pixels = np.arange(256, dtype=np.uint8)
     assert to_unit_float(pixels).tolist() == [np.float32(v) / np.float32(255) for v in range(256)]
+
+
+# ----- image sets as training data (advnets.data.registry) ----------------------------------
+
+TRAIN_QUICKLY = [
+    "training.epochs=1",
+    "training.batch_size=4",
+    "evaluation.samples=20",
+    "evaluation.valid_images=3",
+    "logging.progress=false",
+    "logging.tensorboard=false",
+    "logging.grid_rows=2",
+]
+
+
+def test_cifar10_trains_a_colour_dcgan_judged_without_domain_metrics(
+    tmp_path: Path, cifar_members, capsys
+) -> None:
+    import json
+
+    from PIL import Image
+
+    from advnets.cli import main
+
+    put_cifar(tmp_path / "data" / cifar10.FOLDER, cifar_members)
+    overrides = ["data.dataset=cifar10", "data.channels=3", "model.base_channels=4"]
+    args = ["train", "dcgan-mnist", "--out", str(tmp_path / "run"), "--data-dir"]
+    args += [str(tmp_path / "data")]
+    for setting in overrides + TRAIN_QUICKLY:
+        args += ["--set", setting]
+    assert main(args) == 0
+    grid = Image.open(tmp_path / "run" / "samples" / "latest.png")
+    assert grid.mode == "RGB" and grid.size == (2 * 34 + 2, 2 * 34 + 2)
+    evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert evaluation["dataset"] == "cifar10" and evaluation["domain"] is None
+    assert "MNIST digits only" in evaluation["domain_unavailable"]
+    assert main(["sample", str(tmp_path / "run"), "-n", "4", "-o", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").mode == "RGB"
+    assert main(["report", str(tmp_path / "run")]) == 0
+    assert "MNIST digits only" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_a_grey_preset_refuses_colour_data_before_any_work(tmp_path: Path) -> None:
+    from advnets.cli import main
+
+    out = tmp_path / "run"
+    settings = ["--set", "data.dataset=cifar10", "--set", "data.channels=1"]
+    code = main(["train", "mnist-quick", "--out", str(out), *settings])
+    assert code != 0 and not out.exists()
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_a_colour_preset_refuses_grey_data_in_one_sentence(dataset: str) -> None:
+    from advnets.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=rf"colour \(3 channels\).*{dataset} images are grey"):
+        load_config("dcgan-mnist", [f"data.dataset={dataset}", "data.channels=3"])
+
+
+def test_fashion_mnist_reaches_the_trainer_with_its_labels(tmp_path: Path, fashion_files) -> None:
+    from advnets.config import load_config
+    from advnets.data.registry import load_dataset
+
+    place(tmp_path / "fashion-mnist", fashion_files)
+    settings = ["data.dataset=fashion-mnist", f"data.data_dir={tmp_path}", "data.download=false"]
+    config = load_config("mnist-quick", [*settings, "data.train_subset=6"])
+    dataset = load_dataset(config.data)
+    splits = fashion.load_fashion_mnist(tmp_path, download=False)
+    assert dataset.image_shape == (28, 28) and dataset.channels == 1
+    assert dataset.train.shape == (6, 784) and dataset.sha256 == splits.sha256
+    assert dataset.labels.class_names == fashion.CLASS_NAMES
+    assert dataset.labels.train.tolist() == splits.train.labels[:6].tolist()
+    assert np.array_equal(dataset.test.numpy(), splits.test.flat())
+
+
+def test_an_image_folder_is_split_80_10_10_with_its_class_labels(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from advnets.config import load_config
+    from advnets.data.registry import load_dataset
+
+    rng = np.random.default_rng(0)
+    for name, count in (("cats", 12), ("dogs", 8)):
+        (tmp_path / "pets" / name).mkdir(parents=True)
+        for i in range(count):
+            pixels = rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "pets" / name / f"{i}.png")
+    folder, cache = tmp_path / "pets", tmp_path / "cache"
+    settings = ["data.dataset=folder", f"data.folder={folder}", f"data.data_dir={cache}"]
+    config = load_config("dcgan-mnist", [*settings, "data.image_size=28"])
+    dataset = load_dataset(config.data)
+    assert dataset.image_shape == (3, 28, 28) and dataset.dim == 2352
+    assert (len(dataset.train), len(dataset.valid), len(dataset.test)) == (16, 2, 2)
+    assert dataset.labels.class_names == ("cats", "dogs")
+    labels = dataset.labels
+    everything = np.concatenate([labels.train.numpy(), labels.valid.numpy(), labels.test.numpy()])
+    assert np.bincount(everything).tolist() == [12, 8]
+    assert load_dataset(config.data).train.equal(dataset.train)  # the same split every time
+
+
+def test_the_folder_key_belongs_to_the_folder_dataset() -> None:
+    from advnets.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"data\.folder"):
+        load_config("mnist-quick", ["data.folder=somewhere"])
+    with pytest.raises(ConfigError, match=r"data\.folder"):
+        load_config("dcgan-mnist", ["data.dataset=folder"])
+
+
+def test_colour_rows_tile_channel_first_into_an_rgb_grid() -> None:
+    from advnets.figures.grid import tile_images
+
+    red, blue = np.zeros((3, 2, 2), np.float32), np.zeros((3, 2, 2), np.float32)
+    red[0], blue[2] = 1, 1
+    pixels = tile_images(np.stack([red.ravel(), blue.ravel()]), (3, 2, 2), columns=2, padding=1)
+    assert pixels.shape == (4, 7, 3)
+    assert pixels[1, 1].tolist() == [255, 0, 0] and pixels[1, 4].tolist() == [0, 0, 255]
+    assert pixels[0, 0].tolist() == [255, 255, 255]  # the white padding

@@ -35,11 +35,31 @@ def test_summary_gives_each_score_with_its_yardstick() -> None:
     evaluation = {
         "checkpoint": "best",
         "epoch": 12,
-        "parzen": {"test_ll": 150.2, "test_se": 2.1},
+        "parzen": PARZEN,
         "memorisation": {"fraction_below_test_p1": 0.004},
         "domain": domain([1000] * 10, recall=0.7),
     }
     text = "\n".join(summarise(evaluation))
     for expected in ("150.2 ± 2.1 nats", "higher is better", "FID", "lower is better", "0.4%"):
         assert expected in text
+    assert "the paper: 225 ± 2" in text and "10,000 samples against the 9,000 test" in text
     assert text.splitlines()[-1].startswith("HEALTHY")
+
+
+PARZEN = {"test_ll": 150.2, "test_se": 2.1, "n_samples": 10_000, "n_test": 9_000}
+
+
+def test_the_yardstick_is_the_family_s_own_paper_and_only_for_mnist() -> None:
+    evaluation = {
+        "checkpoint": "best",
+        "epoch": 3,
+        "family": "cgan-mlp",
+        "parzen": PARZEN,
+        "memorisation": {"fraction_below_test_p1": 0.01},
+        "domain": None,
+    }
+    assert "132 ± 1.8 (Mirza & Osindero 2014)" in "\n".join(summarise(evaluation))
+    evaluation.update(dataset="cifar10", domain_unavailable="no classifier of cifar10 images")
+    text = "\n".join(summarise(evaluation))
+    assert "the paper" not in text and "digits" not in text
+    assert text.splitlines()[-1] == "  no domain metrics: no classifier of cifar10 images"

@@ -87,6 +87,7 @@ def test_mode_statistics_on_known_coverage():
     samples = three[rng.integers(3, size=3000)] + 0.02 * rng.standard_normal((3000, 2))
     stats = mode_statistics(samples, ring.centres, ring.std)
     assert stats["modes_covered"] == 3 and stats["modes"] == 8
+    assert stats["modes_hit"] == 3
     assert stats["high_quality_fraction"] > 0.98
     assert stats["mode_kl"] == pytest.approx(math.log(8 / 3), abs=0.01)
     everywhere = ring.sample(4000, rng)
@@ -96,6 +97,8 @@ def test_mode_statistics_on_known_coverage():
     assert mode_statistics(outliers, ring.centres, ring.std)["high_quality_fraction"] == (
         pytest.approx(0.5, abs=0.01)
     )
+    one_stray = np.concatenate([samples, ring.centres[[1]]])  # one sample on a fourth mode
+    assert mode_statistics(one_stray, ring.centres, ring.std)["modes_hit"] == 4
     with pytest.raises(ValueError, match="non-empty"):
         mode_statistics(np.zeros((0, 2)), ring.centres, ring.std)
 

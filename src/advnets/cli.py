@@ -21,6 +21,7 @@ import numpy as np
 
 from advnets import __version__, limits
 from advnets.config import (
+    REMEDIES,
     ConfigError,
     apply_overrides,
     config_from_dict,
@@ -291,30 +292,65 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
 TRAIN_END_LIKELIHOOD = {"iw_samples": 1000, "iw_images": 1000}
 
 
+def _chosen_class(args: argparse.Namespace, generator, meta: dict) -> int | str | None:
+    """The class ``--class`` names (an index, a class name or "all"), checked against the
+    run; None without ``--class``."""
+    if args.class_ is None:
+        return None
+    names = meta.get("class_names")
+    if not getattr(generator, "num_classes", 0) or not names:
+        raise ConfigError(
+            f"{args.run_dir} is an unconditional run: --class needs a run of a conditional "
+            "family (cgan-mlp)."
+        )
+    if args.class_ == "all":
+        return "all"
+    if args.class_ in names:
+        return names.index(args.class_)
+    if args.class_.isdigit() and int(args.class_) < len(names):
+        return int(args.class_)
+    listed = ", ".join(f"{i} ({name})" if name != str(i) else name for i, name in enumerate(names))
+    raise ConfigError(
+        f"--class {args.class_!r} is not a class of {args.run_dir}; choose {listed} or all."
+    )
+
+
+def _draw(generator, args: argparse.Namespace, chosen: int | str | None):
+    """The samples ``advnets sample`` writes (flat rows), and the columns of their grid."""
+    from advnets.sampling import generate, generate_by_class
+
+    if chosen == "all":
+        rows = math.ceil(args.n / generator.num_classes)
+        return generate_by_class(generator, rows, args.seed).numpy(), generator.num_classes
+    generator.fixed_class = chosen
+    return generate(generator, args.n, args.seed).numpy(), None
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
+    from advnets.data.registry import data_image_shape
     from advnets.evaluation.runs import load_generator
     from advnets.figures.grid import check_picture, save_grid
     from advnets.files import atomic_write_bytes, check_writable
     from advnets.runs.rundir import RunDir
-    from advnets.sampling import generate
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".png"):
         raise ConfigError(f"-o must end in .npy or .png, got '{out.name}'.")
     check_writable(out)
-    generator, config, _ = load_generator(RunDir(args.run_dir), args.checkpoint)
+    generator, config, meta = load_generator(RunDir(args.run_dir), args.checkpoint)
+    chosen = _chosen_class(args, generator, meta)
     if out.suffix == ".png":
         if config.model.family == "mlp-toy":
             raise ConfigError(
                 f"{args.run_dir} is a theory-lab run on {config.data.dataset!r} points, not "
                 "images: write its samples with -o OUT.npy (its pictures come from `advnets toy`)."
             )
-        side = math.isqrt(generator.data_dim)
-        check_picture(args.n, (side, side), scale=args.scale)
+        shape = data_image_shape(config.data)
+        check_picture(args.n, shape, scale=args.scale)
     limits.check_memory(  # float32 values drawn in chunks, joined, then a .npy buffer and its bytes
         f"{args.n:,} samples of {generator.data_dim} values", 4 * 4 * args.n * generator.data_dim
     )
-    samples = generate(generator, args.n, args.seed).numpy()
+    samples, columns = _draw(generator, args, chosen)
     if out.suffix == ".npy":
         import io
 
@@ -322,8 +358,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         np.save(buffer, samples, allow_pickle=False)
         atomic_write_bytes(out, buffer.getvalue())
     else:
-        save_grid(out, samples, (side, side), scale=args.scale)
-    print(f"wrote {args.n} samples to {out}")
+        save_grid(out, samples, shape, columns, scale=args.scale)
+    print(f"wrote {len(samples)} samples to {out}")
     return 0
 
 
@@ -340,13 +376,14 @@ def _print_parzen(result, as_json: bool, extra: dict | None = None) -> None:
 
 def _print_evaluation(evaluation: dict) -> None:
     """The test-set scores of a run's checkpoint, one line each."""
-    from advnets.evaluation.summary import likelihood_line
+    from advnets.evaluation.summary import class_accuracy_line, likelihood_line, paper_parzen
 
     parzen, memo = evaluation["parzen"], evaluation["memorisation"]
+    paper = paper_parzen(evaluation)
     print(
         f"test Parzen log-likelihood ({evaluation['checkpoint']} checkpoint, epoch "
         f"{evaluation['epoch']}): {parzen['test_ll']:.1f} +- {parzen['test_se']:.1f} nats "
-        f"(sigma {parzen['sigma']:.3f}); paper: 225 +- 2"
+        f"(sigma {parzen['sigma']:.3f})" + (f"; paper: {paper}" if paper else "")
     )
     domain = evaluation["domain"]
     if domain:
@@ -357,6 +394,10 @@ def _print_evaluation(evaluation: dict) -> None:
             f"{domain['density']:.3f}, coverage {domain['coverage']:.3f}, classes "
             f"{domain['classes_covered']}/10 (KL to uniform {domain['class_kl']:.3f})"
         )
+    if evaluation.get("conditional"):
+        print(class_accuracy_line(evaluation["conditional"]))
+    elif evaluation.get("domain_unavailable"):
+        print(f"no domain metrics: {evaluation['domain_unavailable']}")
     print(
         f"memorisation: {memo['fraction_below_test_p1']:.1%} of samples are closer to the "
         "training set than the 1st percentile of test images (about 1% without copying)"
@@ -538,12 +579,16 @@ def cmd_toy(args: argparse.Namespace) -> int:
         return _toy_divergences(args, out)
     if args.samples is not None:
         raise ValueError(f"--samples is an option of `toy divergences`, not of {args.experiment}.")
+    two_d = args.experiment in ("ring", "grid")
+    for flag in ("remedy", "preset"):
+        if getattr(args, flag) is not None and not two_d:
+            raise ValueError(f"--{flag} is an option of `toy ring` and `toy grid`.")
     if args.experiment == "saturation":
         summary = lab.run_saturation(out, overrides)
     elif args.experiment == "1d":
         summary = lab.run_1d(out, overrides)
     else:
-        summary = lab.run_2d(args.experiment, out, overrides)
+        summary = lab.run_2d(args.experiment, out, overrides, args.remedy or "none", args.preset)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -582,8 +627,9 @@ def _print_toy(summary: dict) -> None:
                                           if isinstance(v, float)))  # fmt: skip
         print(f"figure: {summary['figure']}")
     else:
+        remedy = "" if summary["remedy"] == "none" else f" (remedy {summary['remedy']})"
         print(
-            f"{summary['experiment']}: {summary['modes_covered']}/{summary['modes']} modes "
+            f"{summary['experiment']}{remedy}: {summary['modes_covered']}/{summary['modes']} modes "
             f"covered, {summary['high_quality_fraction']:.1%} high-quality samples, mode KL "
             f"{summary['mode_kl']:.3f}\nfigures: {summary['run_dir']}/figures "
             "(coverage.png, coverage.gif)"
@@ -743,6 +789,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=2,
         help=f"png: pixel enlargement (default 2, at most {limits.MAX_SCALE})",
     )
+    p.add_argument(
+        "--class",
+        dest="class_",
+        metavar="CLASS|all",
+        help="a conditional run's samples of one class (its index or name), or all: one column "
+        "per class, each row one noise vector (ceil(n / classes) rows)",
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser(
@@ -843,7 +896,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the theory lab: the 1-D example, D*, C(G), saturation, mode coverage, divergences",
         description="1d: the paper's Figure 1, Proposition 1 (D*) and Theorem 1 (C(G)); "
         "saturation: minimax vs non-saturating generator loss from one initialisation; "
-        "ring, grid: mode coverage on 8 or 25 Gaussians. Each runs in about a minute. "
+        "ring, grid: mode coverage on 8 or 25 Gaussians, with a remedy for mode collapse "
+        "(--remedy). Each runs in about a minute. "
         "divergences: KL both ways, the Jensen-Shannon divergence and the symmetrised KL of "
         "pairs of 1-D densities, by quadrature and Monte Carlo, in seconds; in --json an "
         'infinite value is the string "inf", with its reason under "infinite".',
@@ -854,6 +908,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=_bounded(2, limits.MAX_SAMPLES),
         help="divergences: Monte Carlo samples of each distribution (default 100,000)",
+    )
+    p.add_argument(
+        "--remedy",
+        choices=list(REMEDIES),
+        help="ring, grid: a remedy for mode collapse (default none): pack2, pack3, pack4: D "
+        "judges packs of 2, 3, 4 samples (PacGAN, Lin et al. 2018); minibatch-std: D also sees "
+        "the spread of groups of 4 samples (Karras et al. 2018); unrolled5: each G step against "
+        "D advanced 5 steps, first order (Metz et al. 2017)",
+    )
+    p.add_argument(
+        "--preset",
+        help="ring, grid: train from this preset instead of toy-ring or toy-grid: "
+        "toy-ring-remedies (150 epochs, G's weight average: where the remedies are compared), "
+        "toy-ring-pacgan, toy-grid-pacgan (PacGAN's networks and data; hours)",
     )
     p.add_argument("--mixture", action="store_true", help="1d: two Gaussians instead of one")
     p.add_argument("--loss", choices=["non_saturating", "minimax"], help="generator loss")

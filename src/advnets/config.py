@@ -61,30 +61,115 @@ def _show(value: Any) -> str:
         return f"a {type(value).__name__}"
 
 
+# points (advnets.data.toy)
+TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid", "ring-pacgan")
+# (C, H, W) of the image data sets whose images have a fixed shape
+DATASET_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+CHANNEL_KINDS = {1: "grey (1 channel)", 3: "colour (3 channels)"}
+
+
 @dataclass
 class DataConfig:
     """Where the training data come from."""
 
-    # mnist: the standard 50k/10k/10k split (PAPER.md); the others: advnets.data.toy
-    dataset: Literal["mnist", "gaussian-1d", "mixture-1d", "ring", "grid"] = "mnist"
+    # mnist: the standard 50k/10k/10k split (PAPER.md); fashion-mnist: MNIST's split of
+    #   Fashion-MNIST; cifar10: 45k/5k/10k RGB 32x32; folder: the images of data.folder
+    #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid, ring-pacgan: points
+    #   (advnets.data.toy)
+    dataset: Literal[
+        "mnist",
+        "fashion-mnist",
+        "cifar10",
+        "folder",
+        "gaussian-1d",
+        "mixture-1d",
+        "ring",
+        "grid",
+        "ring-pacgan",
+    ] = "mnist"
     data_dir: str | None = None  # cache directory; None: $ADVNETS_DATA_DIR or ~/.cache/advnets
     download: bool = True  # fetch missing files from the checksummed sources
     train_subset: int | None = None  # use only the first N training images (tests, quick trials)
     toy_points: int = 10000  # training points of a toy dataset (one epoch)
-    # mnist only: leave this digit out of the training and validation images (anomaly
-    #   detection: it is then the anomaly; the test set keeps all ten); None: keep every digit
+    folder: str | None = None  # dataset folder: a folder of PNG/JPEG images (class sub-folders)
+    image_size: int = 32  # dataset folder: the side its images are centre-cropped and resized to
+    # channels the run's images must have: 1 (grey) or 3 (RGB); null: the data's own. A
+    #   folder's images are converted to it (null: RGB); other data must already have it
+    channels: int | None = None
+
+    # leave this class (a digit of mnist) out of the training and validation images
+    #   (anomaly detection: it is then the anomaly; the test set keeps every class); None: none
     exclude_class: int | None = None
+
+    def validate(self) -> None:
+        _check(
+            self.train_subset is None or self.train_subset >= 1,
+            "data.train_subset must be >= 1 or null.",
+        )
+        _check_range("data.toy_points", self.toy_points, 1, limits.MAX_TOY_POINTS)
+        _check(
+            self.channels in (None, 1, 3),
+            f"data.channels = {_show(self.channels)} is not valid; choose 1 (grey), 3 (RGB) "
+            "or null (the data's own).",
+        )
+        have = DATASET_SHAPES.get(self.dataset, (None,))[0]
+        _check(
+            self.channels is None or have is None or have == self.channels,
+            f"data.channels = {self.channels}: this run is made for "
+            f"{CHANNEL_KINDS.get(self.channels)} images, but {self.dataset} images are "
+            f"{CHANNEL_KINDS.get(have)}; choose data that fit the preset, or another preset.",
+        )
+        _check_range("data.image_size", self.image_size, 1, limits.MAX_IMAGE_SIDE)
+        _check(
+            (self.dataset == "folder") == (self.folder is not None),
+            "data.folder names the image folder of data.dataset = 'folder', and only of it: "
+            f"data.dataset is {self.dataset!r} and data.folder is {_show(self.folder)}.",
+        )
+        if self.exclude_class is not None:
+            _check_range("data.exclude_class", self.exclude_class, 0, 9)
+            _check(
+                self.dataset == "mnist",
+                f"data.exclude_class leaves a digit out of mnist; data.dataset is "
+                f"{self.dataset!r}.",
+            )
 
 
 AUTOENCODER_FAMILIES = ("mlp-ae", "conv-ae", "vae")  # trained alone, no discriminator
 
-# model.* options that one family alone reads (advnets.models.registry), and that family:
-# elsewhere they stay off
+# model.* options that only some families read (advnets.models.registry), and those families:
+# elsewhere they stay at their defaults
 FAMILY_OPTIONS = {
-    "generator_batchnorm": "mlp-maxout",
-    "discriminator_minibatch_std": "mlp-maxout",
-    "generator_skip": "mlp-toy",
+    "generator_batchnorm": ("mlp-maxout",),
+    "discriminator_minibatch_std": ("mlp-maxout", "mlp-toy"),
+    "generator_skip": ("mlp-toy",),
+    "toy_layers": ("mlp-toy",),
+    "discriminator_pack": ("mlp-toy",),
+    "num_classes": ("cgan-mlp", "acgan"),
+    "generator_hidden_keep": ("cgan-mlp",),
 }
+
+# The theory lab's named remedies for mode collapse (``advnets toy ring --remedy NAME``) and
+# the settings each one stands for; the logic of each lives in advnets.games.
+REMEDIES = {
+    "none": [],  # Algorithm 1 as it is
+    # PacGAN (Lin et al. 2018): D judges packs of m samples, all real or all fake
+    "pack2": ["model.discriminator_pack=2"],
+    # 3 does not divide the lab's 100 samples per minibatch: 99 of them make 33 packs
+    "pack3": ["model.discriminator_pack=3", "training.batch_size=99"],
+    "pack4": ["model.discriminator_pack=4"],
+    # minibatch standard deviation (Karras et al. 2018) over groups of 4 samples
+    "minibatch-std": ["model.discriminator_minibatch_std=4"],
+    # unrolled GAN (Metz et al. 2017): G's step against D advanced 5 steps, first order
+    "unrolled5": ["training.unrolled_steps=5"],
+}
+
+
+def remedy_overrides(name: str) -> list[str]:
+    """The ``key=value`` settings of a named remedy (:data:`REMEDIES`)."""
+    if name not in REMEDIES:
+        choices = ", ".join(REMEDIES)
+        raise ConfigError(f"remedy {_show(name)} is not valid; choose one of {choices}.")
+    return list(REMEDIES[name])
 
 
 @dataclass
@@ -93,10 +178,15 @@ class ModelConfig:
 
     # mlp-maxout: the paper's ReLU/sigmoid MLP G and maxout D; mlp-toy: small MLPs for points;
     #   dcgan: DCGAN's transposed-convolution G and strided-convolution D (Radford et al. 2016);
+    #   cgan-mlp: the conditional adversarial net's MLPs, G(z | y) and D(x | y) (Mirza &
+    #   Osindero 2014; advnets.models.conditional), trained on labelled images
+    #   acgan: AC-GAN with DCGAN's networks, D also classifies (Odena et al. 2017)
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
-    family: Literal["mlp-maxout", "mlp-toy", "dcgan", "mlp-ae", "conv-ae", "vae"] = "mlp-maxout"
+    family: Literal[
+        "mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan", "mlp-ae", "conv-ae", "vae"
+    ] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
     #   (DCGAN's); uniform-01: on [0, 1]; gaussian: N(0, I) (advnets.models.latent)
@@ -113,14 +203,26 @@ class ModelConfig:
     discriminator_hidden_keep: float = 0.5  # dropout keep probability on D's hidden layers
     # not in the paper: minibatch standard deviation (Karras et al. 2018), groups of this many
     #   samples give D their spread as one more feature, so a G that collapses is seen at once;
-    #   0: off. mlp-maxout only; the minibatch (per process) must divide into whole groups
+    #   0: off. mlp-maxout and mlp-toy; the minibatch (per process) must divide into whole groups
     discriminator_minibatch_std: int = 0
     # mlp-toy only: add a linear path z -> A z to G, so the affine map that carries Gaussian
     #   noise onto a Gaussian is always within reach and no saturated unit can cut off a tail
     generator_skip: bool = False
-    # dcgan: channels of D's first and G's last hidden layer, doubling towards the middle
-    #   (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution, doubling
+    # mlp-toy only: smooth: SiLU G, leaky-ReLU D (the lab's own); pacgan: G of ReLU layers with
+    #   batch normalisation, D of maxout layers of model.discriminator_pieces pieces (the 2-D
+    #   experiments of Lin et al. 2018, PacGAN)
+    toy_layers: Literal["smooth", "pacgan"] = "smooth"
+    # not in the paper: PacGAN's packing (Lin et al. 2018), D judges m samples at once, their
+    #   coordinates concatenated (m x d inputs), packs all real or all fake; 1: off (one sample).
+    #   mlp-toy only; the minibatch (per process) must divide into whole packs
+    discriminator_pack: int = 1
+    # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
+    #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution
     base_channels: int = 32
+    num_classes: int = 10  # cgan-mlp, acgan: the classes y of G(z | y); the data's
+    # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
+    #   other families' G has no dropout
+    generator_hidden_keep: float = 1.0
     # mlp-ae, vae: tanh units of the encoder's and of the decoder's hidden layer (K&W: 500)
     autoencoder_hidden: int = 500
     # mlp-ae, conv-ae: the reconstruction error minimised, summed over pixels; bce: binary
@@ -151,11 +253,14 @@ class ModelConfig:
             for index, size in enumerate(sizes):
                 _check_range(f"model.{name}[{index}]", size, 1, limits.MAX_WIDTH)
         _check_range("model.discriminator_pieces", self.discriminator_pieces, 1, limits.MAX_PIECES)
-        for name, owner in FAMILY_OPTIONS.items():
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name, owners in FAMILY_OPTIONS.items():
             _check(
-                not getattr(self, name) or self.family == owner,
-                f"model.{name} is an option of the {owner} family only.",
+                getattr(self, name) == defaults[name] or self.family in owners,
+                f"model.{name} is an option of the {' and '.join(owners)} "
+                f"famil{'ies' if len(owners) > 1 else 'y'} only, not of {self.family}.",
             )
+        _check_range("model.discriminator_pack", self.discriminator_pack, 1, limits.MAX_BATCH)
         _check_range(
             "model.discriminator_minibatch_std",
             self.discriminator_minibatch_std,
@@ -164,9 +269,11 @@ class ModelConfig:
         )
         for name in ("generator_init_range", "discriminator_init_range", "autoencoder_init_std"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
-        for name in ("discriminator_input_keep", "discriminator_hidden_keep"):
+        keeps = ("discriminator_input_keep", "discriminator_hidden_keep", "generator_hidden_keep")
+        for name in keeps:
             value = getattr(self, name)
             _check(0 < value <= 1, f"model.{name} must be in (0, 1], got {value}.")
+        _check_range("model.num_classes", self.num_classes, 2, limits.MAX_CLASSES)
 
 
 @dataclass
@@ -192,6 +299,10 @@ class TrainingConfig:
     # not in the paper: sample from a moving average of G's weights, theta_avg <- d theta_avg +
     #   (1 - d) theta_g after every G update (Yazici et al. 2019); 0: off (G itself), else d
     generator_average: float = 0.0
+    # not in the paper: unrolled GAN (Metz et al. 2017), each G step is taken against a copy of
+    #   D advanced this many D steps on the current minibatch (first order: no gradient through
+    #   the unrolling); D's own update is unchanged. 0: off. Alternating update only
+    unrolled_steps: int = 0
     threads: int | None = None  # torch CPU threads; None: PyTorch's default
     # auto: a CUDA GPU when PyTorch sees one, else the CPU; under torchrun, GPU LOCAL_RANK
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -238,6 +349,12 @@ class TrainingConfig:
         _check(
             len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
             f"training.adam_betas must be two numbers in [0, 1), got {self.adam_betas}.",
+        )
+        _check_range("training.unrolled_steps", self.unrolled_steps, 0, limits.MAX_UNROLLED_STEPS)
+        _check(
+            self.unrolled_steps == 0 or self.update == "alternating",
+            f"training.unrolled_steps = {self.unrolled_steps} needs training.update: alternating "
+            "(the unrolled D steps come before a separate G step).",
         )
         _check(
             self.k == 1 or self.update == "alternating",
@@ -300,11 +417,17 @@ class RunConfig:
         _check_range("seed", self.seed, 0, limits.MAX_SEED)
         self.model.validate()
         self.training.validate()
-        group = self.model.discriminator_minibatch_std
+        group, pack = self.model.discriminator_minibatch_std, self.model.discriminator_pack
         _check(
-            group == 0 or self.training.batch_size % group == 0,
-            f"training.batch_size = {self.training.batch_size} must divide into whole groups of "
-            f"model.discriminator_minibatch_std = {group}.",
+            self.training.batch_size % pack == 0,
+            f"training.batch_size = {self.training.batch_size} must divide into whole packs of "
+            f"model.discriminator_pack = {pack}.",
+        )
+        what = "examples" if pack == 1 else f"packs of model.discriminator_pack = {pack}"
+        _check(
+            group == 0 or (self.training.batch_size // pack) % group == 0,
+            f"training.batch_size = {self.training.batch_size} must give whole groups of "
+            f"model.discriminator_minibatch_std = {group} {what}.",
         )
         _check(self.evaluation.every_epochs >= 1, "evaluation.every_epochs must be >= 1.")
         _check_range("evaluation.samples", self.evaluation.samples, 1, limits.MAX_SAMPLES)
@@ -315,25 +438,14 @@ class RunConfig:
         )
         _check(self.logging.log_every_steps >= 1, "logging.log_every_steps must be >= 1.")
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
-        _check(
-            self.data.train_subset is None or self.data.train_subset >= 1,
-            "data.train_subset must be >= 1 or null.",
-        )
-        _check_range("data.toy_points", self.data.toy_points, 1, limits.MAX_TOY_POINTS)
-        if self.data.exclude_class is not None:
-            _check_range("data.exclude_class", self.data.exclude_class, 0, 9)
-            _check(
-                self.data.dataset == "mnist",
-                f"data.exclude_class leaves a digit out of mnist; data.dataset is "
-                f"{self.data.dataset!r}.",
-            )
+        self.data.validate()
         _check_one_network(self.model.family, self.training)
-        toy_data = self.data.dataset != "mnist"
+        toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),
             f"model.family = {self.model.family!r} does not fit data.dataset = "
-            f"{self.data.dataset!r}: use mlp-toy for the toy datasets and another family for "
-            "mnist.",
+            f"{self.data.dataset!r}: use mlp-toy for the toy datasets "
+            f"({', '.join(TOY_DATASETS)}) and an image family for images.",
         )
         return self
 

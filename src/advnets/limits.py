@@ -21,6 +21,9 @@ MAX_WIDTH = 65_536
 """``model.noise_dim`` and each layer's width: 54x the paper's widest layer (1,200 units).
 Their products are bounded by the memory check of :func:`check_memory`."""
 
+MAX_CLASSES = 10_000
+"""``model.num_classes``: 1,000x MNIST's ten; a one-hot label row of this width is 40 KB."""
+
 TRAINING_BYTES_PER_PARAMETER = 16
 """Memory a parameter takes in training: its float32 weight, its gradient and two optimiser
 buffers (Adam's moments; SGD's momentum takes one)."""
@@ -30,6 +33,10 @@ MAX_LAYERS = 64
 
 MAX_PIECES = 64
 """Linear pieces per maxout unit: the paper uses 5."""
+
+MAX_UNROLLED_STEPS = 100
+"""D steps a G step is unrolled over (``training.unrolled_steps``): Metz et al. 2017 use up to
+10; each G step costs that many more D updates."""
 
 MAX_BATCH = 65_536
 """``training.batch_size``: 655x the paper's 100; a minibatch's activations are held in

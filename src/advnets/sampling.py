@@ -44,6 +44,18 @@ def generate(
     return torch.cat(chunks).to(device)
 
 
+@torch.no_grad()
+def generate_by_class(generator: torch.nn.Module, rows: int, seed: int) -> torch.Tensor:
+    """A conditional generator's samples, one column per class: row r holds G(z_r | y) for
+    every class y with the same z_r (the style of one sample carried to every class).
+    Returns (rows · classes, D), row after row."""
+    classes = generator.num_classes
+    noise = generator.sample_noise(rows, torch.Generator().manual_seed(seed))
+    labels = torch.arange(classes, device=noise.device).repeat(rows)
+    with eval_mode(generator):
+        return generator(noise.repeat_interleave(classes, dim=0), labels).cpu()
+
+
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, spherical: bool = False):
     """``steps`` points from z0 to z1 (both included), shape (steps, dim).
 

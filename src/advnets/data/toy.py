@@ -6,7 +6,9 @@
 * ``ring``: 8 Gaussians (std 0.02) evenly spaced on a circle of radius 2, and
 * ``grid``: 25 Gaussians (std 0.05) on the 5×5 grid {−4, −2, 0, 2, 4}², the
   standard mode-collapse benchmarks (Metz et al., 2017, unrolled GANs;
-  Srivastava et al., 2017, VEEGAN).
+  Srivastava et al., 2017, VEEGAN);
+* ``ring-pacgan``: 8 Gaussians (std 0.01) on a circle of radius 1, the ring of
+  PacGAN's experiments (Lin et al., 2018), whose grid is ``grid`` itself.
 
 Every mixture here has equal weights and isotropic components, so its density
 is known in closed form, which is what Proposition 1 and Theorem 1 need.
@@ -22,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from advnets.config import TOY_DATASETS
 from advnets.data.datasets import Dataset
 
-TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid")
 DATA_SEED = 0  # the points are the same for every run; only the GAN's seed varies
 
 
@@ -88,9 +90,10 @@ def toy_distribution(name: str) -> GaussianMixture:
         return GaussianMixture(np.array([[2.0]]), 0.5)
     if name == "mixture-1d":
         return GaussianMixture(np.array([[-2.0], [2.0]]), 0.5)
-    if name == "ring":
+    if name in ("ring", "ring-pacgan"):
+        radius, std = (2.0, 0.02) if name == "ring" else (1.0, 0.01)
         angles = 2 * math.pi * np.arange(8) / 8
-        return GaussianMixture(2.0 * np.stack([np.cos(angles), np.sin(angles)], 1), 0.02)
+        return GaussianMixture(radius * np.stack([np.cos(angles), np.sin(angles)], 1), std)
     if name == "grid":
         ticks = np.arange(-4.0, 5.0, 2.0)
         return GaussianMixture(np.array([[x, y] for x in ticks for y in ticks]), 0.05)

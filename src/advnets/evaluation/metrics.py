@@ -60,6 +60,17 @@ def has_domain_features(dataset: Dataset) -> bool:
     return dataset.name == "mnist"
 
 
+def domain_unavailable(dataset: Dataset) -> str | None:
+    """Why a set of images gets no domain metrics (one sentence), or None where it does."""
+    if has_domain_features(dataset) or dataset.image_shape is None:
+        return None
+    return (
+        f"FID, KID, IS, precision/recall, density/coverage and class coverage need a "
+        f"classifier of {dataset.name} images, and advnets ships one for MNIST digits only; "
+        f"this run is judged by Parzen, memorisation and its samples."
+    )
+
+
 def check_features(real: torch.Tensor, fake: torch.Tensor, minimum: int = 2) -> None:
     """Refuse feature sets that would give a wrong number instead of an error."""
     for name, features in (("real", real), ("generated", fake)):

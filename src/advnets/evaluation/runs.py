@@ -29,10 +29,12 @@ from advnets.data.datasets import Dataset
 from advnets.data.derived import cached_array
 from advnets.data.registry import load_dataset
 from advnets.evaluation.classifier import load_classifier
+from advnets.evaluation.conditional import conditional_scores
 from advnets.evaluation.likelihood import likelihood_protocol
 from advnets.evaluation.metrics import (
     Reference,
     compare_embeddings,
+    domain_unavailable,
     embed_images,
     has_domain_features,
 )
@@ -127,8 +129,10 @@ def score_images(samples: torch.Tensor, dataset: Dataset, memorisation: bool = T
         domain = metrics.to_dict()
         reference_counts = torch.bincount(reference.probs.argmax(1), minlength=10).tolist()
     scores = {
+        "dataset": dataset.name,
         "parzen": parzen.to_dict(),
         "domain": domain,
+        "domain_unavailable": domain_unavailable(dataset),
         "reference_class_counts": reference_counts,
     }
     if memorisation:
@@ -186,6 +190,8 @@ def evaluate_run(
     dataset = dataset or load_dataset(config.data)
     ckpt.check_data(meta, dataset.sha256, run.path)
     scores = score_images(generate(generator, n_samples, seed), dataset)
+    if getattr(generator, "num_classes", 0) and has_domain_features(dataset):
+        scores["conditional"] = conditional_scores(generator, dataset, seed)
     distances = scores.pop("distances")
     likelihood = vae_likelihood(generator, dataset.test, iw_samples, iw_images)
     state = meta["state"]

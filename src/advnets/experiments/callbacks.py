@@ -10,7 +10,7 @@ import time
 import torch
 
 from advnets.config import RunConfig
-from advnets.data.datasets import Dataset
+from advnets.data.datasets import Dataset, ImageShape
 from advnets.evaluation.classifier import embed, load_classifier
 from advnets.evaluation.metrics import (
     SCALAR_DOMAIN_METRICS,
@@ -36,7 +36,7 @@ class SampleGrid(Callback):
     """A grid of samples from fixed noise after every epoch: samples/epoch_NNNN.png,
     samples/latest.png and TensorBoard."""
 
-    def __init__(self, image_shape: tuple[int, int], rows: int) -> None:
+    def __init__(self, image_shape: ImageShape, rows: int) -> None:
         self.shape, self.rows = image_shape, rows
 
     def evaluate(self, trainer: Trainer) -> bool:

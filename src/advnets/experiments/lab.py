@@ -1,4 +1,5 @@
-"""The theory lab: the paper's 1-D picture, Proposition 1, Theorem 1, saturation, mode coverage.
+"""The theory lab: the paper's 1-D picture, Proposition 1, Theorem 1, saturation, mode coverage
+and the remedies for mode collapse (``advnets.config.REMEDIES``, logic in ``advnets.games``).
 
 Every experiment here trains with the project's one trainer (``Trainer``), the
 same objectives and the same run directories and checkpoints as the MNIST
@@ -12,6 +13,7 @@ import copy
 import json
 import math
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advnets.config import RunConfig, load_config
+from advnets.config import ConfigError, RunConfig, load_config, remedy_overrides
 from advnets.data.registry import load_dataset
 from advnets.data.toy import GaussianMixture, Uniform, to_tensor, toy_distribution
 from advnets.evaluation.divergences import (
@@ -67,12 +69,22 @@ JUMP_STEP = 0.05  # D* changes by more than this between neighbouring grid point
 JUMP_MARGIN = 0.05  # the stretch of x on each side of a jump of D* left out of the check
 
 
-def lab_config(kind: str, overrides: list[str]) -> RunConfig:
-    """The preset of a lab experiment (1d, ring, grid) with ``key=value`` overrides, on the
-    CPU: its networks are tiny, and its checks work on NumPy arrays."""
+def lab_config(
+    kind: str, overrides: list[str], remedy: str = "none", preset: str | None = None
+) -> RunConfig:
+    """The preset of a lab experiment (1d, ring, grid; or ``preset``, whose data must be of
+    that kind) with a named remedy's settings, then ``key=value`` overrides, on the CPU: its
+    networks are small, and its checks work on NumPy arrays."""
     if kind not in PRESETS:
         raise ValueError(f"unknown toy experiment {kind!r}; choose one of {', '.join(PRESETS)}.")
-    return load_config(PRESETS[kind], ["training.device=cpu", *overrides])
+    settings = ["training.device=cpu", *remedy_overrides(remedy), *overrides]
+    config = load_config(preset or PRESETS[kind], settings)
+    if preset is not None and not config.data.dataset.startswith(kind):
+        raise ConfigError(
+            f"preset {preset} trains on data.dataset = {config.data.dataset!r}, "
+            f"not on the {kind} of `advnets toy {kind}`."
+        )
+    return config
 
 
 @dataclass
@@ -132,6 +144,11 @@ class Lab:
         self.snapshots: list[Snapshot] = []
         self.rng = np.random.default_rng(config.seed)
         self.one_d = self.dataset.dim == 1
+        if self.one_d and config.model.discriminator_pack > 1:
+            raise ConfigError(
+                "model.discriminator_pack > 1 makes D judge packs of points, and the 1-D "
+                "experiments plot and check D(x) of one point: use it on the ring or the grid."
+            )
         if self.one_d:
             self.x = self._grid_1d()
 
@@ -181,7 +198,9 @@ class Lab:
                 "g_z": mapped,
             }
         else:
-            points = generate(trainer.game.generator, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
+            # the generator samples come from: G, or its weight average (generator_average)
+            sampler = trainer.game.sampler()
+            points = generate(sampler, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
             stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
             snapshot.values = {"points": points, **stats}
             trainer_metrics = {k: v for k, v in stats.items() if k != "mode_counts"}
@@ -380,12 +399,21 @@ def run_1d(out: str | Path, overrides: list[str]) -> dict:
     return summary
 
 
-def run_2d(kind: str, out: str | Path, overrides: list[str]) -> dict:
-    """Train on the ring or the grid; modes covered, sample quality and mode KL over training."""
-    config = lab_config(kind, overrides)
+def run_2d(
+    kind: str,
+    out: str | Path,
+    overrides: list[str],
+    remedy: str = "none",
+    preset: str | None = None,
+) -> dict:
+    """Train on the ring or the grid (with a remedy for mode collapse, or from another
+    preset of the same data); modes covered, sample quality and mode KL over training."""
+    config = lab_config(kind, overrides, remedy, preset)
     lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
     with lab.writing(f"advnets toy {kind}"):
+        start = time.perf_counter()
         lab.train()
+        train_seconds = time.perf_counter() - start
         snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
         centres = lab.distribution.centres
         limit = float(np.abs(centres).max() + 1.5)
@@ -402,14 +430,20 @@ def run_2d(kind: str, out: str | Path, overrides: list[str]) -> dict:
         final = snapshots[-1]
         summary = {
             "experiment": kind,
+            "preset": preset or PRESETS[kind],
+            "dataset": lab.config.data.dataset,
+            "remedy": remedy,
             "generator_loss": lab.config.training.generator_loss,
             "k": lab.config.training.k,
             "lr": lab.config.training.lr,
             "seed": lab.config.seed,
             "epochs": lab.trainer.state.epoch,
             "g_updates": lab.trainer.state.g_updates,
+            "train_seconds": train_seconds,  # training and the snapshots' scoring
+            "threads": torch.get_num_threads(),
             "modes": final["modes"],
             "modes_covered": final["modes_covered"],
+            "modes_hit": final["modes_hit"],
             "high_quality_fraction": final["high_quality_fraction"],
             "mode_kl": final["mode_kl"],
             "mode_counts": final["mode_counts"],

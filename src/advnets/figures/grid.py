@@ -11,24 +11,25 @@ import numpy as np
 from PIL import Image
 
 from advnets import limits
+from advnets.data.datasets import ImageShape, shape_channels
 from advnets.files import atomic_write_bytes
 
 PADDING = 2  # pixels between the images of a grid and around it
 
 
 def grid_geometry(
-    count: int, image_shape: tuple[int, int], columns: int | None = None, padding: int = PADDING
+    count: int, image_shape: ImageShape, columns: int | None = None, padding: int = PADDING
 ) -> tuple[int, int, int]:
     """Columns of a grid of ``count`` images (square-ish unless given), and its height and
     width in pixels."""
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    height, width = image_shape
+    height, width = image_shape[-2:]
     return columns, rows * (height + padding) + padding, columns * (width + padding) + padding
 
 
 def check_picture(
-    count: int, image_shape: tuple[int, int], columns: int | None = None, scale: int = 1
+    count: int, image_shape: ImageShape, columns: int | None = None, scale: int = 1
 ) -> None:
     """Refuse (LimitError) a grid picture whose scale or size is beyond advnets.limits."""
     limits.check_range("the picture scale", scale, 1, limits.MAX_SCALE)
@@ -43,24 +44,28 @@ def check_picture(
 
 def tile_images(
     images: np.ndarray,
-    image_shape: tuple[int, int] = (28, 28),
+    image_shape: ImageShape = (28, 28),
     columns: int | None = None,
     padding: int = PADDING,
 ) -> np.ndarray:
-    """Tile flat images (N x H*W, values in [0, 1]) into one uint8 (rows, cols) array.
+    """Tile flat images (N x C·H·W, values in [0, 1]; see ImageShape) into one uint8 array:
+    (rows, cols) for grey images, (rows, cols, 3) for colour.
 
     Images are laid out row by row on a white background with ``padding`` pixels between them.
     """
     images = np.asarray(images, dtype=np.float32)
     count = images.shape[0]
-    height, width = image_shape
+    channels, (height, width) = shape_channels(image_shape), image_shape[-2:]
     columns, canvas_height, canvas_width = grid_geometry(count, image_shape, columns, padding)
-    canvas = np.ones((canvas_height, canvas_width), np.float32)
-    for index, image in enumerate(images.reshape(count, height, width)):
+    canvas = np.ones((canvas_height, canvas_width, channels), np.float32)
+    # channel-first rows to (N, H, W, C)
+    pictures = images.reshape(count, channels, height, width).transpose(0, 2, 3, 1)
+    for index, image in enumerate(pictures):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
         canvas[top : top + height, left : left + width] = image
-    return (np.clip(canvas, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    pixels = (np.clip(canvas, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return pixels[:, :, 0] if channels == 1 else pixels
 
 
 def png_bytes(pixels: np.ndarray, scale: int = 1) -> bytes:
@@ -77,7 +82,7 @@ def png_bytes(pixels: np.ndarray, scale: int = 1) -> bytes:
 def save_grid(
     path: str | os.PathLike,
     images: np.ndarray,
-    image_shape: tuple[int, int] = (28, 28),
+    image_shape: ImageShape = (28, 28),
     columns: int | None = None,
     scale: int = 1,
 ) -> Path:

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
+from advnets.data.datasets import ImageShape
 from advnets.figures.curves import figure_png, save_single_plot
 from advnets.figures.grid import png_bytes, tile_images
 from advnets.files import atomic_write_bytes
@@ -30,7 +31,7 @@ PADDING = 2
 
 
 def figure2_pixels(
-    samples: np.ndarray, neighbours: np.ndarray, image_shape: tuple[int, int]
+    samples: np.ndarray, neighbours: np.ndarray, image_shape: ImageShape
 ) -> np.ndarray:
     """RGB grid: each row is ``len(samples) // len(neighbours)`` samples, then the framed
     nearest training image of the row's last sample."""
@@ -44,9 +45,9 @@ def figure2_pixels(
     cells = np.concatenate(
         [samples.reshape(rows, per_row, -1), neighbours.reshape(rows, 1, -1)], axis=1
     )
-    grey = tile_images(cells.reshape(rows * (per_row + 1), -1), image_shape, per_row + 1, PADDING)
-    rgb = np.repeat(grey[:, :, None], 3, axis=2)
-    height, width = image_shape
+    tiled = tile_images(cells.reshape(rows * (per_row + 1), -1), image_shape, per_row + 1, PADDING)
+    rgb = tiled if tiled.ndim == 3 else np.repeat(tiled[:, :, None], 3, axis=2)
+    height, width = image_shape[-2:]
     left = PADDING + per_row * (width + PADDING)
     for row in range(rows):
         top = PADDING + row * (height + PADDING)
@@ -61,7 +62,7 @@ def save_figure2(
     path: str | os.PathLike,
     samples: np.ndarray,
     neighbours: np.ndarray,
-    image_shape: tuple[int, int],
+    image_shape: ImageShape,
     scale: int = 3,
 ) -> Path:
     """Write Figure 2 (see :func:`figure2_pixels`) as a PNG, enlarged ``scale`` times."""
@@ -73,7 +74,7 @@ def save_interpolation(
     png_path: str | os.PathLike,
     images: np.ndarray,
     rows: int,
-    image_shape: tuple[int, int],
+    image_shape: ImageShape,
     gif_path: str | os.PathLike | None = None,
     scale: int = 3,
 ) -> Path:

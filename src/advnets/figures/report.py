@@ -74,15 +74,18 @@ def _number(value, decimals: int) -> str:
 def _metrics_table(evaluation: dict, reference: dict | None) -> str:
     parzen = evaluation["parzen"]
     ceiling = reference["parzen"] if reference else None
+    paper = PAPER_PARZEN if evaluation.get("dataset", "mnist") == "mnist" else "—"
     rows = [
         "<tr><th>metric</th><th>this run</th><th>10,000 training images</th>"
         "<th>paper</th><th>reading</th></tr>",
         f"<tr><td>Parzen log-likelihood, test (nats)</td>"
         f"<td>{parzen['test_ll']:.1f} ± {parzen['test_se']:.1f}</td>"
-        f"<td>{_number(ceiling and ceiling['test_ll'], 1)}</td><td>{PAPER_PARZEN}</td>"
+        f"<td>{_number(ceiling and ceiling['test_ll'], 1)}</td><td>{paper}</td>"
         f"<td>higher is better; σ = {parzen['sigma']:.3f}</td></tr>",
     ]
-    domain = evaluation.get("domain")
+    domain, missing = evaluation.get("domain"), evaluation.get("domain_unavailable")
+    if missing:
+        rows.append(f"<tr><td>domain metrics</td><td colspan=4>{html.escape(missing)}</td></tr>")
     if domain:
         ref_domain = reference and reference.get("domain")
         for key, label, reading, decimals in DOMAIN_ROWS:
@@ -100,6 +103,22 @@ def _metrics_table(evaluation: dict, reference: dict | None) -> str:
         "<td>≈ 1% without copying</td></tr>"
     )
     return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _by_class_caption(evaluation: dict) -> str:
+    """The caption of a conditional run's class-by-column figure, with its class accuracy."""
+    caption = (
+        "G(z | y): one column per class y, one noise vector z per row (the style of a row "
+        "carried to every class)."
+    )
+    conditional = evaluation.get("conditional")
+    if conditional:
+        per_class = ", ".join(f"{a:.2f}" for a in conditional["per_class_accuracy"])
+        caption += (
+            f" Class accuracy {conditional['accuracy']:.2f} (per class: {per_class}); per-class "
+            "FID: " + ", ".join(f"{f:.1f}" for f in conditional["per_class_fid"]) + "."
+        )
+    return caption
 
 
 def _pre(title: str, text: str) -> str:
@@ -154,6 +173,7 @@ def write_report(
             f"{memo['sample_median']:.2f} vs {memo['test_median']:.2f}).",
         ),
         _figure(figures.get("classes"), "Digit classes the classifier sees in the samples."),
+        _figure(figures.get("by_class"), _by_class_caption(evaluation)),
         _figure(figures.get("samples"), "The sample grid of the last epoch.", width=300),
         _pre("Resolved config (config.yaml)", run.config_file.read_text()),
         _pre("Run record (run.json)", json.dumps(info, indent=2)),

@@ -9,6 +9,7 @@ from advnets.data.registry import load_dataset
 from advnets.evaluation.neighbours import nearest_neighbours
 from advnets.evaluation.runs import ensure_evaluation, load_distances, load_generator
 from advnets.figures.curves import plot_curves
+from advnets.figures.grid import save_grid
 from advnets.figures.paper import (
     plot_class_histogram,
     plot_memorisation,
@@ -18,7 +19,7 @@ from advnets.figures.paper import (
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.logs import read_metrics
 from advnets.runs.rundir import RunDir
-from advnets.sampling import generate, interpolation_samples
+from advnets.sampling import generate, generate_by_class, interpolation_samples
 
 FIGURE_NOISE_SEED = 0  # fixed and printed in the report: the samples are not cherry-picked
 
@@ -71,6 +72,11 @@ def write_figures(
             evaluation["domain"]["class_counts"],
             run.figures / "classes.png",
             evaluation["reference_class_counts"],
+        )
+    if getattr(generator, "num_classes", 0):  # a conditional run: its classes, column by column
+        by_class = generate_by_class(generator, rows, seed).numpy()
+        paths["by_class"] = save_grid(
+            run.figures / "by_class.png", by_class, shape, generator.num_classes, scale=3
         )
     paths["curves"] = plot_curves(read_metrics(run.metrics), run.curves)
     paths["samples"] = run.samples / "latest.png"

@@ -38,6 +38,7 @@ class Minibatch:
     noise_rng: torch.Generator  # the stream of z, the same on every process
     shard: Callable[[torch.Tensor], torch.Tensor] = lambda batch: batch  # this process's slice
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    labels: torch.Tensor | None = None  # the class of each of ``real`` (a conditional game's)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Game(ABC):
     """Networks, their optimisers and the phases that update them."""
 
     generator: nn.Module  # the network samples come from while it trains
+    conditional: bool = False  # whether its phases need the minibatch's class labels
     optimizers: dict[str, torch.optim.Optimizer]  # by role, "d" and/or "g"
     stat_names: tuple[str, ...]  # what a logged phase's statistics are, in order
 

@@ -20,6 +20,11 @@ Two update orders (``training.update``), each a list of phases:
 
 Each process (one rank of a multi-process run) trains on its slice of the global minibatch
 and of the global noise, so N processes compute what one computes on the whole minibatch.
+
+Two remedies for mode collapse change the updates (``advnets.games.remedies``): D judging
+packs of m samples (PacGAN, Lin et al. 2018, ``model.discriminator_pack``) and G stepping
+against a copy of D unrolled K steps ahead (Metz et al. 2017, ``training.unrolled_steps``).
+Off, both leave the updates exactly as they were.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from advnets.games.average import GeneratorAverage, sampling_prefix
 from advnets.games.base import Game, Minibatch, Phase
 from advnets.games.losses import discriminator_loss, generator_loss
 from advnets.games.optim import build_optimizer
+from advnets.games.remedies import UnrolledDiscriminator, pack
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
 from advnets.runs import checkpoint as ckpt
@@ -49,9 +55,10 @@ def gradient_norm(module: nn.Module) -> torch.Tensor:
     return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.tensor(0.0)
 
 
-def layer_macs(module: nn.Module, example: torch.Tensor) -> list[int]:
+def layer_macs(module: nn.Module, example: torch.Tensor, *more: torch.Tensor) -> list[int]:
     """Multiply-adds per example of each linear, convolution and transposed-convolution
-    layer of ``module``, in the order a forward pass on ``example`` (a batch) calls them."""
+    layer of ``module``, in the order a forward pass on ``example`` (a batch; ``more``: its
+    other inputs, e.g. class labels) calls them."""
     macs: list[int] = []
 
     def count(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
@@ -68,14 +75,21 @@ def layer_macs(module: nn.Module, example: torch.Tensor) -> list[int]:
     hooks = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, kinds)]
     try:
         with torch.no_grad(), eval_mode(module):
-            module(example)
+            module(example, *more)
     finally:
         for hook in hooks:
             hook.remove()
     return macs
 
 
-def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch: int = 2) -> float:
+def update_flops_per_image(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    batch: int = 2,
+    m: int = 1,
+    labels: torch.Tensor | None = None,
+    labelled_d: bool = True,
+) -> float:
     """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
 
     Forward: G once, D on the real and the fake half, and D again for the G step.
@@ -85,12 +99,18 @@ def update_flops_per_image(generator: nn.Module, discriminator: nn.Module, batch
     every linear and (transposed) convolution layer. For the paper's MNIST model this
     is 30.6 MFLOP. (The simultaneous update shares one D forward pass between the two
     steps, so it does 2.5 MFLOP less.) Counted on a forward pass of zeros in batches of
-    ``batch`` (one that D's minibatch groups divide), which draws no random numbers.
+    ``batch`` (one that D's minibatch groups divide), which draws no random numbers; a
+    conditional pair is given ``labels`` too (``batch`` of them; to G only unless
+    ``labelled_d``). A D that judges packs of ``m`` samples (PacGAN) costs a pack's FLOPs
+    per m images.
     """
     device = next(generator.parameters()).device
-    g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device))
-    d_layers = layer_macs(discriminator, torch.zeros(batch, generator.data_dim, device=device))
+    more = () if labels is None else (labels,)
+    g_layers = layer_macs(generator, torch.zeros(batch, generator.noise_dim, device=device), *more)
+    packs = torch.zeros(batch // m, m * generator.data_dim, device=device)
+    d_layers = layer_macs(discriminator, packs, *(more if labelled_d else ()))
     (g, g_first), (d, d_first) = (sum(g_layers), g_layers[0]), (sum(d_layers), d_layers[0])
+    d, d_first = d / m, d_first / m
     forward = g + 3 * d
     d_backward = 2 * d + 2 * (d - d_first)
     g_backward = d + g + (g - g_first)
@@ -103,13 +123,27 @@ def has_batchnorm(module: nn.Module) -> bool:
 
 
 def _check_groups(config: RunConfig, world_size: int) -> None:
-    """Refuse a per-process minibatch that does not divide into D's minibatch-std groups."""
-    group, batch = config.model.discriminator_minibatch_std, config.training.batch_size
-    if group and (batch // world_size) % group:
+    """Refuse a per-process minibatch that does not divide into D's packs and its
+    minibatch-std groups (of packs), and unrolling in more than one process."""
+    group, m = config.model.discriminator_minibatch_std, config.model.discriminator_pack
+    batch = config.training.batch_size
+    if (batch // world_size) % m:
+        raise ConfigError(
+            f"training.batch_size = {batch} gives each of the {world_size} processes "
+            f"{batch // world_size} examples, which do not divide into packs of "
+            f"model.discriminator_pack = {m}."
+        )
+    if group and (batch // world_size // m) % group:
+        what = "" if m == 1 else f" packs of {m}"
         raise ConfigError(
             f"training.batch_size = {batch} gives each of the {world_size} processes "
             f"{batch // world_size} examples, which do not divide into groups of "
-            f"model.discriminator_minibatch_std = {group}."
+            f"model.discriminator_minibatch_std = {group}{what}."
+        )
+    if config.training.unrolled_steps and world_size > 1:
+        raise ConfigError(
+            "training.unrolled_steps runs in one process only: each process would unroll "
+            "its own copy of D on its own slice of the minibatch."
         )
 
 
@@ -148,6 +182,21 @@ class GAN(Game):
         self.average = GeneratorAverage(self.generator, decay) if decay else None
         self.update, self.k = train_cfg.update, train_cfg.k
         self._batch = train_cfg.batch_size // world_size  # what D sees of a minibatch
+        self.pack = config.model.discriminator_pack  # m samples per input of D (PacGAN)
+        self.unrolled = None
+        if train_cfg.unrolled_steps:  # G steps against D advanced K steps (Metz et al. 2017)
+            self.unrolled = UnrolledDiscriminator(
+                self.discriminator,
+                self.optimizers["d"],
+                lambda params: build_optimizer(
+                    train_cfg.optimizer,
+                    params,
+                    train_cfg.lr,
+                    train_cfg.momentum_start,
+                    train_cfg.adam_betas,
+                ),
+                train_cfg.unrolled_steps,
+            )
         # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
         self._g_grad_norm = torch.zeros((), device=device)
 
@@ -180,25 +229,56 @@ class GAN(Game):
         """This process's slice of m noise vectors drawn for the whole (global) minibatch."""
         return batch.shard(self.generator.sample_noise(batch.size, batch.noise_rng))
 
+    def _generate(self, generator: nn.Module, batch: Minibatch) -> torch.Tensor:
+        """G(z) for this process's slice of the minibatch's noise."""
+        return generator(self._noise(batch))
+
+    def _judge(self, discriminator: nn.Module, images: torch.Tensor, batch: Minibatch):
+        """D's logits of ``images`` (the real half, the fake half, or both in that order), in
+        packs of ``self.pack`` (PacGAN; 1: one image each)."""
+        return discriminator(pack(images, self.pack))
+
+    @staticmethod
+    def _fp32(output):
+        """D's output in fp32 (for the losses)."""
+        return output.float()
+
+    @staticmethod
+    def _source(output) -> torch.Tensor:
+        """The logits of P(x is real) in D's output."""
+        return output
+
+    def _d_loss(self, real_output, fake_output, batch: Minibatch) -> torch.Tensor:
+        """D's loss, −V(D, G)/2 of Eq. (1) (advnets.games.losses)."""
+        return discriminator_loss(real_output, fake_output)
+
+    def _g_loss(self, fake_output, batch: Minibatch) -> torch.Tensor:
+        """G's loss, minimax or non-saturating (training.generator_loss)."""
+        return self.g_loss_fn(fake_output)
+
     def _discriminate(self, batch: Minibatch, fake: torch.Tensor):
         """D's logits (fp32) on the real and the fake half; dropout masks differ row by row.
 
         One pass on both halves; a D with batch normalisation sees each half alone, as in
-        DCGAN's code, so that neither half's batch statistics tell it about the other."""
+        DCGAN's code, so that neither half's batch statistics tell it about the other. A D
+        that judges packs of m (PacGAN) gets each half as packs, one logit per pack."""
         fake = fake.to(batch.real.dtype)
+        m = self.pack
         with batch.autocast():
             if self._separate_halves:
-                return self._d(batch.real).float(), self._d(fake).float()
-            logits = self._d(torch.cat([batch.real, fake])).float()
-        return logits[: len(batch.real)], logits[len(batch.real) :]
+                real_output = self._fp32(self._judge(self._d, batch.real, batch))
+                return real_output, self._fp32(self._judge(self._d, fake, batch))
+            logits = self._fp32(self._judge(self._d, torch.cat([batch.real, fake]), batch))
+        real_packs = len(batch.real) // m
+        return logits[:real_packs], logits[real_packs:]
 
     def simultaneous_update(self, batch: Minibatch) -> torch.Tensor:
         """The reference code's update: both gradients from one forward pass, applied together."""
         with batch.autocast():
-            fake = self._g(self._noise(batch))
+            fake = self._generate(self._g, batch)
         real_logits, fake_logits = self._discriminate(batch, fake)
-        d_loss = discriminator_loss(real_logits, fake_logits)
-        g_loss = self.g_loss_fn(fake_logits)
+        d_loss = self._d_loss(real_logits, fake_logits, batch)
+        g_loss = self._g_loss(fake_logits, batch)
         opt_d, opt_g = self.optimizers["d"], self.optimizers["g"]
         opt_d.zero_grad(set_to_none=True)
         opt_g.zero_grad(set_to_none=True)
@@ -213,27 +293,45 @@ class GAN(Game):
     def discriminator_step(self, batch: Minibatch) -> torch.Tensor:
         """Ascend V(D, G) in theta_d on m real images and m fresh fakes (this process's slice)."""
         with torch.no_grad(), batch.autocast():
-            fake = self.generator(self._noise(batch))
+            fake = self._generate(self.generator, batch)
         real_logits, fake_logits = self._discriminate(batch, fake)
-        d_loss = discriminator_loss(real_logits, fake_logits)
+        d_loss = self._d_loss(real_logits, fake_logits, batch)
         self.optimizers["d"].zero_grad(set_to_none=True)
         d_loss.backward()
         self.optimizers["d"].step()
-        return self._stats(d_loss, self.g_loss_fn(fake_logits.detach()), real_logits, fake_logits)
+        with torch.no_grad():
+            g_loss = self._g_loss(fake_logits, batch)
+        return self._stats(d_loss, g_loss, real_logits, fake_logits)
 
     def generator_step(self, batch: Minibatch) -> torch.Tensor:
         """Descend the generator loss in theta_g on m fresh noise samples; returns the loss.
 
-        D is called bare (not through DDP): no gradient of D is taken here."""
+        D is called bare (not through DDP): no gradient of D is taken here. With unrolled
+        steps (Metz et al. 2017) the loss is taken against a copy of D advanced that many
+        D steps on this minibatch's real samples and these fakes (first order)."""
         with batch.autocast():
-            fake_logits = self.discriminator(self._g(self._noise(batch))).float()
-        g_loss = self.g_loss_fn(fake_logits)
+            fake = self._generate(self._g, batch)
+        critic = self.discriminator
+        if self.unrolled is not None:
+            critic = self.unrolled.advance(lambda net: self._unrolled_loss(net, batch, fake))
+        with batch.autocast():
+            fake_logits = self._fp32(self._judge(critic, fake, batch))
+        g_loss = self._g_loss(fake_logits, batch)
         self.optimizers["g"].zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.generator.parameters()))
         self._g_grad_norm.copy_(gradient_norm(self.generator))
         self.optimizers["g"].step()
         self._update_average()
         return g_loss.detach()[None]
+
+    def _unrolled_loss(self, net: nn.Module, batch: Minibatch, fake: torch.Tensor):
+        """D's loss for one unrolled step of the copy ``net``: the real half and the fakes,
+        held fixed (no gradient to G)."""
+        fake = fake.detach().to(batch.real.dtype)
+        with batch.autocast():
+            real_logits = net(pack(batch.real, self.pack)).float()
+            fake_logits = net(pack(fake, self.pack)).float()
+        return discriminator_loss(real_logits, fake_logits)
 
     def _update_average(self) -> None:
         """Fold the G just updated into the weight average (training.generator_average)."""
@@ -253,8 +351,8 @@ class GAN(Game):
                 [
                     d_loss,
                     g_loss,
-                    torch.sigmoid(real_logits).mean(),
-                    torch.sigmoid(fake_logits).mean(),
+                    torch.sigmoid(self._source(real_logits)).mean(),
+                    torch.sigmoid(self._source(fake_logits)).mean(),
                     self._g_grad_norm,
                 ]
             )
@@ -299,7 +397,12 @@ class GAN(Game):
             ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
 
     def flops_per_image(self) -> float:
-        return update_flops_per_image(self.generator, self.discriminator, self._batch)
+        return self._update_flops()
+
+    def _update_flops(self, labels: torch.Tensor | None = None, labelled_d: bool = True) -> float:
+        return update_flops_per_image(
+            self.generator, self.discriminator, self._batch, self.pack, labels, labelled_d
+        )
 
     def summary(self, means: dict[str, float]) -> dict[str, float]:
         """V(D, G) of Eq. (1): the D loss is -V / 2."""

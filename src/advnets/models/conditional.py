@@ -27,9 +27,13 @@ What the paper leaves open, chosen here:
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from advnets.models.dcgan import DCGANDiscriminator, DCGANGenerator, image_shape
 from advnets.models.latent import Generator
 from advnets.models.layers import Dropout, Maxout, init_uniform_, one_hot
 
@@ -97,3 +101,118 @@ class ConditionalMaxoutDiscriminator(nn.Module):
         image = self.dropout(self.image(self.input_dropout(x.flatten(1))))
         h = torch.cat([image, self.dropout(self.label(y))], dim=1)
         return self.output(self.dropout(self.joint(h))).squeeze(-1)
+
+
+class ClassSampler(nn.Module):
+    """A conditional generator as every tool sees a generator: noise rows in, flat images out.
+
+    A noise row is [z, u]: z from G's prior and one more value u ~ U[0, 1) that picks the
+    class, c = F⁻¹(u) for the cumulative class frequencies F of the training set. So samples
+    come with labels in proportion to the training set, as the conditional adversarial net's
+    Parzen estimate draws them (Mirza & Osindero 2014, Table 1), and a seed fixes both z and
+    c. Training passes its labels explicitly (``forward(noise, labels)``), and
+    :attr:`fixed_class` (``advnets sample --class``) makes every sample one class.
+    """
+
+    def __init__(self, net: Generator) -> None:
+        super().__init__()
+        self.net = net
+        # the upper ends of each class's share of [0, 1); a buffer, so checkpoints keep it.
+        # Equal shares until set_class_frequencies
+        equal = torch.arange(1, net.num_classes + 1, dtype=torch.float32) / net.num_classes
+        self.register_buffer("class_cdf", equal)
+        self.noise_dim, self.noise = net.latent_dim + 1, net.prior
+        self.data_dim = math.prod(net.out_shape)
+        self.fixed_class: int | None = None
+
+    def set_class_frequencies(self, counts: torch.Tensor) -> None:
+        """Draw classes in proportion to ``counts`` (one per class, e.g. of the training set)."""
+        if counts.shape != (self.num_classes,) or counts.min() < 0 or counts.sum() <= 0:
+            raise ValueError(f"counts {counts.tolist()} do not fit {self.num_classes} classes.")
+        shares = counts.double() / counts.sum()
+        self.class_cdf.copy_(shares.cumsum(0))
+
+    @property
+    def num_classes(self) -> int:
+        return self.net.num_classes
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n noise rows [z, u] (see the class docstring)."""
+        z = self.net.sample_latent(n, generator)
+        device = generator.device if generator is not None else None
+        u = torch.rand(n, 1, generator=generator, device=device).to(z.device)
+        return torch.cat([z, u], dim=1)
+
+    def classes_of(self, noise: torch.Tensor) -> torch.Tensor:
+        """The class each noise row picks (or :attr:`fixed_class` for all)."""
+        if self.fixed_class is not None:
+            return torch.full((len(noise),), self.fixed_class, device=noise.device)
+        picked = torch.searchsorted(self.class_cdf, noise[:, -1].contiguous(), right=True)
+        return picked.clamp_(max=self.num_classes - 1)
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Flat images (N, C·H·W) of G(z | c), c = ``labels`` or the one each row picks."""
+        c = self.classes_of(noise) if labels is None else labels
+        return self.net(noise[:, :-1], c).flatten(1)
+
+
+@dataclass(frozen=True)
+class ConditionalSettings:
+    """The model.* settings of the cgan-mlp family (meanings in advnets.config)."""
+
+    noise_dim: int
+    noise: str
+    num_classes: int
+    generator_init_range: float
+    generator_hidden_keep: float
+    discriminator_init_range: float
+    discriminator_input_keep: float
+    discriminator_hidden_keep: float
+
+
+def build_cgan_mlp(
+    settings: ConditionalSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[ClassSampler, ConditionalMaxoutDiscriminator]:
+    """The conditional adversarial net's G (behind a :class:`ClassSampler`) and D, with the
+    layer sizes of the paper; G's output bias from the data's pixel means if given."""
+    generator = ConditionalMLPGenerator(
+        latent_dim=settings.noise_dim,
+        num_classes=settings.num_classes,
+        data_dim=data_dim,
+        hidden_keep=settings.generator_hidden_keep,
+        init_range=settings.generator_init_range,
+        prior=settings.noise,
+    )
+    if pixel_means_logit is not None:
+        generator.set_output_bias(pixel_means_logit)
+    discriminator = ConditionalMaxoutDiscriminator(
+        num_classes=settings.num_classes,
+        data_dim=data_dim,
+        input_keep=settings.discriminator_input_keep,
+        hidden_keep=settings.discriminator_hidden_keep,
+        init_range=settings.discriminator_init_range,
+    )
+    return ClassSampler(generator), discriminator
+
+
+@dataclass(frozen=True)
+class AuxiliaryClassifierSettings:
+    """The model.* settings of the acgan family (meanings in advnets.config)."""
+
+    noise_dim: int
+    noise: str
+    base_channels: int
+    num_classes: int
+
+
+def build_acgan(
+    settings: AuxiliaryClassifierSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[ClassSampler, DCGANDiscriminator]:
+    """AC-GAN with DCGAN's networks (advnets.models.dcgan): G(z, c) behind a
+    :class:`ClassSampler`, and D with its class head; the pixel means are not used."""
+    shape = image_shape(data_dim)
+    generator = DCGANGenerator(
+        shape, settings.noise_dim, settings.base_channels, settings.noise, settings.num_classes
+    )
+    discriminator = DCGANDiscriminator(shape, settings.base_channels, settings.num_classes)
+    return ClassSampler(generator), discriminator

@@ -28,6 +28,12 @@ from advnets.models.autoencoder import (
     build_mlp_autoencoder,
     build_vae,
 )
+from advnets.models.conditional import (
+    AuxiliaryClassifierSettings,
+    ConditionalSettings,
+    build_acgan,
+    build_cgan_mlp,
+)
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.toy import ToySettings, build_mlp_toy
@@ -40,6 +46,9 @@ class Family:
 
     settings: type
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
+    # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
+    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "autoencoder",
+    #   "vae", one network alone (D is None)
     game: str = "gan"
 
     def section(self, config: ModelConfig) -> Any:
@@ -52,6 +61,10 @@ FAMILIES: dict[str, Family] = {
     "mlp-maxout": Family(MaxoutSettings, build_mlp_maxout),  # the paper's MNIST networks
     "mlp-toy": Family(ToySettings, build_mlp_toy),  # small MLPs for the theory lab's points
     "dcgan": Family(DCGANSettings, build_dcgan),  # Radford et al. 2016, convolutional
+    # Mirza & Osindero 2014: the paper's MLPs conditioned on the class
+    "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, game="conditional"),
+    # Odena et al. 2017 with DCGAN's networks: D also names the class
+    "acgan": Family(AuxiliaryClassifierSettings, build_acgan, game="auxiliary-classifier"),
     # autoencoders and the VAE (advnets.models.autoencoder), each trained alone
     "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
     "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),

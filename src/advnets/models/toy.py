@@ -9,6 +9,13 @@ edge, where D* jumps, unless a linear path z -> A z keeps its tails alive
 (``model.generator_skip``, on in the 1-D preset). D is a plain MLP of leaky-ReLU
 layers ending in one logit, without dropout, so that with G frozen it can be
 trained to the optimum D* of Proposition 1. PyTorch's default initialisation.
+
+``model.toy_layers = pacgan`` builds the networks of PacGAN's 2-D experiments instead
+(Lin et al. 2018, NeurIPS): G of ReLU layers with batch normalisation, D of maxout layers,
+weights ~ N(0, 0.02²) and biases 0 as in their released code.
+D may judge packs of m points (``model.discriminator_pack``, m x d inputs; the game forms
+the packs) and may see the minibatch standard deviation of its last hidden layer
+(``model.discriminator_minibatch_std``, :func:`advnets.models.mlp.minibatch_std`).
 """
 
 from __future__ import annotations
@@ -21,18 +28,31 @@ import torch
 from torch import nn
 
 from advnets.models.latent import sample_latent
+from advnets.models.layers import Maxout
+from advnets.models.mlp import minibatch_std
+
+PACGAN_INIT_STD = 0.02  # the weights' std in PacGAN's 2-D experiments
 
 
-def _hidden_layers(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.Sequential:
-    """Linear + activation for each consecutive pair of ``sizes``."""
+def _hidden_layers(
+    sizes: list[int], activation: Callable[[], nn.Module], batchnorm: bool = False
+) -> nn.Sequential:
+    """Linear (+ batch normalisation) + activation for each consecutive pair of ``sizes``."""
     layers: list[nn.Module] = []
     for width_in, width_out in pairwise(sizes):
-        layers += [nn.Linear(width_in, width_out), activation()]
+        norm = [nn.BatchNorm1d(width_out)] if batchnorm else []  # has the bias, if there
+        layers += [nn.Linear(width_in, width_out, bias=not batchnorm), *norm, activation()]
     return nn.Sequential(*layers)
 
 
+def _maxout_layers(sizes: list[int], pieces: int) -> nn.Sequential:
+    """A maxout layer of ``pieces`` pieces for each consecutive pair of ``sizes``."""
+    return nn.Sequential(*(Maxout(a, b, pieces) for a, b in pairwise(sizes)))
+
+
 class ToyGenerator(nn.Module):
-    """G(z) = W h(z) + b (+ A z with ``skip``): SiLU hidden layers h, output in R^d.
+    """G(z) = W h(z) + b (+ A z with ``skip``): SiLU hidden layers h, output in R^d
+    (``layers = "pacgan"``: ReLU hidden layers with batch normalisation).
 
     The linear path A z keeps every G able to reach the affine map that carries
     Gaussian noise onto a Gaussian; without it a G whose units saturate maps a
@@ -40,11 +60,20 @@ class ToyGenerator(nn.Module):
     """
 
     def __init__(
-        self, noise_dim: int, hidden: tuple[int, ...], data_dim: int, noise: str, skip: bool
+        self,
+        noise_dim: int,
+        hidden: tuple[int, ...],
+        data_dim: int,
+        noise: str,
+        skip: bool,
+        layers: str = "smooth",
     ):
         super().__init__()
         self.noise_dim, self.data_dim, self.noise = noise_dim, data_dim, noise
-        self.hidden = _hidden_layers([noise_dim, *hidden], nn.SiLU)
+        if layers == "pacgan":
+            self.hidden = _hidden_layers([noise_dim, *hidden], nn.ReLU, batchnorm=True)
+        else:
+            self.hidden = _hidden_layers([noise_dim, *hidden], nn.SiLU)
         self.output = nn.Linear(hidden[-1], data_dim)
         self.skip = nn.Linear(noise_dim, data_dim, bias=False) if skip else None
 
@@ -58,15 +87,38 @@ class ToyGenerator(nn.Module):
 
 
 class ToyDiscriminator(nn.Module):
-    """D(x): leaky-ReLU hidden layers; returns the logit of P(x is real)."""
+    """D(x): leaky-ReLU hidden layers (``layers = "pacgan"``: maxout layers of ``pieces``
+    pieces); returns the logit of P(x is real).
 
-    def __init__(self, data_dim: int, hidden: tuple[int, ...]):
+    With ``pack`` = m > 1 its input is m points side by side (m x ``data_dim`` values) and
+    its logit is that of P(all m are real), PacGAN's packed discriminator (Lin et al. 2018).
+    With ``minibatch_std`` > 0 the output layer also sees the minibatch standard deviation
+    of the last hidden layer over groups of that many inputs (Karras et al. 2018).
+    """
+
+    def __init__(
+        self,
+        data_dim: int,
+        hidden: tuple[int, ...],
+        layers: str = "smooth",
+        pieces: int = 5,
+        pack: int = 1,
+        minibatch_std: int = 0,
+    ):
         super().__init__()
-        self.hidden = _hidden_layers([data_dim, *hidden], lambda: nn.LeakyReLU(0.2))
-        self.output = nn.Linear(hidden[-1], 1)
+        self.pack, self.minibatch_std = pack, minibatch_std
+        sizes = [data_dim * pack, *hidden]
+        if layers == "pacgan":
+            self.hidden = _maxout_layers(sizes, pieces)
+        else:
+            self.hidden = _hidden_layers(sizes, lambda: nn.LeakyReLU(0.2))
+        self.output = nn.Linear(hidden[-1] + (1 if minibatch_std else 0), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.hidden(x)).squeeze(-1)
+        h = self.hidden(x)
+        if self.minibatch_std:
+            h = torch.cat([h, minibatch_std(h, self.minibatch_std)[:, None]], dim=1)
+        return self.output(h).squeeze(-1)
 
 
 @dataclass(frozen=True)
@@ -77,18 +129,37 @@ class ToySettings:
     noise: str
     generator_hidden: list[int]
     generator_skip: bool
+    toy_layers: str
     discriminator_units: list[int]
+    discriminator_pieces: int
+    discriminator_pack: int
+    discriminator_minibatch_std: int
 
 
 def build_mlp_toy(
     settings: ToySettings, data_dim: int, pixel_means_logit: torch.Tensor | None = None
 ) -> tuple[ToyGenerator, ToyDiscriminator]:
-    """Small SiLU MLPs for points (there are no pixel means to start from)."""
+    """Small MLPs for points (there are no pixel means to start from)."""
     generator = ToyGenerator(
         settings.noise_dim,
         tuple(settings.generator_hidden),
         data_dim,
         settings.noise,
         settings.generator_skip,
+        settings.toy_layers,
     )
-    return generator, ToyDiscriminator(data_dim, tuple(settings.discriminator_units))
+    discriminator = ToyDiscriminator(
+        data_dim,
+        tuple(settings.discriminator_units),
+        settings.toy_layers,
+        settings.discriminator_pieces,
+        settings.discriminator_pack,
+        settings.discriminator_minibatch_std,
+    )
+    if settings.toy_layers == "pacgan":
+        for module in (*generator.modules(), *discriminator.modules()):
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=PACGAN_INIT_STD)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+    return generator, discriminator

@@ -104,9 +104,10 @@ class TensorBoardLog:
                 self.writer.add_scalar(name, value, step)
 
     def image(self, step: int, name: str, pixels: np.ndarray) -> None:
-        """Log a uint8 grey image (H x W)."""
+        """Log a uint8 grey (H x W) or colour (H x W x 3) image."""
         if self.writer is not None:
-            self.writer.add_image(name, pixels[None], step, dataformats="CHW")
+            layout = "HW" if pixels.ndim == 2 else "HWC"
+            self.writer.add_image(name, pixels, step, dataformats=layout)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -45,6 +45,7 @@ def graphs_supported(device: torch.device, world_size: int) -> bool:
 class _Captured:
     graph: torch.cuda.CUDAGraph
     real: torch.Tensor  # the input buffer the graph reads the minibatch from
+    labels: torch.Tensor | None  # the buffer of its class labels (a conditional game's)
     stats: torch.Tensor  # the output buffer each replay writes the statistics to
 
 
@@ -68,6 +69,8 @@ class GraphedPhases:
                 return self._on_side_stream(phase, batch)
             captured = self._captured[phase.name] = self._capture(phase, batch)
         captured.real.copy_(batch.real)
+        if captured.labels is not None:
+            captured.labels.copy_(batch.labels)
         captured.graph.replay()
         return captured.stats
 
@@ -83,8 +86,9 @@ class GraphedPhases:
         """Record ``phase`` on a copy of ``batch`` (recording runs nothing: the caller's
         replay then performs this update)."""
         real = batch.real.clone()
+        labels = None if batch.labels is None else batch.labels.clone()
         graph = torch.cuda.CUDAGraph()
         graph.register_generator_state(self.noise_rng)  # the default one is registered anyway
         with torch.cuda.graph(graph):
-            stats = phase.run(replace(batch, real=real))
-        return _Captured(graph, real, stats)
+            stats = phase.run(replace(batch, real=real, labels=labels))
+        return _Captured(graph, real, labels, stats)

@@ -130,6 +130,8 @@ class Trainer:
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.game = build_game(config, dataset, self.device, self.processes.world_size)
         self.train_data = dataset.train.to(self.device)
+        # the classes of the training images, where the game's players see them
+        self.train_labels = dataset.labels.train.to(self.device) if self.game.conditional else None
         self.data_rng = torch.Generator().manual_seed(config.seed)
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         torch.manual_seed(config.seed + 2 + self.processes.rank)  # dropout masks, per rank
@@ -196,12 +198,14 @@ class Trainer:
         """bf16 autocast of the forward passes when the run's precision is bf16."""
         return autocast(self.state.precision, self.device)
 
-    def minibatch(self, real: torch.Tensor, size: int | None = None) -> Minibatch:
+    def minibatch(
+        self, real: torch.Tensor, size: int | None = None, labels: torch.Tensor | None = None
+    ) -> Minibatch:
         """What the game's phases get for this process's slice ``real`` of a global minibatch
-        of ``size`` (default: ``real`` is the whole minibatch, in one process)."""
-        return Minibatch(
-            real, size or len(real), self.noise_rng, self.processes.shard, self._autocast
-        )
+        of ``size`` (default: ``real`` is the whole minibatch, in one process), and the
+        slice's class ``labels`` where the game takes them."""
+        shard = self.processes.shard
+        return Minibatch(real, size or len(real), self.noise_rng, shard, self._autocast, labels)
 
     def prepare(self) -> None:
         """Set up the updates for this device, after any checkpoint was restored: on a GPU the
@@ -229,15 +233,19 @@ class Trainer:
         self.state.count(phase.updates)
         return stats
 
-    def train_minibatch(self, real: torch.Tensor) -> torch.Tensor:
+    def train_minibatch(
+        self, real: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """One minibatch: the game's phases that are due, in order (Algorithm 1's inner loop).
 
-        ``real`` is the whole (global) minibatch; this rank trains on its slice. Returns
+        ``real`` is the whole (global) minibatch, ``labels`` its classes (a conditional
+        game's); this rank trains on its slice. Returns
         this rank's statistics of the logged phase, on the device (the log window averages
         them over ranks); every ``check_every`` minibatches all ranks agree on whether a loss
         diverged and whether any rank was asked to stop (:meth:`check`)."""
         self._set_schedules()
-        batch = self.minibatch(self.processes.shard(real), len(real))
+        shard = self.processes.shard
+        batch = self.minibatch(shard(real), len(real), None if labels is None else shard(labels))
         logged, checked = None, []
         for phase in self.game.phases():
             if phase.due(self.state.updates()):
@@ -345,8 +353,9 @@ class Trainer:
         self._epoch_order()
         order = self.permutation.to(self.device)  # one copy per epoch, not one per minibatch
         for b in range(self.state.batch, self.batches_per_epoch):
-            real = self.train_data[order[b * m : (b + 1) * m]]
-            window.add(self.train_minibatch(real), m)
+            chosen = order[b * m : (b + 1) * m]
+            labels = None if self.train_labels is None else self.train_labels[chosen]
+            window.add(self.train_minibatch(self.train_data[chosen], labels), m)
             self.state.batch = b + 1
             bar.update(1)
             if window.count == self.config.logging.log_every_steps:

@@ -1,0 +1,146 @@
+"""Remedies for mode collapse: PacGAN's packing, the minibatch standard deviation, unrolled
+D steps; their settings, their refusals, and the lab's `toy ring --remedy`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from advnets.cli import main
+from advnets.config import REMEDIES, ConfigError, load_config, remedy_overrides
+from advnets.data.toy import load_toy
+from advnets.experiments.lab import Lab, lab_config
+from advnets.games import build_game
+from advnets.games.base import Minibatch
+from advnets.games.remedies import pack
+
+SMALL = ["model.generator_hidden=[16, 16]", "model.discriminator_units=[16, 16]"]
+
+
+def toy_game(*overrides: str, dataset: str = "ring"):
+    config = load_config("toy-ring", [*SMALL, f"data.dataset={dataset}", *overrides])
+    torch.manual_seed(0)
+    return build_game(config, load_toy(dataset, 200, 200), torch.device("cpu"))
+
+
+def minibatch(n: int = 12) -> Minibatch:
+    return Minibatch(load_toy("ring", 200, 200).train[:n], n, torch.Generator().manual_seed(1))
+
+
+def test_pack_puts_m_consecutive_samples_side_by_side():
+    samples = torch.arange(24.0).view(12, 2)
+    packed = pack(samples, 3)
+    assert packed.shape == (4, 6)
+    assert torch.equal(packed[1], samples[3:6].flatten())  # samples 3, 4, 5 in one pack
+    assert pack(samples, 1) is samples
+    with pytest.raises(ValueError, match="packs of 5"):
+        pack(samples, 5)
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_a_packed_d_sees_m_times_d_inputs_in_packs_all_real_or_all_fake(m):
+    game = toy_game(f"model.discriminator_pack={m}", "training.batch_size=12")
+    assert game.discriminator.hidden[0].in_features == 2 * m
+    seen = []
+    game.discriminator.register_forward_hook(lambda module, inputs, out: seen.append(inputs[0]))
+    batch = minibatch(12)
+    fake = torch.full((12, 2), 100.0)  # far from every real point
+    real_logits, fake_logits = game._discriminate(batch, fake)
+    assert real_logits.shape == fake_logits.shape == (12 // m,)
+    (inputs,) = seen
+    assert inputs.shape == (24 // m, 2 * m)
+    assert torch.equal(inputs[: 12 // m], pack(batch.real, m))  # real packs hold real samples
+    assert (inputs[12 // m :] == 100.0).all()  # fake packs hold fakes only
+    d_phase, g_phase = game.phases()
+    assert torch.isfinite(d_phase.run(batch)).all() and torch.isfinite(g_phase.run(batch)).all()
+
+
+def test_the_minibatch_std_remedy_gives_the_toy_d_one_more_feature():
+    game = toy_game(*remedy_overrides("minibatch-std"), "training.batch_size=12")
+    assert game.discriminator.minibatch_std == 4
+    assert game.discriminator.output.in_features == 16 + 1
+    assert torch.isfinite(game.phases()[0].run(minibatch(12))).all()
+
+
+def test_unrolling_leaves_d_and_its_optimiser_untouched():
+    game = toy_game(*remedy_overrides("unrolled5"))
+    d_phase, g_phase = game.phases()
+    batch = minibatch(12)
+    d_phase.run(batch)  # D's optimiser now has buffers, which the unrolled copy starts from
+    d_before = {k: v.clone() for k, v in game.discriminator.state_dict().items()}
+    opt = game.optimizers["d"]
+    state_before = {k: v.clone() for s in opt.state.values() for k, v in s.items()}
+    g_before = [p.clone() for p in game.generator.parameters()]
+    g_phase.run(batch)
+    assert all(torch.equal(v, d_before[k]) for k, v in game.discriminator.state_dict().items())
+    state_after = {k: v for s in opt.state.values() for k, v in s.items()}
+    assert all(torch.equal(v, state_before[k]) for k, v in state_after.items())
+    unrolled = list(game.unrolled.network.parameters())
+    pairs = zip(unrolled, game.discriminator.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)  # the copy moved 5 D steps away
+    pairs = zip(g_before, game.generator.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
+    assert game.unrolled.optimizer.state[unrolled[0]]["step"] == 1 + 5  # from D's 1, 5 more
+
+
+def test_remedy_names_are_validated():
+    assert remedy_overrides("none") == []
+    assert set(REMEDIES) == {"none", "pack2", "pack3", "pack4", "minibatch-std", "unrolled5"}
+    with pytest.raises(ConfigError, match="remedy 'pack5' is not valid; choose one of none"):
+        remedy_overrides("pack5")
+    assert lab_config("ring", [], "pack3").model.discriminator_pack == 3
+    assert lab_config("grid", [], "unrolled5").training.unrolled_steps == 5
+    with pytest.raises(SystemExit):
+        main(["toy", "ring", "--remedy", "unrolled"])
+
+
+@pytest.mark.parametrize(
+    ("preset", "setting", "message"),
+    [
+        ("dcgan-mnist", "model.discriminator_pack=2", "of the mlp-toy family only, not of dcgan"),
+        ("mnist-quick", "model.discriminator_pack=2", "of the mlp-toy family only"),
+        ("dcgan-mnist", "model.discriminator_minibatch_std=4", "mlp-maxout and mlp-toy families"),
+        ("toy-ring", "model.discriminator_pack=3", "divide into whole packs"),
+        ("toy-ring", "training.update=simultaneous", "needs training.update: alternating"),
+    ],
+)
+def test_a_remedy_a_setup_cannot_take_is_refused_before_any_work(preset, setting, message):
+    extra = ["training.unrolled_steps=5"] if "simultaneous" in setting else []
+    with pytest.raises(ConfigError, match=message):
+        load_config(preset, [*extra, setting])
+
+
+def test_unrolling_is_refused_in_more_than_one_process():
+    config = load_config("toy-ring", remedy_overrides("unrolled5"))
+    with pytest.raises(ConfigError, match="one process only"):
+        build_game(config, load_toy("ring", 200, 200), torch.device("cpu"), world_size=2)
+
+
+def test_packing_is_refused_by_the_1d_experiments(tmp_path):
+    config = lab_config("1d", ["model.discriminator_pack=2"])
+    with pytest.raises(ConfigError, match="judge packs of points"):
+        Lab(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    assert main(["toy", "1d", "--remedy", "pack2", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_the_pacgan_presets_build_pacgans_networks():
+    config = load_config("toy-ring-pacgan")
+    game = build_game(config, load_toy("ring-pacgan", 200, 200), torch.device("cpu"))
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in game.generator.modules()) == 4
+    assert [layer.linear.out_features for layer in game.discriminator.hidden] == [1000] * 3
+    assert game.discriminator.hidden[0].linear.in_features == 2 * 2
+    assert load_config("toy-grid-pacgan").data.dataset == "grid"
+
+
+def test_toy_ring_with_a_remedy_end_to_end(tmp_path, capsys):
+    capsys.readouterr()
+    argv = ["toy", "ring", "--remedy", "pack2", "--epochs", "1", "--out", str(tmp_path / "r")]
+    assert main([*argv, "--set", "data.toy_points=300", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    expected = {"remedy", "modes", "modes_covered", "high_quality_fraction", "mode_kl"}
+    assert expected | {"train_seconds", "threads", "dataset", "by_epoch"} <= set(summary)
+    assert summary["remedy"] == "pack2" and summary["modes"] == 8
+    assert 0 <= summary["modes_covered"] <= 8
