@@ -97,6 +97,10 @@ class DataConfig:
     #   folder's images are converted to it (null: RGB); other data must already have it
     channels: int | None = None
 
+    # leave this class (a digit of mnist) out of the training and validation images
+    #   (anomaly detection: it is then the anomaly; the test set keeps every class); None: none
+    exclude_class: int | None = None
+
     def validate(self) -> None:
         _check(
             self.train_subset is None or self.train_subset >= 1,
@@ -121,7 +125,16 @@ class DataConfig:
             "data.folder names the image folder of data.dataset = 'folder', and only of it: "
             f"data.dataset is {self.dataset!r} and data.folder is {_show(self.folder)}.",
         )
+        if self.exclude_class is not None:
+            _check_range("data.exclude_class", self.exclude_class, 0, 9)
+            _check(
+                self.dataset == "mnist",
+                f"data.exclude_class leaves a digit out of mnist; data.dataset is "
+                f"{self.dataset!r}.",
+            )
 
+
+AUTOENCODER_FAMILIES = ("mlp-ae", "conv-ae", "vae")  # trained alone, no discriminator
 
 # model.* options that only some families read (advnets.models.registry), and those families:
 # elsewhere they stay at their defaults
@@ -168,8 +181,13 @@ class ModelConfig:
     #   cgan-mlp: the conditional adversarial net's MLPs, G(z | y) and D(x | y) (Mirza &
     #   Osindero 2014; advnets.models.conditional), trained on labelled images
     #   acgan: AC-GAN with DCGAN's networks, D also classifies (Odena et al. 2017)
-    family: Literal["mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan"] = "mlp-maxout"
-    noise_dim: int = 100  # dimension of z
+    #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
+    #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
+    #   (advnets.models.autoencoder)
+    family: Literal[
+        "mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan", "mlp-ae", "conv-ae", "vae"
+    ] = "mlp-maxout"
+    noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
     #   (DCGAN's); uniform-01: on [0, 1]; gaussian: N(0, I) (advnets.models.latent)
     noise: Literal["uniform", "uniform-pm1", "uniform-01", "gaussian"] = "uniform"
@@ -199,16 +217,32 @@ class ModelConfig:
     #   mlp-toy only; the minibatch (per process) must divide into whole packs
     discriminator_pack: int = 1
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
-    #   middle (advnets.models.dcgan)
+    #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution
     base_channels: int = 32
     num_classes: int = 10  # cgan-mlp, acgan: the classes y of G(z | y); the data's
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
     generator_hidden_keep: float = 1.0
+    # mlp-ae, vae: tanh units of the encoder's and of the decoder's hidden layer (K&W: 500)
+    autoencoder_hidden: int = 500
+    # mlp-ae, conv-ae: the reconstruction error minimised, summed over pixels; bce: binary
+    #   cross-entropy (nats), mse: squared error (the vae's is always its Bernoulli log p(x|z))
+    autoencoder_loss: Literal["bce", "mse"] = "bce"
+    autoencoder_init_std: float = 0.01  # mlp-ae, vae: weights ~ N(0, std^2), K&W's 0.01
+    autoencoder_activation: Literal["relu", "leaky-relu"] = "relu"  # conv-ae: after each layer
+    # conv-ae: how the decoder doubles the side; transposed: transposed convolutions; nearest:
+    #   nearest-neighbour up-sampling and a 3x3 convolution (no checkerboard pattern)
+    autoencoder_upsampling: Literal["transposed", "nearest"] = "transposed"
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
         _check_range("model.base_channels", self.base_channels, 1, limits.MAX_WIDTH)
+        _check_range("model.autoencoder_hidden", self.autoencoder_hidden, 1, limits.MAX_WIDTH)
+        _check(
+            self.family not in AUTOENCODER_FAMILIES or self.noise == "gaussian",
+            f"model.noise = {self.noise!r}: the {self.family} family decodes Gaussian codes; "
+            "set model.noise: gaussian.",
+        )
         _check(
             self.family != "mlp-toy" or self.noise in ("uniform", "gaussian"),
             f"model.noise = {self.noise!r}: the mlp-toy family takes uniform or gaussian noise.",
@@ -233,7 +267,7 @@ class ModelConfig:
             0,
             limits.MAX_BATCH,
         )
-        for name in ("generator_init_range", "discriminator_init_range"):
+        for name in ("generator_init_range", "discriminator_init_range", "autoencoder_init_std"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
         keeps = ("discriminator_input_keep", "discriminator_hidden_keep", "generator_hidden_keep")
         for name in keeps:
@@ -354,6 +388,24 @@ class LoggingConfig:
     grid_rows: int = 10  # the sample grid is grid_rows x grid_rows, drawn every epoch
 
 
+def _check_one_network(family: str, training: TrainingConfig) -> None:
+    """Refuse, for a family trained alone (no discriminator), the settings of the adversarial
+    game, which it would ignore."""
+    if family not in AUTOENCODER_FAMILIES:
+        return
+    adversarial = [
+        (training.k != 1, "training.k"),
+        (training.generator_average != 0, "training.generator_average"),
+        (training.generator_loss != "non_saturating", "training.generator_loss"),
+    ]
+    found = [name for refused, name in adversarial if refused]
+    _check(
+        not found,
+        f"{', '.join(found)} belong to the adversarial game; the {family} family trains "
+        "one network alone: leave them unset.",
+    )
+
+
 @dataclass
 class RunConfig:
     """A complete, validated description of one training run."""
@@ -391,6 +443,7 @@ class RunConfig:
         _check(self.logging.log_every_steps >= 1, "logging.log_every_steps must be >= 1.")
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         self.data.validate()
+        _check_one_network(self.model.family, self.training)
         toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),

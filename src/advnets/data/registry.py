@@ -8,6 +8,7 @@ read (advnets.config), except a folder of the user's images, which is converted 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -129,4 +130,20 @@ def load_dataset(config: DataConfig) -> Dataset:
         raise ConfigError(
             f"data.dataset = {config.dataset!r} is not valid; choose one of {', '.join(DATASETS)}."
         ) from None
-    return loader(config)
+    dataset = loader(config)
+    if config.exclude_class is None:
+        return dataset
+    return without_class(dataset, config.exclude_class)
+
+
+def without_class(dataset: Dataset, excluded: int) -> Dataset:
+    """``dataset`` without class ``excluded`` in its training and validation splits
+    (data.exclude_class: the anomaly an autoencoder never sees); the test split keeps all."""
+    labels = dataset.labels
+    if labels is None:
+        raise ConfigError(f"data.exclude_class needs labels; {dataset.name} has none.")
+    train, valid = labels.train != excluded, labels.valid != excluded
+    kept = dataclasses.replace(labels, train=labels.train[train], valid=labels.valid[valid])
+    return dataclasses.replace(
+        dataset, train=dataset.train[train], valid=dataset.valid[valid], labels=kept
+    )

@@ -1,13 +1,15 @@
 """Evaluating a run from its directory alone: the paper's protocol and what it misses.
 
-``evaluate_run`` scores a checkpoint three ways and writes ``evaluation.json``:
+``evaluate_run`` scores a checkpoint three ways (a VAE's four) and writes ``evaluation.json``:
 
 * the paper's Parzen protocol on the test set (Section 5, Table 1);
 * the domain-feature metrics of ``advnets.evaluation.metrics`` against the
   10,000 test images (MNIST runs);
 * the memorisation check of ``advnets.evaluation.neighbours`` (distances to the
   nearest training image, samples beside held-out test images; the distances
-  go to ``evaluation-distances.npz`` for the plot).
+  go to ``evaluation-distances.npz`` for the plot);
+* for a VAE, its test ELBO and importance-weighted log-likelihood
+  (``advnets.evaluation.likelihood``, k = 5,000 samples per image as Burda et al. 2016).
 
 All three see the same 10,000 samples, drawn with the fixed noise seed
 ``EVAL_NOISE_SEED``, so a checkpoint always gets the same scores.
@@ -28,6 +30,7 @@ from advnets.data.derived import cached_array
 from advnets.data.registry import load_dataset
 from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.conditional import conditional_scores
+from advnets.evaluation.likelihood import likelihood_protocol
 from advnets.evaluation.metrics import (
     Reference,
     compare_embeddings,
@@ -40,6 +43,7 @@ from advnets.evaluation.parzen import ParzenResult, parzen_protocol
 from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.games.average import sampling_prefix
 from advnets.models import build_models
+from advnets.models.autoencoder import VAE
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.logs import MetricsLog
 from advnets.runs.rundir import RunDir, RunDirError
@@ -48,6 +52,7 @@ from advnets.sampling import generate
 # The noise seed of the evaluation: fixed, so a checkpoint always gets the same score.
 EVAL_NOISE_SEED = 2014
 PAPER_VALID_IMAGES = 1000  # validation images that choose sigma (the reference script)
+IW_SAMPLES = 5000  # importance samples per test image of a VAE's log-likelihood (Burda et al.)
 
 
 def open_run(path, require_finished: bool = True) -> tuple[RunDir, RunConfig, dict]:
@@ -152,18 +157,34 @@ def ceiling_scores(dataset: Dataset, n: int = 10000) -> dict:
     return score_images(dataset.train[:n], dataset, memorisation=False)
 
 
+def vae_likelihood(
+    generator: torch.nn.Module, test: torch.Tensor, k: int = IW_SAMPLES, images: int | None = None
+) -> dict | None:
+    """A VAE's test ELBO and importance-weighted log-likelihood L_k on the first ``images``
+    test images (all by default), JSON-ready; None for a generator that is no VAE's decoder."""
+    net = getattr(generator, "net", None)
+    if not isinstance(net, VAE):
+        return None
+    with torch.no_grad():
+        result = likelihood_protocol(net.eval(), test[:images], k=k)
+    return result.to_dict()
+
+
 def evaluate_run(
     run: RunDir,
     checkpoint: str = "best",
     dataset: Dataset | None = None,
     n_samples: int = 10000,
     seed: int = EVAL_NOISE_SEED,
+    iw_samples: int = IW_SAMPLES,
+    iw_images: int | None = None,
 ) -> dict:
     """Score a run's checkpoint (see the module docstring); writes evaluation.json.
 
     The paper's protocol: 10,000 samples, sigma chosen on the first 1,000
     validation images, mean log-likelihood of the 10,000 test images ±
-    standard error (Section 5).
+    standard error (Section 5). A VAE's likelihood bounds take ``iw_samples`` importance
+    samples for each of the first ``iw_images`` test images (all by default).
     """
     generator, config, meta = load_generator(run, checkpoint)
     dataset = dataset or load_dataset(config.data)
@@ -172,6 +193,7 @@ def evaluate_run(
     if getattr(generator, "num_classes", 0) and has_domain_features(dataset):
         scores["conditional"] = conditional_scores(generator, dataset, seed)
     distances = scores.pop("distances")
+    likelihood = vae_likelihood(generator, dataset.test, iw_samples, iw_images)
     state = meta["state"]
     record = {
         "kind": "test_evaluation",
@@ -181,6 +203,7 @@ def evaluate_run(
         "family": config.model.family,
         "seed": seed,
         **scores,
+        **({"likelihood": likelihood} if likelihood else {}),
         "time": time.time(),
     }
     buffer = io.BytesIO()

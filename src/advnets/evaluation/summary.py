@@ -43,6 +43,19 @@ def verdict(domain: dict) -> str:
     )
 
 
+def likelihood_line(evaluation: dict) -> str | None:
+    """A VAE's test ELBO and importance-weighted log-likelihood in words (None for other runs)."""
+    bounds = evaluation.get("likelihood")
+    if not bounds:
+        return None
+    return (
+        f"  VAE test ELBO {bounds['test_elbo']:.2f} ± {bounds['test_elbo_se']:.2f} nats, "
+        f"importance-weighted log-likelihood {bounds['test_ll']:.2f} ± {bounds['test_se']:.2f} "
+        f"(k = {bounds['k']:,} on {bounds['n_test']:,} test images, {bounds['seconds']:.0f} s); "
+        "higher is better, on pixels in [0, 1] a cross-entropy, not on the Parzen scale"
+    )
+
+
 def paper_parzen(evaluation: dict) -> str | None:
     """The published Parzen estimate a run's test score compares with: its family's paper's
     on MNIST (records from before families were named are the paper's model's); None on
@@ -90,6 +103,7 @@ def summarise(evaluation: dict) -> list[str]:
     )
     if evaluation.get("conditional"):
         lines.append("  " + class_accuracy_line(evaluation["conditional"]))
+    lines += [line for line in [likelihood_line(evaluation)] if line]
     if domain:
         lines.append(verdict(domain))
     elif evaluation.get("domain_unavailable"):

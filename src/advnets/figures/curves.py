@@ -33,6 +33,15 @@ def save_single_plot(fig, ax, path, *, title: str, xlabel: str, ylabel: str) -> 
     return atomic_write_bytes(path, figure_png(fig))
 
 
+# the statistics of a train record drawn as losses, those a game logs (advnets.games)
+LOSSES = [
+    ("d_loss", "D loss"),
+    ("g_loss", "G loss"),
+    ("loss", "−ELBO (nats)"),
+    ("recon", "reconstruction error"),
+]
+
+
 def _domain_axes(axes, domain: list[dict]) -> None:
     """FID; precision, recall, density, coverage; classes covered and IS, over training."""
     epochs = [r["epoch"] for r in domain]
@@ -49,7 +58,8 @@ def _domain_axes(axes, domain: list[dict]) -> None:
 
 
 def plot_curves(records: list[dict], path: str | os.PathLike) -> Path:
-    """Plot losses, D outputs, validation Parzen (and domain metrics, if any) against epochs."""
+    """Plot losses, D outputs (a GAN's), validation Parzen (and domain metrics, if any)
+    against epochs."""
     train = [r for r in records if r.get("kind") == "train"]
     parzen = [r for r in records if r.get("kind") == "valid_parzen"]
     domain = [r for r in records if r.get("kind") == "valid_domain"]
@@ -57,14 +67,21 @@ def plot_curves(records: list[dict], path: str | os.PathLike) -> Path:
     fig, axes = plt.subplots(rows, 3, figsize=(15, 4 * rows), squeeze=False)
     top = axes[0]
     epochs = [r["epoch_progress"] for r in train]
-    top[0].plot(epochs, [r["d_loss"] for r in train], label="D loss")
-    top[0].plot(epochs, [r["g_loss"] for r in train], label="G loss")
-    top[0].set_title("losses")
-    top[1].plot(epochs, [r["d_real"] for r in train], label="mean D(x)")
-    top[1].plot(epochs, [r["d_fake"] for r in train], label="mean D(G(z))")
-    top[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="D* = 1/2 at equilibrium")
-    top[1].set_ylim(-0.02, 1.02)
-    top[1].set_title("discriminator outputs")
+    for key, label in LOSSES:
+        if train and key in train[0]:
+            top[0].plot(epochs, [r[key] for r in train], label=label)
+    top[0].set_title("losses (per image)" if train and "d_loss" not in train[0] else "losses")
+    if train and "d_real" in train[0]:
+        top[1].plot(epochs, [r["d_real"] for r in train], label="mean D(x)")
+        top[1].plot(epochs, [r["d_fake"] for r in train], label="mean D(G(z))")
+        top[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="D* = 1/2 at equilibrium")
+        top[1].set_ylim(-0.02, 1.02)
+        top[1].set_title("discriminator outputs")
+    elif train and "kl" in train[0]:  # a VAE: the KL term of its ELBO
+        top[1].plot(epochs, [r["kl"] for r in train], label="KL(q(z|x) ‖ p(z))")
+        top[1].set_title("the ELBO's KL term (nats per image)")
+    else:
+        top[1].axis("off")  # no discriminator, no KL term
     top[2].plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", label="valid")
     top[2].set_title("validation Parzen log-likelihood (nats)")
     if domain:

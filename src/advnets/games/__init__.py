@@ -6,6 +6,7 @@ import torch
 
 from advnets.config import RunConfig
 from advnets.data.datasets import Dataset
+from advnets.games.autoencoding import Autoencoding, VariationalAutoencoding
 from advnets.games.base import Game
 from advnets.games.conditional import AuxiliaryClassifierGAN, ConditionalGAN
 from advnets.games.gan import GAN
@@ -15,8 +16,9 @@ from advnets.models.registry import family
 def build_game(
     config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
 ) -> Game:
-    """The game a run's model family plays (the paper's GAN, the conditional net's, or
-    AC-GAN's), its networks initialised from the global RNG as it stands."""
+    """The game a run's model family plays (the paper's GAN, the conditional net's, AC-GAN's,
+    or an autoencoder's or VAE's alone), its networks initialised from the global RNG as it
+    stands."""
     return GAMES[family(config.model.family).game](config, dataset, device, world_size)
 
 
@@ -24,4 +26,6 @@ GAMES: dict[str, type[Game]] = {
     "gan": GAN,
     "conditional": ConditionalGAN,
     "auxiliary-classifier": AuxiliaryClassifierGAN,
+    "autoencoder": Autoencoding,  # the autoencoders: one network, its reconstruction error
+    "vae": VariationalAutoencoding,  # Kingma & Welling's VAE: its negative ELBO
 }

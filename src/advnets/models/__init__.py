@@ -13,8 +13,9 @@ from advnets.models.toy import ToyDiscriminator, ToyGenerator
 
 def build_models(
     config: ModelConfig, data_dim: int, pixel_means_logit: torch.Tensor | None = None
-) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The generator and discriminator a model config describes, freshly initialised.
+) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """The generator and discriminator (None for a family trained without one) a model config
+    describes, freshly initialised.
 
     Refused with LimitError, before any weight is allocated, if training them would need
     more memory than is available.
@@ -32,7 +33,7 @@ def model_parameters(config: ModelConfig, data_dim: int) -> int:
     chosen = family(config.family)
     with torch.device("meta"):  # shapes only: no memory, no initialisation
         shapes = chosen.build(chosen.section(config), data_dim, None)
-    return sum(count_parameters(module) for module in shapes)
+    return sum(count_parameters(module) for module in shapes if module is not None)
 
 
 def count_parameters(module: torch.nn.Module) -> int:

@@ -35,14 +35,15 @@ MNIST experiments, but it is then no longer a normalised likelihood of x.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advnets.models.dcgan import LEAKY_SLOPE, init_dcgan_, start_side
-from advnets.models.latent import Generator
+from advnets.models.dcgan import LEAKY_SLOPE, image_shape, init_dcgan_, start_side
+from advnets.models.latent import Generator, sample_latent
 from advnets.models.layers import init_normal_, one_hot
 
 LOSSES = ("bce", "mse")  # reconstruction errors (the module's docstring)
@@ -196,10 +197,15 @@ def reparameterise(
     log_variance: torch.Tensor,
     generator: torch.Generator | None = None,
     samples: tuple[int, ...] = (),
+    eps: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(z, ε) with z = μ + σ ⊙ ε and ε ~ N(0, I) drawn on the CPU from ``generator``, shape
-    (*samples, *mean.shape); z is differentiable in μ and log σ² (Kingma & Welling 2014, eq. 4)."""
-    eps = torch.randn(*samples, *mean.shape, generator=generator).to(mean)
+    """(z, ε) with z = μ + σ ⊙ ε and ε ~ N(0, I), shape (*samples, *mean.shape); z is
+    differentiable in μ and log σ² (Kingma & Welling 2014, eq. 4). ε is ``eps`` where given,
+    else drawn from ``generator`` on its device (the CPU's global RNG without one)."""
+    if eps is None:
+        device = generator.device if generator is not None else None
+        eps = torch.randn(*samples, *mean.shape, generator=generator, device=device)
+    eps = eps.to(mean)
     return mean + (0.5 * log_variance).exp() * eps, eps
 
 
@@ -238,11 +244,17 @@ class VAE(Generator):
         logits = self.decode(z)  # log y_i = l_i − softplus(l_i), log(1 − y_i) = −softplus(l_i)
         return (x.reshape(len(x), -1) * logits).sum(-1) - F.softplus(logits).sum(-1)
 
-    def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ELBO:
-        """The bound with one reparameterised sample z = μ + σ ⊙ ε: (log p(x|z), KL, ELBO),
-        each (N,), in nats. Training maximises the mean ELBO."""
+    def elbo(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+        eps: torch.Tensor | None = None,
+    ) -> ELBO:
+        """The bound with one reparameterised sample z = μ + σ ⊙ ε (ε given, or drawn from
+        ``generator``): (log p(x|z), KL, ELBO), each (N,), in nats. Training maximises the
+        mean ELBO."""
         mean, log_variance = self.encode(x)
-        z, _ = reparameterise(mean, log_variance, generator)
+        z, _ = reparameterise(mean, log_variance, generator, eps=eps)
         reconstruction = self.log_likelihood(x, z)
         kl = kl_to_standard_normal(mean, log_variance)
         return ELBO(reconstruction, kl, reconstruction - kl)
@@ -254,3 +266,115 @@ class VAE(Generator):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images (n, data_dim): the pixel means of p(x|z) at z ~ p(z)."""
         return self(self.sample_latent(n, generator))
+
+
+class DecoderGenerator(nn.Module):
+    """An autoencoder's or a VAE's decoder as the trainer and every tool see a generator (the
+    protocol of the paper's G): flat rows (N, D) in [0, 1] from noise z ~ N(0, I) of the
+    code's size (``noise_dim``), ``sample_noise`` drawing it.
+
+    The decoder is given the code m + L z and its pixel means sigmoid(logits) are the sample.
+    For the VAE m = 0 and L = I: z is drawn from its prior p(z). A plain autoencoder has no
+    prior; its samples decode codes from a Gaussian N(m, L Lᵀ) fitted to the codes of the
+    training images (:meth:`fit_codes`, full covariance), so they fall where the decoder was
+    trained. m and L are buffers: checkpoints keep them with the weights."""
+
+    def __init__(self, net: Autoencoder | VAE, data_dim: int) -> None:
+        super().__init__()
+        self.net = net
+        code_dim = net.latent_dim if isinstance(net, VAE) else net.code_dim
+        self.noise_dim, self.noise, self.data_dim = code_dim, "gaussian", data_dim
+        self.register_buffer("code_mean", torch.zeros(code_dim))
+        self.register_buffer("code_scale", torch.eye(code_dim))
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n noise vectors z ~ N(0, I)."""
+        return sample_latent(n, self.noise_dim, self.noise, generator).to(self.code_mean.device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        code = self.code_mean + z @ self.code_scale.T
+        return torch.sigmoid(self.net.decode(code)).flatten(1)
+
+    @torch.no_grad()
+    def fit_codes(self, images: torch.Tensor, batch_size: int = 1000) -> None:
+        """Fit m and L to the codes of ``images`` (the training set): their mean and the
+        Cholesky factor of their covariance (float64, a jitter of 1e-6 of the mean variance
+        on the diagonal keeps it positive definite)."""
+        device = self.code_mean.device
+        codes = torch.cat([self.net.encode(rows.to(device)) for rows in images.split(batch_size)])
+        codes = codes.double()
+        covariance = torch.atleast_2d(torch.cov(codes.T, correction=0))
+        jitter = 1e-6 * covariance.diagonal().mean().clamp(min=1e-12)
+        eye = torch.eye(len(covariance), dtype=covariance.dtype, device=device)
+        self.code_mean.copy_(codes.mean(0))
+        self.code_scale.copy_(torch.linalg.cholesky(covariance + jitter * eye))
+
+
+@dataclass(frozen=True)
+class AutoencoderSettings:
+    """The model.* settings of the mlp-ae family (meanings in advnets.config)."""
+
+    noise_dim: int  # the code's size
+    autoencoder_hidden: int
+    autoencoder_loss: str
+    autoencoder_init_std: float
+
+
+@dataclass(frozen=True)
+class ConvAutoencoderSettings:
+    """The model.* settings of the conv-ae family (meanings in advnets.config)."""
+
+    noise_dim: int  # the code's size
+    base_channels: int
+    autoencoder_activation: str
+    autoencoder_upsampling: str
+    autoencoder_loss: str
+
+
+@dataclass(frozen=True)
+class VAESettings:
+    """The model.* settings of the vae family (meanings in advnets.config)."""
+
+    noise_dim: int  # the latent z's size
+    autoencoder_hidden: int
+    autoencoder_init_std: float
+
+
+def build_mlp_autoencoder(
+    settings: AutoencoderSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[DecoderGenerator, None]:
+    """The MLP autoencoder as a generator (no discriminator; pixel means not used)."""
+    net = MLPAutoencoder(
+        data_dim,
+        settings.autoencoder_hidden,
+        settings.noise_dim,
+        settings.autoencoder_loss,
+        settings.autoencoder_init_std,
+    )
+    return DecoderGenerator(net, data_dim), None
+
+
+def build_conv_autoencoder(
+    settings: ConvAutoencoderSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[DecoderGenerator, None]:
+    """The convolutional autoencoder for the images ``data_dim`` values describe, as a
+    generator (no discriminator; pixel means not used)."""
+    net = ConvAutoencoder(
+        image_shape(data_dim, "conv-ae"),
+        settings.noise_dim,
+        settings.base_channels,
+        settings.autoencoder_activation,
+        settings.autoencoder_upsampling,
+        settings.autoencoder_loss,
+    )
+    return DecoderGenerator(net, data_dim), None
+
+
+def build_vae(
+    settings: VAESettings, data_dim: int, pixel_means_logit: torch.Tensor | None
+) -> tuple[DecoderGenerator, None]:
+    """The VAE as a generator of its prior (no discriminator; pixel means not used)."""
+    net = VAE(
+        data_dim, settings.autoencoder_hidden, settings.noise_dim, settings.autoencoder_init_std
+    )
+    return DecoderGenerator(net, data_dim), None

@@ -168,13 +168,13 @@ class DCGANDiscriminator(nn.Module):
 IMAGE_SHAPES = {784: (1, 28, 28), 1024: (1, 32, 32), 2352: (3, 28, 28), 3072: (3, 32, 32)}
 
 
-def image_shape(data_dim: int) -> tuple[int, int, int]:
-    """(C, H, W) of the flat images a DCGAN family run trains on: 28x28 or 32x32, grey or
-    colour, told apart by the number of values per image."""
+def image_shape(data_dim: int, family: str = "dcgan") -> tuple[int, int, int]:
+    """(C, H, W) of the flat images a run of a convolutional ``family`` trains on: 28x28 or
+    32x32, grey or colour, told apart by the number of values per image."""
     if data_dim not in IMAGE_SHAPES:
         sizes = ", ".join(f"{d} ({c}x{h}x{w})" for d, (c, h, w) in IMAGE_SHAPES.items())
         raise ConfigError(
-            f"the dcgan family trains on images of {sizes} values; this data has {data_dim}."
+            f"the {family} family trains on images of {sizes} values; this data has {data_dim}."
         )
     return IMAGE_SHAPES[data_dim]
 

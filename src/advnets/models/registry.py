@@ -1,5 +1,9 @@
 """Model families by name: each builds its G and D from its own section of the model settings.
 
+A family also names the game that trains it (``advnets.games``): ``gan``, the adversarial
+game of G and D; ``autoencoder`` and ``vae``, one network trained alone (its D is None), whose
+decoder is the generator (``models.autoencoder.DecoderGenerator``).
+
 A run's ``model.family`` picks the family; the family reads only the ``model.*`` keys its
 settings class names (its section), so adding a family adds an entry here, not a branch.
 The config file keeps one flat ``model`` mapping, as run directories have always stored it.
@@ -16,6 +20,14 @@ import torch
 from torch import nn
 
 from advnets.config import ConfigError, ModelConfig
+from advnets.models.autoencoder import (
+    AutoencoderSettings,
+    ConvAutoencoderSettings,
+    VAESettings,
+    build_conv_autoencoder,
+    build_mlp_autoencoder,
+    build_vae,
+)
 from advnets.models.conditional import (
     AuxiliaryClassifierSettings,
     ConditionalSettings,
@@ -29,13 +41,14 @@ from advnets.models.toy import ToySettings, build_mlp_toy
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: its settings class and its builder (settings, data dimension, the
-    logit of the data's mean pixel or None) -> (G, D)."""
+    """A model family: its settings class, its builder (settings, data dimension, the
+    logit of the data's mean pixel or None) -> (G, D or None) and the game that trains it."""
 
     settings: type
-    build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module]]
+    build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
     # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
-    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's
+    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "autoencoder",
+    #   "vae", one network alone (D is None)
     game: str = "gan"
 
     def section(self, config: ModelConfig) -> Any:
@@ -52,6 +65,10 @@ FAMILIES: dict[str, Family] = {
     "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, game="conditional"),
     # Odena et al. 2017 with DCGAN's networks: D also names the class
     "acgan": Family(AuxiliaryClassifierSettings, build_acgan, game="auxiliary-classifier"),
+    # autoencoders and the VAE (advnets.models.autoencoder), each trained alone
+    "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
+    "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),
+    "vae": Family(VAESettings, build_vae, "vae"),  # Kingma & Welling 2014
 }
 
 
