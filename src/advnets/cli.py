@@ -635,6 +635,74 @@ def _print_toy(summary: dict) -> None:
         )
 
 
+@_writes_into_runs
+def cmd_arithmetic(args: argparse.Namespace) -> int:
+    """Latent arithmetic (advnets.evaluation.arithmetic) on an unconditional run; the style
+    analogy (one z, every class) on a conditional one. Writes RUN/arithmetic.json and
+    RUN/figures/arithmetic.png."""
+    from advnets.data.registry import data_image_shape
+    from advnets.evaluation import arithmetic
+    from advnets.evaluation.runs import load_generator
+    from advnets.figures.grid import save_grid
+    from advnets.files import atomic_write_text
+    from advnets.runs.rundir import RunDir
+    from advnets.sampling import generate_by_class
+
+    run = RunDir(args.run_dir)
+    generator, config, _ = load_generator(run, "best")
+    run.figures.mkdir(exist_ok=True)
+    out, shape = run.figures / "arithmetic.png", data_image_shape(config.data)
+    if getattr(generator, "num_classes", 0):  # the style analogy: fix z, change y
+        images = generate_by_class(generator, args.rows, args.seed)
+        save_grid(out, images.numpy(), shape, generator.num_classes, scale=3)
+        summary = {"kind": "style analogy", "rows": args.rows, "classes": generator.num_classes}
+    else:
+        if config.data.dataset != "mnist":
+            raise ConfigError(
+                f"{args.run_dir} was trained on {config.data.dataset}: the attribute measures "
+                "group samples by the class the shipped MNIST classifier reads, which is "
+                "unavailable for other data."
+            )
+        first, second = args.digits
+        found = arithmetic.latent_arithmetic(
+            generator, args.attribute, first, second, args.samples, args.seed
+        )
+        cells, columns = arithmetic.figure_rows(found)
+        save_grid(out, cells.numpy(), shape, columns, scale=3)
+        summary = {"kind": "latent arithmetic", **found["summary"]}
+    atomic_write_text(run.path / "arithmetic.json", json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2) if args.json else _arithmetic_words(summary))
+    print(f"figure: {out}")
+    return 0
+
+
+def _arithmetic_words(summary: dict) -> str:
+    """What advnets arithmetic found, in a few lines."""
+    if summary["kind"] == "style analogy":
+        return (
+            f"style analogy: {summary['rows']} noise vectors (rows), each decoded as every one "
+            f"of the {summary['classes']} classes (columns)"
+        )
+    low, high = min(summary["group_attribute"]), max(summary["group_attribute"])
+    return (
+        f"{summary['equation']} (group means of {summary['samples']:,} samples):\n"
+        f"  {summary['attribute']} of the groups' samples: "
+        + ", ".join(f"{v:.3f}" for v in summary["group_attribute"])
+        + f" (range {low:.3f} .. {high:.3f})\n"
+        f"  {summary['attribute']} of the results: {summary['result_attribute']:.3f}; "
+        f"classes read: {summary['result_classes']} "
+        f"({summary['result_share_of_second_class']:.0%} the intended class)"
+    )
+
+
+def _digit_pair(text: str) -> tuple[int, int]:
+    """ "7,1" as (7, 1): the class whose attribute is moved, and the class it is moved to."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) < 10 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected two digits like 7,1, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from advnets.explain import transposed_conv
 
@@ -936,6 +1004,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any setting of the toy preset")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_toy)
+
+    p = sub.add_parser(
+        "arithmetic",
+        help="vector arithmetic in the latent space (thick 7 - thin 7 + thin 1), or a "
+        "conditional run's style analogy",
+        description="Unconditional MNIST runs: average the codes of samples grouped by the "
+        "class the shipped classifier reads and by an attribute, add and subtract them, decode "
+        "(Radford et al. 2016). Conditional runs: one noise vector per row, every class. "
+        "Writes RUN_DIR/arithmetic.json and RUN_DIR/figures/arithmetic.png.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--attribute", choices=["thickness", "slant"], default="thickness")
+    p.add_argument(
+        "--digits",
+        type=_digit_pair,
+        default=(7, 1),
+        metavar="A,B",
+        help="high-A - low-A + low-B (default 7,1: thick 7 - thin 7 + thin 1)",
+    )
+    p.add_argument(
+        "--samples",
+        type=_bounded(100, limits.MAX_SAMPLES),
+        default=5000,
+        help="samples drawn to form the groups (default 5,000)",
+    )
+    p.add_argument(
+        "--rows", type=_bounded(1, limits.MAX_GRID), default=8, help="style analogy: rows"
+    )
+    p.add_argument("--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="noise seed")
+    p.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    p.set_defaults(func=cmd_arithmetic)
 
     p = sub.add_parser(
         "explain",
