@@ -222,3 +222,23 @@ def test_ac_gan_trains_d_to_name_the_class_and_g_to_draw_it(tmp_path) -> None:
         (source, classes), (source, classes), batch
     )
     assert game._g_loss((source, sure), batch) < game._g_loss((source, classes), batch)
+
+
+def test_sampling_with_dropout_is_seeded_by_the_noise_and_leaves_the_global_stream() -> None:
+    from advnets.sampling import generate
+
+    sampler = small_sampler(classes=3)
+    sampler.net.dropout.keep = 0.5
+    sampler.dropout_at_sampling = True
+    state = torch.get_rng_state()
+    first, again = generate(sampler, 50, seed=3), generate(sampler, 50, seed=3)
+    assert torch.equal(first, again) and torch.equal(state, torch.get_rng_state())
+    sampler.dropout_at_sampling = False
+    assert not torch.equal(first, generate(sampler, 50, seed=3))  # the masks made a difference
+    assert sampler.training and sampler.net.training  # the mode it was in, restored
+
+
+def test_only_the_conditional_net_draws_samples_with_dropout() -> None:
+    with pytest.raises(ConfigError, match="generator_sampling_dropout is an option of the cgan"):
+        tiny_config("model.generator_sampling_dropout=true")
+    assert cgan_config("model.generator_sampling_dropout=true").model.generator_sampling_dropout

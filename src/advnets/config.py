@@ -146,6 +146,7 @@ FAMILY_OPTIONS = {
     "discriminator_pack": ("mlp-toy",),
     "num_classes": ("cgan-mlp", "acgan"),
     "generator_hidden_keep": ("cgan-mlp",),
+    "generator_sampling_dropout": ("cgan-mlp",),
 }
 
 # The theory lab's named remedies for mode collapse (``advnets toy ring --remedy NAME``) and
@@ -223,6 +224,9 @@ class ModelConfig:
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
     generator_hidden_keep: float = 1.0
+    # cgan-mlp: draw samples with G's dropout on (its masks part of G's noise) instead of
+    #   without it; the conditional net's MNIST samples score far higher so (BENCHMARKS.md)
+    generator_sampling_dropout: bool = False
     # mlp-ae, vae: tanh units of the encoder's and of the decoder's hidden layer (K&W: 500)
     autoencoder_hidden: int = 500
     # mlp-ae, conv-ae: the reconstruction error minimised, summed over pixels; bce: binary

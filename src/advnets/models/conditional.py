@@ -114,9 +114,11 @@ class ClassSampler(nn.Module):
     :attr:`fixed_class` (``advnets sample --class``) makes every sample one class.
     """
 
-    def __init__(self, net: Generator) -> None:
+    def __init__(self, net: Generator, dropout_at_sampling: bool = False) -> None:
         super().__init__()
         self.net = net
+        # draw samples with G's dropout on, as part of G's noise (see sample_with_dropout)
+        self.dropout_at_sampling = dropout_at_sampling
         # the upper ends of each class's share of [0, 1); a buffer, so checkpoints keep it.
         # Equal shares until set_class_frequencies
         equal = torch.arange(1, net.num_classes + 1, dtype=torch.float32) / net.num_classes
@@ -153,7 +155,27 @@ class ClassSampler(nn.Module):
     def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Flat images (N, C·H·W) of G(z | c), c = ``labels`` or the one each row picks."""
         c = self.classes_of(noise) if labels is None else labels
-        return self.net(noise[:, :-1], c).flatten(1)
+        if self.training or not self.dropout_at_sampling:
+            return self.net(noise[:, :-1], c).flatten(1)
+        return self.sample_with_dropout(noise[:, :-1], c)
+
+    def sample_with_dropout(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """G(z | c) with the dropout G was trained with: its masks are part of its noise.
+
+        A G trained with dropout on its hidden layers may never have made an image without
+        it; evaluated without (the mean of its units), the conditional net's MNIST samples
+        score about 170 nats lower (BENCHMARKS.md). The masks come from a stream seeded by
+        the noise itself, inside a fork of the global random state, so that a seed still
+        fixes the samples and sampling never changes what training draws next."""
+        devices = [z.device] if z.device.type == "cuda" else []
+        seed = int(z.detach().double().abs().sum().item() * 1e6) % (2**63)
+        with torch.random.fork_rng(devices=devices, device_type=z.device.type):
+            torch.manual_seed(seed)
+            self.net.train()
+            try:
+                return self.net(z, c).flatten(1)
+            finally:
+                self.net.eval()
 
 
 @dataclass(frozen=True)
@@ -165,6 +187,7 @@ class ConditionalSettings:
     num_classes: int
     generator_init_range: float
     generator_hidden_keep: float
+    generator_sampling_dropout: bool
     discriminator_init_range: float
     discriminator_input_keep: float
     discriminator_hidden_keep: float
@@ -192,7 +215,7 @@ def build_cgan_mlp(
         hidden_keep=settings.discriminator_hidden_keep,
         init_range=settings.discriminator_init_range,
     )
-    return ClassSampler(generator), discriminator
+    return ClassSampler(generator, settings.generator_sampling_dropout), discriminator
 
 
 @dataclass(frozen=True)
