@@ -242,3 +242,20 @@ def test_only_the_conditional_net_draws_samples_with_dropout() -> None:
     with pytest.raises(ConfigError, match="generator_sampling_dropout is an option of the cgan"):
         tiny_config("model.generator_sampling_dropout=true")
     assert cgan_config("model.generator_sampling_dropout=true").model.generator_sampling_dropout
+
+
+def test_table1_shows_the_conditional_net_s_published_row_beside_its_runs() -> None:
+    from advnets.evaluation.table1 import table1_rows
+
+    def evaluation(family: str, ll: float) -> dict:
+        return {"family": family, "parzen": {"test_ll": ll, "test_se": 1.5}}
+
+    plain = [row["model"] for row in table1_rows([("gan", evaluation("mlp-maxout", 200.0))])]
+    assert not any("Mirza" in name for name in plain)
+    rows = table1_rows(
+        [("cgan 0", evaluation("cgan-mlp", 130.0)), ("cgan 1", evaluation("cgan-mlp", 134.0))]
+    )
+    published = rows[4]
+    assert published["model"] == "Conditional adversarial net (Mirza & Osindero 2014)"
+    assert (published["ll"], published["se"]) == (132.0, 1.8)
+    assert rows[-1]["model"] == "advnets, mean over 2 seeds" and rows[-1]["ll"] == 132.0
