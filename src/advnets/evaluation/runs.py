@@ -92,6 +92,16 @@ def load_generator(
 ) -> tuple[torch.nn.Module, RunConfig, dict]:
     """The generator of a run, with the weights of checkpoints/<checkpoint>.safetensors: the
     moving average of G's weights where the run kept one (training.generator_average)."""
+    generator, _, config, meta = load_players(run, checkpoint)
+    return generator, config, meta
+
+
+def load_players(
+    run: RunDir, checkpoint: str = "best"
+) -> tuple[torch.nn.Module, torch.nn.Module | None, RunConfig, dict]:
+    """G as :func:`load_generator` gives it, and D with its weights (None for a family
+    without one), from checkpoints/<checkpoint>.safetensors (``best`` falls back to
+    ``last``)."""
     config = run.load_config()
     path = run.checkpoint(checkpoint)
     if checkpoint == "best" and not path.is_file():
@@ -100,9 +110,11 @@ def load_generator(
     meta["checkpoint"] = path.stem
     # recorded in the checkpoint; before it was, only the MLP families existed
     data_dim = meta.get("data_dim") or tensors["generator.output.bias"].shape[0]
-    generator, _ = build_models(config.model, data_dim)
+    generator, discriminator = build_models(config.model, data_dim)
     ckpt.load_module(sampling_prefix(tensors), generator, tensors)
-    return generator, config, meta
+    if discriminator is not None:
+        ckpt.load_module("discriminator", discriminator, tensors)
+    return generator, discriminator, config, meta
 
 
 def score_samples(samples, dataset: Dataset) -> ParzenResult:
