@@ -165,8 +165,9 @@ class ClassSampler(nn.Module):
         A G trained with dropout on its hidden layers may never have made an image without
         it; evaluated without (the mean of its units), the conditional net's MNIST samples
         score about 170 nats lower (BENCHMARKS.md). The masks come from a stream seeded by
-        the noise itself, inside a fork of the global random state, so that a seed still
-        fixes the samples and sampling never changes what training draws next."""
+        the batch's noise, inside a fork of the global random state, so that a seed still
+        fixes the samples and sampling never changes what training draws next (the same
+        noise row in another batch meets other masks)."""
         devices = [z.device] if z.device.type == "cuda" else []
         seed = int(z.detach().double().abs().sum().item() * 1e6) % (2**63)
         with torch.random.fork_rng(devices=devices, device_type=z.device.type):
