@@ -60,6 +60,12 @@ def test_figures_draws_figure2_and_figure3(run, capsys):
     gif = Image.open(figures / "figure3.gif")
     assert gif.n_frames == 2 * 5 - 2  # forth and back
     assert Image.open(figures / "figure3.png").size == (5 * cell + 6, 3 * cell + 6)
+    linear = np.asarray(Image.open(figures / "figure3.png"))
+    spherical = np.asarray(Image.open(figures / "figure3_spherical.png"))
+    assert linear.shape == spherical.shape
+    ends = [slice(None, cell), slice(4 * cell + 6, None)]  # the same end points, other paths
+    assert all(np.array_equal(linear[:, end], spherical[:, end]) for end in ends)
+    assert not np.array_equal(linear, spherical)
     for name in ("memorisation.png", "classes.png"):
         assert (figures / name).stat().st_size > 1000
 

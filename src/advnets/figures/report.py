@@ -165,6 +165,11 @@ def write_report(
             "Figure 3: digits along straight lines between two noise vectors, one per row.",
         ),
         _figure(figures.get("figure3_gif"), "Figure 3, animated: every path at once."),
+        _figure(
+            figures.get("figure3_other"),
+            "The same end points joined the other way (spherical against linear, or the "
+            "reverse): a spherical path keeps the norm of the noise typical along the way.",
+        ),
         "<h2>Memorisation and coverage</h2>",
         _figure(
             figures.get("memorisation"),

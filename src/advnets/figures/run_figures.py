@@ -60,6 +60,10 @@ def write_figures(
         shape,
         gif_path=run.figures / "figure3.gif" if gif else None,
     )
+    other = interpolation_samples(generator, rows, steps, seed, not spherical).numpy()
+    paths["figure3_other"] = save_interpolation(
+        run.figures / f"figure3_{'linear' if spherical else 'spherical'}.png", other, rows, shape
+    )
     if gif:
         paths["figure3_gif"] = run.figures / "figure3.gif"
 
