@@ -739,6 +739,38 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     return 0
 
 
+@_writes_into_runs
+def cmd_semisupervised(args: argparse.Namespace) -> int:
+    """A linear classifier on D's features from a few labels, against pixels and a network
+    trained on the labels alone (advnets.evaluation.semisupervised); semisupervised.json."""
+    from advnets.data.registry import load_dataset
+    from advnets.evaluation.runs import load_players
+    from advnets.evaluation.semisupervised import semi_supervised_scores
+    from advnets.files import atomic_write_text
+    from advnets.runs.rundir import RunDir
+
+    run = RunDir(args.run_dir)
+    _, discriminator, config, _ = load_players(run, "best")
+    if discriminator is None or not hasattr(discriminator, "output"):
+        raise ConfigError(
+            f"{args.run_dir} ({config.model.family}) has no discriminator whose features a "
+            "classifier could read."
+        )
+    dataset = load_dataset(config.data)
+    if dataset.labels is None:
+        raise ConfigError(f"{config.data.dataset} has no labels to learn classes from.")
+    summary = semi_supervised_scores(discriminator, dataset, args.per_class, args.draws, args.seed)
+    atomic_write_text(run.path / "semisupervised.json", json.dumps(summary, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"test error with {args.per_class} labelled images per class, {args.draws} draws:")
+        for name, errors in summary["test_error"].items():
+            shown = ", ".join(f"{e:.3f}" for e in errors)
+            print(f"  {name:15s} {summary['mean_test_error'][name]:.3f}  ({shown})")
+    return 0
+
+
 def _inpainting_words(summary: dict) -> str:
     lines = [f"{summary['images']} test images, mask {summary['mask']}:"]
     for name, score in summary["scores"].items():
@@ -1115,6 +1147,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="search seed")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser(
+        "semisupervised",
+        help="classify with D's features from a few labels, against pixels and a network "
+        "trained on those labels alone",
+        description="A linear classifier on the run's D features from PER_CLASS labelled "
+        "training images of each class, against the same classifier on pixels and a 784-500 "
+        "network trained on the labelled images alone; test error over several draws. "
+        "Writes RUN_DIR/semisupervised.json.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--per-class", type=_bounded(1, 5000), default=10, help="labels per class")
+    p.add_argument("--draws", type=_bounded(1, 100), default=3, help="draws of the labels")
+    p.add_argument("--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="first draw's seed")
+    p.add_argument("--json", action="store_true", help="print the errors as JSON")
+    p.set_defaults(func=cmd_semisupervised)
 
     p = sub.add_parser(
         "explain",
