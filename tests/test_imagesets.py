@@ -557,6 +557,7 @@ def test_cifar10_trains_a_colour_dcgan_judged_without_domain_metrics(
 
     put_cifar(tmp_path / "data" / cifar10.FOLDER, cifar_members)
     overrides = ["data.dataset=cifar10", "data.channels=3", "model.base_channels=4"]
+    overrides.append("evaluation.select=parzen")  # the preset selects by FID, MNIST only
     args = ["train", "dcgan-mnist", "--out", str(tmp_path / "run"), "--data-dir"]
     args += [str(tmp_path / "data")]
     for setting in overrides + TRAIN_QUICKLY:
