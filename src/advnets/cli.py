@@ -750,11 +750,12 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     from advnets.runs.rundir import RunDir
 
     run = RunDir(args.run_dir)
-    _, discriminator, config, _ = load_players(run, "best")
-    if discriminator is None or not hasattr(discriminator, "output"):
+    generator, discriminator, config, _ = load_players(run, "best")
+    if discriminator is None or getattr(generator, "num_classes", 0):
+        why = "has no discriminator" if discriminator is None else "has a D that is told the class"
         raise ConfigError(
-            f"{args.run_dir} ({config.model.family}) has no discriminator whose features a "
-            "classifier could read."
+            f"{args.run_dir} ({config.model.family}) {why}: the features must come from a D "
+            "that learned without labels."
         )
     dataset = load_dataset(config.data)
     if dataset.labels is None:
