@@ -69,6 +69,17 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "cgan-mnist": ("cgan-mnist", SMALL_IMAGES),
     "acgan-mnist": ("acgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
     "acgan-mnist-quick": ("acgan-mnist-quick", [*SMALL_IMAGES, "model.base_channels=4"]),
+    # its settings on the MNIST-shaped files made here (a folder's images at 28x28 grey)
+    "dcgan-folder": (
+        "dcgan-folder",
+        [
+            *SMALL_IMAGES,
+            "model.base_channels=4",
+            "data.dataset=mnist",
+            "data.folder=null",
+            "data.channels=null",
+        ],
+    ),
     # its settings on the MNIST-shaped files made here (the same format as Fashion-MNIST's)
     "acgan-fashion": (
         "acgan-fashion",

@@ -650,3 +650,23 @@ def test_colour_rows_tile_channel_first_into_an_rgb_grid() -> None:
     assert pixels.shape == (4, 7, 3)
     assert pixels[1, 1].tolist() == [255, 0, 0] and pixels[1, 4].tolist() == [0, 0, 255]
     assert pixels[0, 0].tolist() == [255, 255, 255]  # the white padding
+
+
+def test_your_own_folder_trains_a_64_pixel_colour_dcgan(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    from advnets.cli import main
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "faces").mkdir()
+    for i in range(20):
+        pixels = rng.integers(0, 256, (80, 70, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / "faces" / f"{i}.jpg")
+    settings = [f"data.folder={tmp_path / 'faces'}", f"data.data_dir={tmp_path / 'cache'}",
+                "model.base_channels=4", "evaluation.samples=20", "evaluation.valid_images=2",
+                *TRAIN_QUICKLY]  # fmt: skip
+    args = ["train", "dcgan-folder", "--out", str(tmp_path / "run")]
+    assert main([*args, *(arg for s in settings for arg in ("--set", s))]) == 0
+    grid = Image.open(tmp_path / "run" / "samples" / "latest.png")
+    assert grid.mode == "RGB" and grid.size == (2 * 66 + 2, 2 * 66 + 2)
+    assert "no domain metrics" in capsys.readouterr().out

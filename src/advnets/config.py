@@ -121,9 +121,14 @@ class DataConfig:
         )
         _check_range("data.image_size", self.image_size, 1, limits.MAX_IMAGE_SIDE)
         _check(
-            (self.dataset == "folder") == (self.folder is not None),
-            "data.folder names the image folder of data.dataset = 'folder', and only of it: "
-            f"data.dataset is {self.dataset!r} and data.folder is {_show(self.folder)}.",
+            self.dataset != "folder" or self.folder is not None,
+            "data.dataset = 'folder' trains on your own images: give their folder with "
+            "--set data.folder=PATH (PNG or JPEG files, or one sub-folder per class).",
+        )
+        _check(
+            self.dataset == "folder" or self.folder is None,
+            f"data.folder names the image folder of data.dataset = 'folder' only; data.dataset "
+            f"is {self.dataset!r}.",
         )
         if self.exclude_class is not None:
             _check_range("data.exclude_class", self.exclude_class, 0, 9)

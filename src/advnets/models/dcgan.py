@@ -165,12 +165,20 @@ class DCGANDiscriminator(nn.Module):
 
 
 # (C, H, W) by values per image
-IMAGE_SHAPES = {784: (1, 28, 28), 1024: (1, 32, 32), 2352: (3, 28, 28), 3072: (3, 32, 32)}
+IMAGE_SHAPES = {
+    784: (1, 28, 28),
+    1024: (1, 32, 32),
+    2352: (3, 28, 28),
+    3072: (3, 32, 32),
+    4096: (1, 64, 64),
+    12288: (3, 64, 64),
+}
 
 
 def image_shape(data_dim: int, family: str = "dcgan") -> tuple[int, int, int]:
-    """(C, H, W) of the flat images a run of a convolutional ``family`` trains on: 28x28 or
-    32x32, grey or colour, told apart by the number of values per image."""
+    """(C, H, W) of the flat images a run of a convolutional ``family`` trains on: 28x28,
+    32x32 or 64x64 (DCGAN's faces and LSUN size), grey or colour, told apart by the number
+    of values per image."""
     if data_dim not in IMAGE_SHAPES:
         sizes = ", ".join(f"{d} ({c}x{h}x{w})" for d, (c, h, w) in IMAGE_SHAPES.items())
         raise ConfigError(
