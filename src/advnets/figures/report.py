@@ -105,6 +105,21 @@ def _metrics_table(evaluation: dict, reference: dict | None) -> str:
     return "<table>" + "\n".join(rows) + "</table>"
 
 
+def _metrics_note(evaluation: dict) -> str:
+    """What the metrics table compares with, and on what samples."""
+    parzen = evaluation["parzen"]
+    same = (
+        f"every score uses the same {parzen['n_samples']:,} samples (noise seed "
+        f"{evaluation['seed']}) against the {parzen['n_test']:,} test images."
+    )
+    if evaluation.get("dataset", "mnist") != "mnist":
+        return f'<p class="muted">{html.escape(evaluation["dataset"])}: {same}</p>'
+    return (
+        f'<p class="muted">Paper baselines (Table 1, MNIST): {PAPER_BASELINES}. Domain metrics '
+        f"use the features of the shipped MNIST classifier; {same}</p>"
+    )
+
+
 def _by_class_caption(evaluation: dict) -> str:
     """The caption of a conditional run's class-by-column figure, with its class accuracy."""
     caption = (
@@ -145,10 +160,7 @@ def write_report(
         f"<code>{html.escape(str(info.get('data_sha256', '?'))[:16])}…</code></p>",
         "<h2>Metrics on the test set</h2>",
         _metrics_table(evaluation, reference),
-        f'<p class="muted">Paper baselines (Table 1, MNIST): {PAPER_BASELINES}. '
-        f"Domain metrics use the features of the shipped MNIST classifier against the "
-        f"{evaluation['parzen']['n_test']:,} test images; every score uses the same "
-        f"{evaluation['parzen']['n_samples']:,} samples (noise seed {evaluation['seed']}).</p>",
+        _metrics_note(evaluation),
         "<h2>Training</h2>",
         _figure(
             figures.get("curves"),
