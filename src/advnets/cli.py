@@ -695,25 +695,32 @@ def _arithmetic_words(summary: dict) -> str:
     )
 
 
+def _unconditional_players(path: str, needs: str):
+    """The run at ``path``, its best G and D and its config, refused in one sentence (saying
+    what the command ``needs``) for a family without a D or a conditional one."""
+    from advnets.evaluation.runs import load_players
+    from advnets.runs.rundir import RunDir
+
+    run = RunDir(path)
+    generator, discriminator, config, _ = load_players(run, "best")
+    if discriminator is None or getattr(generator, "num_classes", 0):
+        kind = "has no discriminator" if discriminator is None else "is conditional"
+        raise ConfigError(f"{path} ({config.model.family}) {kind}: {needs}.")
+    return run, generator, discriminator, config
+
+
 @_writes_into_runs
 def cmd_inpaint(args: argparse.Namespace) -> int:
     """Complete test images with a hidden region by G's latent search and by the simple
     fills (advnets.evaluation.inpainting); writes RUN/inpaint.json and figures/inpaint.png."""
     from advnets.data.registry import load_dataset
     from advnets.evaluation import inpainting
-    from advnets.evaluation.runs import load_players
     from advnets.figures.grid import save_grid
     from advnets.files import atomic_write_text
-    from advnets.runs.rundir import RunDir
 
-    run = RunDir(args.run_dir)
-    generator, discriminator, config, _ = load_players(run, "best")
-    if discriminator is None or getattr(generator, "num_classes", 0):
-        kind = "has no discriminator" if discriminator is None else "is conditional"
-        raise ConfigError(
-            f"{args.run_dir} ({config.model.family}) {kind}: inpainting searches the codes of "
-            "an unconditional G, with its D judging the completions."
-        )
+    run, generator, discriminator, config = _unconditional_players(
+        args.run_dir, "inpainting searches the codes of an unconditional G, judged by its D"
+    )
     dataset = load_dataset(config.data)
     if dataset.image_shape is None:
         raise ConfigError(f"{args.run_dir} was trained on points, not images: nothing to inpaint.")
@@ -744,19 +751,12 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     """A linear classifier on D's features from a few labels, against pixels and a network
     trained on the labels alone (advnets.evaluation.semisupervised); semisupervised.json."""
     from advnets.data.registry import load_dataset
-    from advnets.evaluation.runs import load_players
     from advnets.evaluation.semisupervised import semi_supervised_scores
     from advnets.files import atomic_write_text
-    from advnets.runs.rundir import RunDir
 
-    run = RunDir(args.run_dir)
-    generator, discriminator, config, _ = load_players(run, "best")
-    if discriminator is None or getattr(generator, "num_classes", 0):
-        why = "has no discriminator" if discriminator is None else "has a D that is told the class"
-        raise ConfigError(
-            f"{args.run_dir} ({config.model.family}) {why}: the features must come from a D "
-            "that learned without labels."
-        )
+    run, _, discriminator, config = _unconditional_players(
+        args.run_dir, "the features must come from a D that learned without labels"
+    )
     dataset = load_dataset(config.data)
     if dataset.labels is None:
         raise ConfigError(f"{config.data.dataset} has no labels to learn classes from.")
