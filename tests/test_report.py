@@ -117,11 +117,14 @@ def _render_page():
 
 
 def test_report_renders_in_headless_chromium(run, tmp_path):
+    inpaint = ["inpaint", str(run), "-n", "3", "--steps", "5", "--restarts", "1"]
+    assert main(inpaint) == 0  # its figure joins the report
     assert main(["report", str(run)]) == 0
     page = (run / "report.html").read_text()
     assert "http://" not in page and "https://" not in page and "<script" not in page
     for words in ("Parzen log-likelihood", "225 ± 2", "FID", "coverage", "Figure 2", "Figure 3"):
         assert words in page
+    assert "advnets inpaint: masked test digits" in page
     renderer = _render_page()
     browser_missing = not Path(renderer.chromium_path()).exists()
     if os.environ.get("ADVNETS_REQUIRE_BROWSER") != "1" and browser_missing:

@@ -192,6 +192,22 @@ def write_report(
         _figure(figures.get("classes"), "Digit classes the classifier sees in the samples."),
         _figure(figures.get("by_class"), _by_class_caption(evaluation)),
         _figure(figures.get("samples"), "The sample grid of the last epoch.", width=300),
+        _figure(
+            figures.get("arithmetic"),
+            "advnets arithmetic: three samples of each group and the decoding of its mean "
+            "code, then the results (the numbers are in arithmetic.json); or, for a "
+            "conditional run, one noise vector per row written as every class.",
+        ),
+        _figure(
+            figures.get("inpaint"),
+            "advnets inpaint: masked test digits, the mean-image, nearest-neighbour and "
+            "latent-search completions, and the originals (scores in inpaint.json).",
+        ),
+        _figure(
+            figures.get("anomaly"),
+            "advnets anomaly: the best and the worst reconstructed test images, each above "
+            "its reconstruction (AUROC in anomaly.json).",
+        ),
         _pre("Resolved config (config.yaml)", run.config_file.read_text()),
         _pre("Run record (run.json)", json.dumps(info, indent=2)),
     ]
