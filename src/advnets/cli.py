@@ -321,7 +321,8 @@ def _draw(generator, args: argparse.Namespace, chosen: int | str | None):
     if chosen == "all":
         rows = math.ceil(args.n / generator.num_classes)
         return generate_by_class(generator, rows, args.seed).numpy(), generator.num_classes
-    generator.fixed_class = chosen
+    if chosen is not None:
+        generator.fixed_class = chosen
     return generate(generator, args.n, args.seed).numpy(), None
 
 
@@ -644,7 +645,6 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     from advnets.evaluation import arithmetic
     from advnets.evaluation.runs import load_generator
     from advnets.figures.grid import save_grid
-    from advnets.files import atomic_write_text
     from advnets.runs.rundir import RunDir
     from advnets.sampling import generate_by_class
 
@@ -670,8 +670,7 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
         cells, columns = arithmetic.figure_rows(found)
         save_grid(out, cells.numpy(), shape, columns, scale=3)
         summary = {"kind": "latent arithmetic", **found["summary"]}
-    atomic_write_text(run.path / "arithmetic.json", json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2) if args.json else _arithmetic_words(summary))
+    _record(run, "arithmetic", summary, args.json, _arithmetic_words)
     print(f"figure: {out}")
     return 0
 
@@ -716,7 +715,6 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     from advnets.data.registry import load_dataset
     from advnets.evaluation import inpainting
     from advnets.figures.grid import save_grid
-    from advnets.files import atomic_write_text
 
     run, generator, discriminator, config = _unconditional_players(
         args.run_dir, "inpainting searches the codes of an unconditional G, judged by its D"
@@ -740,8 +738,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         "steps": args.steps,
         "scores": scores,
     }
-    atomic_write_text(run.path / "inpaint.json", json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2) if args.json else _inpainting_words(summary))
+    _record(run, "inpaint", summary, args.json, _inpainting_words)
     print(f"figure: {out} (rows: masked, {', '.join(inpainting.METHODS)}, original)")
     return 0
 
@@ -752,7 +749,6 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     trained on the labels alone (advnets.evaluation.semisupervised); semisupervised.json."""
     from advnets.data.registry import load_dataset
     from advnets.evaluation.semisupervised import semi_supervised_scores
-    from advnets.files import atomic_write_text
 
     run, _, discriminator, config = _unconditional_players(
         args.run_dir, "the features must come from a D that learned without labels"
@@ -761,15 +757,28 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     if dataset.labels is None:
         raise ConfigError(f"{config.data.dataset} has no labels to learn classes from.")
     summary = semi_supervised_scores(discriminator, dataset, args.per_class, args.draws, args.seed)
-    atomic_write_text(run.path / "semisupervised.json", json.dumps(summary, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"test error with {args.per_class} labelled images per class, {args.draws} draws:")
-        for name, errors in summary["test_error"].items():
-            shown = ", ".join(f"{e:.3f}" for e in errors)
-            print(f"  {name:15s} {summary['mean_test_error'][name]:.3f}  ({shown})")
+    _record(run, "semisupervised", summary, args.json, _semisupervised_words)
     return 0
+
+
+def _semisupervised_words(summary: dict) -> str:
+    lines = [
+        f"test error with {summary['labelled_per_class']} labelled images per class, "
+        f"{summary['draws']} draws:"
+    ]
+    for name, errors in summary["test_error"].items():
+        shown = ", ".join(f"{e:.3f}" for e in errors)
+        lines.append(f"  {name:15s} {summary['mean_test_error'][name]:.3f}  ({shown})")
+    return "\n".join(lines)
+
+
+def _record(run, name: str, summary: dict, as_json: bool, words: Callable[[dict], str]) -> None:
+    """Write what a command found to RUN/<name>.json (atomically) and print it, as JSON or
+    in ``words``."""
+    from advnets.files import atomic_write_text
+
+    atomic_write_text(run.path / f"{name}.json", json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2) if as_json else words(summary))
 
 
 def _inpainting_words(summary: dict) -> str:

@@ -29,6 +29,11 @@ FOLDER_SPLIT_SEED = 0  # a folder's split is the same for every run of the same 
 FOLDER_SHARES = (0.8, 0.1, 0.1)  # train / valid / test shares of a folder's images
 
 
+def folder_channels(config: DataConfig) -> int:
+    """The channels a folder's images are converted to: data.channels, else RGB."""
+    return config.channels or 3
+
+
 def _check_subset(config: DataConfig, n_train: int) -> None:
     if config.train_subset is not None and config.train_subset > n_train:
         raise ConfigError(
@@ -48,7 +53,7 @@ def _mnist(config: DataConfig) -> Dataset:
         splits.train_x[:stop],
         splits.valid_x,
         splits.test_x,
-        (28, 28),
+        data_image_shape(config),
         splits.sha256,
         splits.source,
         data_directory(config.data_dir),
@@ -73,7 +78,7 @@ def _image_splits(name: str, load: Callable[..., ImageSplits]) -> Callable[[Data
 def _folder(config: DataConfig) -> Dataset:
     """A folder of the user's images (advnets.data.folder), shuffled once with a fixed seed
     and split 80 / 10 / 10 % into train / valid / test."""
-    channels = config.channels or 3
+    channels = folder_channels(config)
     images = read_image_folder(config.folder, config.image_size, channels, config.data_dir)
     if len(images) < 3:
         raise ConfigError(
@@ -117,7 +122,7 @@ def data_image_shape(config: DataConfig) -> ImageShape | None:
     """The shape of the images a data config gives (see ImageShape), known without reading
     them; None for points."""
     if config.dataset == "folder":
-        return picture_shape(config.channels or 3, config.image_size, config.image_size)
+        return picture_shape(folder_channels(config), config.image_size, config.image_size)
     fixed = DATASET_SHAPES.get(config.dataset)
     return None if fixed is None else picture_shape(*fixed)
 

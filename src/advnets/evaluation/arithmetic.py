@@ -23,6 +23,7 @@ import torch
 
 from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.metrics import embed_images
+from advnets.sampling import eval_mode
 
 SHARE = 0.25  # a group: the top or bottom quarter of a class by the attribute
 VARIANTS = 8  # results decoded around the arithmetic's code, as Radford et al. show
@@ -89,9 +90,9 @@ def latent_arithmetic(
     measure = ATTRIBUTES[attribute]
     classifier = classifier or load_classifier()
     rng = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(generator):
         z = generator.sample_noise(samples, rng)
-        images = generator.eval()(z)
+        images = generator(z)
         labels = embed_images(images, "samples", classifier).probs.argmax(1)
         values = measure(images)
         groups = [

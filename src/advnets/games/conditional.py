@@ -29,18 +29,19 @@ class ConditionalGAN(GAN):
     """G(z | y) and D(x | y) of a conditional family, trained on labelled images."""
 
     conditional = True
+    labelled_d = True  # whether D is given the labels (the conditional net's) or finds them
 
     def __init__(
         self, config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
     ) -> None:
         classes = config.model.num_classes
-        if dataset.labels is None or len(dataset.labels.class_names) != classes:
-            have = "no labels" if dataset.labels is None else f"{len(dataset.labels.class_names)}"
+        labels = dataset.labels
+        if labels is None or len(labels.class_names) != classes:
+            have = "no labels" if labels is None else f"{len(labels.class_names)} classes"
             raise ConfigError(
                 f"model.family = {config.model.family!r} learns G(z | y) for "
-                f"model.num_classes = {classes} classes, but {dataset.name} has {have} "
-                f"{'classes' if dataset.labels is not None else ''}".rstrip()
-                + "; train it on labelled images with that many classes."
+                f"model.num_classes = {classes} classes, but {dataset.name} has {have}; train "
+                "it on labelled images with that many classes."
             )
         super().__init__(config, dataset, device, world_size)
         counts = torch.bincount(dataset.labels.train, minlength=classes)
@@ -61,8 +62,6 @@ class ConditionalGAN(GAN):
         halves = len(images) // len(batch.labels)
         return discriminator(images, batch.labels.repeat(halves))
 
-    labelled_d = True  # whether D is given the labels (the conditional net's) or finds them
-
     def flops_per_image(self) -> float:
         labels = torch.zeros(self._batch, dtype=torch.long, device=self.generator.class_cdf.device)
         return self._update_flops(labels, self.labelled_d)
@@ -82,10 +81,8 @@ class AuxiliaryClassifierGAN(ConditionalGAN):
     The fake half gets the real half's labels (see the module docstring)."""
 
     labelled_d = False
-
-    def _judge(self, discriminator: nn.Module, images: torch.Tensor, batch: Minibatch):
-        """(logit of real, class logits) of each image; D does not see the label."""
-        return discriminator(images)
+    # D sees the image alone, as in the paper's game, and answers (logit of real, class logits)
+    _judge = GAN._judge
 
     @staticmethod
     def _fp32(output):
