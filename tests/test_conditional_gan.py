@@ -192,7 +192,9 @@ def test_class_accuracy_is_one_for_a_faithful_generator_and_low_for_one_that_ign
     scores = conditional.conditional_scores(faithful, dataset, seed=0, per_class=200)
     assert scores["accuracy"] == 1.0 and scores["per_class_accuracy"] == [1.0] * 10
     assert len(scores["per_class_fid"]) == 10 and faithful.fixed_class is None
-    careless = conditional.conditional_scores(StampSampler(faithful=False), dataset, 0, 200)
+    careless = conditional.conditional_scores(
+        StampSampler(faithful=False), dataset, 0, per_class=200
+    )
     assert 0.03 < careless["accuracy"] < 0.2  # about one in ten by chance
 
 

@@ -14,19 +14,25 @@ import torch
 
 from advnets.data.datasets import Dataset
 from advnets.evaluation.classifier import load_classifier
-from advnets.evaluation.metrics import embed_images, frechet_distance
+from advnets.evaluation.metrics import Embedding, embed_images, frechet_distance
 from advnets.sampling import generate
 
 SAMPLES_PER_CLASS = 1000  # as many as the test set has of each digit
 
 
 def conditional_scores(
-    generator: torch.nn.Module, dataset: Dataset, seed: int, per_class: int = SAMPLES_PER_CLASS
+    generator: torch.nn.Module,
+    dataset: Dataset,
+    seed: int,
+    test: Embedding | None = None,
+    per_class: int = SAMPLES_PER_CLASS,
 ) -> dict:
     """Conditional accuracy and per-class FID of ``generator`` (a ClassSampler) against the
-    test images of ``dataset``, ``per_class`` samples of each class (noise seed ``seed + y``)."""
+    test images of ``dataset``, ``per_class`` samples of each class (noise seed ``seed + y``);
+    ``test``: the classifier's embedding of the test images, if already made."""
     classifier = load_classifier()
-    test = embed_images(dataset.test, "test images", classifier)
+    if test is None:
+        test = embed_images(dataset.test, "test images", classifier)
     accuracy, fid = [], []
     try:
         for label in range(generator.num_classes):

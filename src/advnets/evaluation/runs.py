@@ -32,6 +32,7 @@ from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.conditional import conditional_scores
 from advnets.evaluation.likelihood import likelihood_protocol
 from advnets.evaluation.metrics import (
+    Embedding,
     Reference,
     compare_embeddings,
     domain_unavailable,
@@ -123,18 +124,26 @@ def score_samples(samples, dataset: Dataset) -> ParzenResult:
     return parzen_protocol(samples, dataset.valid, dataset.test, n_valid=n_valid)
 
 
-def score_images(samples: torch.Tensor, dataset: Dataset, memorisation: bool = True) -> dict:
+def score_images(
+    samples: torch.Tensor,
+    dataset: Dataset,
+    memorisation: bool = True,
+    test_embedding: Embedding | None = None,
+) -> dict:
     """Every test-set score of a set of images: Parzen, domain metrics, memorisation.
 
     Returns the JSON-ready results and, under ``"distances"``, the per-image
     nearest-training-image distances of the samples and of the test images
     (``memorisation=False`` skips that check, e.g. for training images themselves).
+    ``test_embedding``: the classifier's embedding of the test images, if already made.
     """
     parzen = score_samples(samples, dataset)
     domain, reference_counts = None, None
     if has_domain_features(dataset):
         classifier = load_classifier()
-        reference = embed_images(dataset.test, "test images", classifier)
+        reference = test_embedding
+        if reference is None:
+            reference = embed_images(dataset.test, "test images", classifier)
         metrics = compare_embeddings(
             Reference.of(reference), embed_images(samples, "samples", classifier)
         )
@@ -201,9 +210,13 @@ def evaluate_run(
     generator, config, meta = load_generator(run, checkpoint)
     dataset = dataset or load_dataset(config.data)
     ckpt.check_data(meta, dataset.sha256, run.path)
-    scores = score_images(generate(generator, n_samples, seed), dataset)
-    if getattr(generator, "num_classes", 0) and has_domain_features(dataset):
-        scores["conditional"] = conditional_scores(generator, dataset, seed)
+    conditional = getattr(generator, "num_classes", 0) and has_domain_features(dataset)
+    # a conditional run's scores and its per-class scores share one embedding of the test set
+    test_embedding = embed_images(dataset.test, "test images") if conditional else None
+    samples = generate(generator, n_samples, seed)
+    scores = score_images(samples, dataset, test_embedding=test_embedding)
+    if conditional:
+        scores["conditional"] = conditional_scores(generator, dataset, seed, test_embedding)
     distances = scores.pop("distances")
     likelihood = vae_likelihood(generator, dataset.test, iw_samples, iw_images)
     state = meta["state"]
