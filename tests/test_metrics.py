@@ -28,6 +28,7 @@ from advnets.evaluation.neighbours import (
     nearest_neighbours,
     nearest_train_distances,
 )
+from advnets.files import ShippedFileError
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-sample.npz"
 
@@ -155,7 +156,7 @@ def test_shipped_classifier_is_verified_and_accurate(digits):
 
 def test_tampered_classifier_weights_are_refused(monkeypatch):
     monkeypatch.setattr(clf, "WEIGHTS_SHA256", "0" * 64)
-    with pytest.raises(clf.ClassifierError, match="damaged or was replaced"):
+    with pytest.raises(ShippedFileError, match="damaged or was replaced"):
         clf.weights_bytes()
 
 

@@ -326,26 +326,38 @@ def _draw(generator, args: argparse.Namespace, chosen: int | str | None):
     return generate(generator, args.n, args.seed).numpy(), None
 
 
-def cmd_sample(args: argparse.Namespace) -> int:
+def _generator_to_sample(args: argparse.Namespace):
+    """G to sample (from RUN_DIR, or the shipped generator --pretrained names), the shape of
+    its images (None for a theory-lab run's points) and its checkpoint's metadata."""
     from advnets.data.registry import data_image_shape
+    from advnets.evaluation.pretrained import load_pretrained
     from advnets.evaluation.runs import load_generator
+    from advnets.runs.rundir import RunDir
+
+    if args.pretrained is not None:
+        generator, card = load_pretrained(args.pretrained)
+        return generator, tuple(card["image_shape"]), {}
+    generator, config, meta = load_generator(RunDir(args.run_dir), args.checkpoint)
+    points = config.model.family == "mlp-toy"
+    return generator, None if points else data_image_shape(config.data), meta
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
     from advnets.figures.grid import check_picture, save_grid
     from advnets.files import atomic_write_bytes, check_writable
-    from advnets.runs.rundir import RunDir
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".png"):
         raise ConfigError(f"-o must end in .npy or .png, got '{out.name}'.")
     check_writable(out)
-    generator, config, meta = load_generator(RunDir(args.run_dir), args.checkpoint)
+    generator, shape, meta = _generator_to_sample(args)
     chosen = _chosen_class(args, generator, meta)
     if out.suffix == ".png":
-        if config.model.family == "mlp-toy":
+        if shape is None:
             raise ConfigError(
-                f"{args.run_dir} is a theory-lab run on {config.data.dataset!r} points, not "
-                "images: write its samples with -o OUT.npy (its pictures come from `advnets toy`)."
+                f"{args.run_dir} is a theory-lab run on points, not images: write its samples "
+                "with -o OUT.npy (its pictures come from `advnets toy`)."
             )
-        shape = data_image_shape(config.data)
         check_picture(args.n, shape, scale=args.scale)
     limits.check_memory(  # float32 values drawn in chunks, joined, then a .npy buffer and its bytes
         f"{args.n:,} samples of {generator.data_dim} values", 4 * 4 * args.n * generator.data_dim
@@ -415,6 +427,7 @@ def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
     @functools.wraps(command)
     def holding_locks(args: argparse.Namespace) -> int:
         paths = getattr(args, "run_dirs", None) or [args.run_dir]
+        paths = [path for path in paths if path is not None]  # none: a shipped generator's
         with contextlib.ExitStack() as held:
             for path in {Path(p).resolve(): p for p in paths}.values():  # each run once
                 held.enter_context(RunDir(path).writing(f"advnets {args.command}"))
@@ -485,21 +498,41 @@ def cmd_anomaly(args: argparse.Namespace) -> int:
 
 @_writes_into_runs
 def cmd_figures(args: argparse.Namespace) -> int:
-    from advnets.figures.run_figures import write_figures
+    from advnets.figures.run_figures import paper_figures, write_figures
 
-    [(run, _, _)], dataset = _open_runs([args.run_dir], args)
-    paths = write_figures(
-        run,
-        dataset,
-        rows=args.rows,
-        columns=args.columns,
-        steps=args.steps,
-        spherical=args.spherical,
-        gif=not args.no_gif,
-        seed=args.seed,
-    )
+    drawing = {
+        "rows": args.rows,
+        "columns": args.columns,
+        "steps": args.steps,
+        "spherical": args.spherical,
+        "gif": not args.no_gif,
+        "seed": args.seed,
+    }
+    if args.pretrained is not None:
+        from advnets.config import DataConfig
+        from advnets.data.registry import load_dataset
+        from advnets.evaluation.pretrained import load_pretrained
+
+        generator, _ = load_pretrained(args.pretrained)
+        folder = Path(args.out or f"figures-{args.pretrained}")
+        dataset = load_dataset(DataConfig(data_dir=args.data_dir))
+        paths = paper_figures(generator, dataset, folder, **drawing)
+    else:
+        [(run, _, _)], dataset = _open_runs([args.run_dir], args)
+        paths = write_figures(run, dataset, **drawing)
     for name, path in paths.items():
         print(f"{name}: {path}")
+    return 0
+
+
+def cmd_pretrained(args: argparse.Namespace) -> int:
+    from advnets.evaluation.pretrained import SHIPPED, card, describe
+
+    if args.json:
+        print(json.dumps({name: card(name) for name in SHIPPED}, indent=2))
+    else:
+        for name in SHIPPED:
+            print(describe(name))
     return 0
 
 
@@ -924,8 +957,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("sample", help="draw samples from a trained run")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p = sub.add_parser("sample", help="draw samples from a trained run or a shipped generator")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
+    source.add_argument(
+        "--pretrained",
+        metavar="NAME",
+        help="sample a generator shipped with advnets instead of a run (`advnets pretrained`)",
+    )
     p.add_argument(
         "-n",
         type=_bounded(1, limits.MAX_SAMPLES),
@@ -1012,7 +1051,15 @@ def build_parser() -> argparse.ArgumentParser:
         "figures",
         help="the paper's Figures 2 and 3, memorisation and class plots, into RUN_DIR/figures",
     )
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
+    source.add_argument(
+        "--pretrained",
+        metavar="NAME",
+        help="Figures 2 and 3 of a generator shipped with advnets (`advnets pretrained`) "
+        "instead of a run's, into --out",
+    )
+    p.add_argument("--out", metavar="DIR", help="--pretrained: the folder (default figures-NAME)")
     grid = _bounded(1, limits.MAX_GRID)
     p.add_argument("--rows", type=grid, default=8, help="rows of both figures (default 8)")
     p.add_argument("--columns", type=grid, default=6, help="Figure 2: samples per row (default 6)")
@@ -1034,6 +1081,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(p)
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser(
+        "pretrained",
+        help="the generators shipped with advnets, one line each, with their test scores",
+    )
+    p.add_argument("--json", action="store_true", help="print their model cards as JSON")
+    p.set_defaults(func=cmd_pretrained)
 
     p = sub.add_parser("report", help="write RUN_DIR/report.html, one self-contained page")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -1219,7 +1273,7 @@ def _run(args: argparse.Namespace) -> int:
     """Run the command; turn every error into one line and exit code 2 (130 for an interrupt),
     with the traceback only under --debug."""
     from advnets.data.mnist import DataUnavailableError
-    from advnets.evaluation.classifier import ClassifierError
+    from advnets.files import ShippedFileError
     from advnets.runs.checkpoint import CheckpointError
     from advnets.runs.rundir import RunDirError
     from advnets.training import distributed
@@ -1246,7 +1300,7 @@ def _run(args: argparse.Namespace) -> int:
         ConfigError,
         DataUnavailableError,
         CheckpointError,
-        ClassifierError,
+        ShippedFileError,
         RunDirError,
         ValueError,
     ) as err:

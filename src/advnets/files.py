@@ -95,6 +95,28 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class ShippedFileError(RuntimeError):
+    """A file shipped inside the package is missing or does not match its recorded SHA-256."""
+
+
+def shipped_bytes(package: str, filename: str, sha256: str, remedy: str) -> bytes:
+    """The bytes of ``filename`` in ``package``, verified against ``sha256``; a damaged or
+    replaced file is refused, never used (``remedy``: what the user can do instead)."""
+    from importlib import resources
+
+    resource = resources.files(package).joinpath(filename)
+    if not resource.is_file():
+        raise ShippedFileError(f"the package has no {filename}; {remedy}")
+    blob = resource.read_bytes()
+    digest = sha256_bytes(blob)
+    if digest != sha256:
+        raise ShippedFileError(
+            f"{filename} has SHA-256 {digest}, expected {sha256}: the file is damaged or was "
+            "replaced; reinstall advnets."
+        )
+    return blob
+
+
 def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """Hex SHA-256 digest of the file at ``path``, read in chunks."""
     digest = hashlib.sha256()

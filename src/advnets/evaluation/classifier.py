@@ -18,17 +18,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from advnets.files import sha256_bytes
+from advnets.files import shipped_bytes
 from advnets.sampling import eval_mode
 
 WEIGHTS_FILE = "mnist_classifier.safetensors"
 CARD_FILE = "mnist_classifier.json"
 WEIGHTS_SHA256 = "3f9642dbef838a1e0e5be0cd86e12f6afaef14d557210ed2ea62d1303bfb55f4"
 IMAGE_SHAPE = (28, 28)
-
-
-class ClassifierError(RuntimeError):
-    """The shipped classifier weights are missing or do not match their checksum."""
 
 
 class MNISTClassifier(nn.Module):
@@ -101,20 +97,8 @@ def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 5
 
 def weights_bytes() -> bytes:
     """The shipped weight file, verified against WEIGHTS_SHA256."""
-    resource = resources.files("advnets.evaluation").joinpath(WEIGHTS_FILE)
-    if not resource.is_file():
-        raise ClassifierError(
-            f"the package has no {WEIGHTS_FILE}; reinstall advnets or run "
-            "scripts/train_mnist_classifier.py."
-        )
-    blob = resource.read_bytes()
-    digest = sha256_bytes(blob)
-    if digest != WEIGHTS_SHA256:
-        raise ClassifierError(
-            f"{WEIGHTS_FILE} has SHA-256 {digest}, expected {WEIGHTS_SHA256}: the file is "
-            "damaged or was replaced; reinstall advnets."
-        )
-    return blob
+    remedy = "reinstall advnets or run scripts/train_mnist_classifier.py."
+    return shipped_bytes("advnets.evaluation", WEIGHTS_FILE, WEIGHTS_SHA256, remedy)
 
 
 def card() -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from advnets.data.datasets import Dataset
 from advnets.data.registry import load_dataset
 from advnets.evaluation.neighbours import nearest_neighbours
@@ -41,32 +43,8 @@ def write_figures(
     dataset = dataset or load_dataset(config.data)
     ckpt.check_data(meta, dataset.sha256, run.path)
     evaluation = ensure_evaluation(run, dataset)
-    run.figures.mkdir(exist_ok=True)
-    shape = dataset.image_shape
-    paths = {}
-
-    samples = generate(generator, rows * columns, seed)
-    last_of_row = samples[columns - 1 :: columns]
-    nearest = nearest_neighbours(last_of_row, dataset.train).indices[:, 0]
-    paths["figure2"] = save_figure2(
-        run.figures / "figure2.png", samples.numpy(), dataset.train[nearest].numpy(), shape
-    )
-
-    path = interpolation_samples(generator, rows, steps, seed, spherical).numpy()
-    paths["figure3"] = save_interpolation(
-        run.figures / "figure3.png",
-        path,
-        rows,
-        shape,
-        gif_path=run.figures / "figure3.gif" if gif else None,
-    )
-    other = interpolation_samples(generator, rows, steps, seed, not spherical).numpy()
-    paths["figure3_other"] = save_interpolation(
-        run.figures / f"figure3_{'linear' if spherical else 'spherical'}.png", other, rows, shape
-    )
-    if gif:
-        paths["figure3_gif"] = run.figures / "figure3.gif"
-
+    drawing = (rows, columns, steps, spherical, gif, seed)
+    paths = paper_figures(generator, dataset, run.figures, *drawing)
     distances = load_distances(run)
     paths["memorisation"] = plot_memorisation(
         distances["samples"], distances["test"], run.figures / "memorisation.png"
@@ -80,10 +58,46 @@ def write_figures(
     if getattr(generator, "num_classes", 0):  # a conditional run: its classes, column by column
         by_class = generate_by_class(generator, rows, seed).numpy()
         paths["by_class"] = save_grid(
-            run.figures / "by_class.png", by_class, shape, generator.num_classes, scale=3
+            run.figures / "by_class.png", by_class, dataset.image_shape, generator.num_classes, 3
         )
     paths["curves"] = plot_curves(read_metrics(run.metrics), run.curves)
     paths["samples"] = run.samples / "latest.png"
     for made_by_its_command in ("arithmetic", "inpaint", "anomaly"):  # where they were run
         paths[made_by_its_command] = run.figures / f"{made_by_its_command}.png"
     return {name: p for name, p in paths.items() if Path(p).is_file()}
+
+
+def paper_figures(
+    generator: torch.nn.Module,
+    dataset: Dataset,
+    folder: Path,
+    rows: int = 8,
+    columns: int = 6,
+    steps: int = 10,
+    spherical: bool = False,
+    gif: bool = True,
+    seed: int = FIGURE_NOISE_SEED,
+) -> dict[str, Path]:
+    """The paper's figures of any generator, into ``folder``: Figure 2 (samples, each row's
+    last beside its nearest training image) and Figure 3 (paths through the noise space, the
+    chosen kind and the other, and an animated GIF unless ``gif`` is False)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shape = dataset.image_shape
+    paths = {}
+    samples = generate(generator, rows * columns, seed)
+    last_of_row = samples[columns - 1 :: columns]
+    nearest = nearest_neighbours(last_of_row, dataset.train).indices[:, 0]
+    paths["figure2"] = save_figure2(
+        folder / "figure2.png", samples.numpy(), dataset.train[nearest].numpy(), shape
+    )
+    path = interpolation_samples(generator, rows, steps, seed, spherical).numpy()
+    paths["figure3"] = save_interpolation(
+        folder / "figure3.png", path, rows, shape, gif_path=folder / "figure3.gif" if gif else None
+    )
+    other = interpolation_samples(generator, rows, steps, seed, not spherical).numpy()
+    paths["figure3_other"] = save_interpolation(
+        folder / f"figure3_{'linear' if spherical else 'spherical'}.png", other, rows, shape
+    )
+    if gif:
+        paths["figure3_gif"] = folder / "figure3.gif"
+    return paths
