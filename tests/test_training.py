@@ -118,6 +118,19 @@ def test_resume_after_max_steps_continues_exactly(tmp_path):
     assert_identical(checkpoint_tensors(straight), checkpoint_tensors(second))
 
 
+def test_resume_under_another_torch_version_says_so_once(tmp_path, monkeypatch, capsys):
+    start(tmp_path, "run", "training.max_steps=5").train()
+    capsys.readouterr()
+    resume(tmp_path, "run")
+    assert "torch" not in capsys.readouterr().err
+    monkeypatch.setattr(torch, "__version__", "9.9.9")
+    resumed = resume(tmp_path, "run", "training.max_steps=7")
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and "continuing with torch 9.9.9" in err
+    resumed.train()
+    assert resumed.state.g_updates == 7
+
+
 def test_resume_with_a_changed_model_or_objective_is_refused(tmp_path):
     start(tmp_path, "run", "training.max_steps=5").train()
     before = (tmp_path / "run" / "config.yaml").read_text()

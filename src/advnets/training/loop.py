@@ -522,6 +522,7 @@ class Trainer:
             "version": __version__,
             "world_size": self.processes.world_size,
             "device": self.device.type,
+            "torch_version": torch.__version__,
         }
         path = self.run.checkpoint(name)
         if self.processes.is_main:
@@ -606,6 +607,13 @@ class Trainer:
         """Restore the checkpoint ``tensors`` and ``meta`` read from ``path`` (``fork``: into
         a new run, see fork)."""
         ckpt.check_data(meta, self.data.sha256, path)
+        written_with = meta.get("torch_version", torch.__version__)  # recorded since 0.1
+        if written_with != torch.__version__ and self.processes.is_main:
+            print(
+                f"note: {path.name} was written with torch {written_with}; continuing with torch "
+                f"{torch.__version__}, whose kernels may round differently (not bit for bit).",
+                file=sys.stderr,
+            )
         self.game.load_state_tensors(tensors, meta)
         # a checkpoint written before precision was recorded keeps the one resolved now
         self.state = TrainState(**{"precision": self.state.precision, **meta["state"]})
