@@ -210,3 +210,26 @@ def test_multiply_adds_of_convolutions_count_each_kernel_window():
     assert layer_macs(conv, torch.zeros(2, 3, 32, 32)) == [8 * 16 * 16 * 3 * 4 * 4]
     transposed = nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1)  # 8*16*16 inputs
     assert layer_macs(transposed, torch.zeros(2, 8, 16, 16)) == [8 * 16 * 16 * 3 * 4 * 4]
+
+
+@pytest.mark.parametrize("classes", [0, 10])
+def test_the_authors_fully_connected_layers_sit_between_z_and_the_projection_and_before_d_output(
+    classes,
+):
+    torch.manual_seed(0)
+    generator = DCGANGenerator((1, 28, 28), 20, 8, num_classes=classes, hidden=64)
+    discriminator = DCGANDiscriminator((1, 28, 28), 8, classes, hidden=64)
+    plain_g, plain_d = networks((1, 28, 28), base=8, classes=classes)
+    g_extra = (20 + classes) * 64 + 2 * 64 + 64 * 16 * 49 - (20 + classes) * 16 * 49
+    d_extra = 16 * 49 * 64 + 2 * 64 + (1 + classes) * (64 - 16 * 49)
+    assert count_parameters(generator) == count_parameters(plain_g) + g_extra
+    assert count_parameters(discriminator) == count_parameters(plain_d) + d_extra
+    first = generator.project[:3]
+    assert isinstance(first[0], nn.Linear) and first[0].out_features == 64
+    assert isinstance(first[1], nn.BatchNorm1d) and isinstance(first[2], nn.ReLU)
+    top = discriminator.features[-3:]
+    assert isinstance(top[0], nn.Linear) and isinstance(top[2], nn.LeakyReLU)
+    labels = torch.arange(5) % 10 if classes else None
+    x = generator(generator.sample_latent(5), labels)
+    output = discriminator(x)
+    assert (output[0] if classes else output).shape == (5,)

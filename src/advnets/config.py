@@ -150,6 +150,7 @@ FAMILY_OPTIONS = {
     "toy_layers": ("mlp-toy",),
     "discriminator_pack": ("mlp-toy",),
     "num_classes": ("cgan-mlp", "acgan"),
+    "dcgan_hidden": ("dcgan", "acgan"),
     "generator_hidden_keep": ("cgan-mlp",),
     "generator_sampling_dropout": ("cgan-mlp",),
 }
@@ -225,6 +226,10 @@ class ModelConfig:
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution
     base_channels: int = 32
+    # dcgan, acgan: units of a fully connected hidden layer (batch norm, ReLU in G, LeakyReLU
+    #   in D) between z and G's projection and between D's convolutions and its output, as
+    #   in the DCGAN authors' MNIST code (1024); 0: none, the paper's all-convolutional nets
+    dcgan_hidden: int = 0
     num_classes: int = 10  # cgan-mlp, acgan: the classes y of G(z | y); the data's
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
@@ -246,6 +251,7 @@ class ModelConfig:
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
         _check_range("model.base_channels", self.base_channels, 1, limits.MAX_WIDTH)
+        _check_range("model.dcgan_hidden", self.dcgan_hidden, 0, limits.MAX_WIDTH)
         _check_range("model.autoencoder_hidden", self.autoencoder_hidden, 1, limits.MAX_WIDTH)
         _check(
             self.family not in AUTOENCODER_FAMILIES or self.noise == "gaussian",

@@ -226,6 +226,7 @@ class AuxiliaryClassifierSettings:
     noise_dim: int
     noise: str
     base_channels: int
+    dcgan_hidden: int
     num_classes: int
 
 
@@ -235,8 +236,7 @@ def build_acgan(
     """AC-GAN with DCGAN's networks (advnets.models.dcgan): G(z, c) behind a
     :class:`ClassSampler`, and D with its class head; the pixel means are not used."""
     shape = image_shape(data_dim)
-    generator = DCGANGenerator(
-        shape, settings.noise_dim, settings.base_channels, settings.noise, settings.num_classes
-    )
-    discriminator = DCGANDiscriminator(shape, settings.base_channels, settings.num_classes)
+    channels, classes, hidden = settings.base_channels, settings.num_classes, settings.dcgan_hidden
+    generator = DCGANGenerator(shape, settings.noise_dim, channels, settings.noise, classes, hidden)
+    discriminator = DCGANDiscriminator(shape, channels, classes, hidden)
     return ClassSampler(generator), discriminator

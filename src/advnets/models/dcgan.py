@@ -30,6 +30,11 @@ generator's 110-d input: 100 noise + 10 classes), and the discriminator has a
 second linear head on the same features giving K class logits; it then returns
 (logit, class logits).
 
+With ``hidden`` > 0 (``model.dcgan_hidden``), both nets gain a fully connected layer of that
+many units with batch norm, as in the authors' MNIST code (dcgan_code, mnist/: 1024 units):
+in G between z and the projection (ReLU), in D between the convolutions and the output
+(LeakyReLU 0.2). The paper's own nets are all-convolutional (0, the default).
+
 Initialisation: every convolution, transposed convolution and linear weight
 ~ N(0, 0.02) (Section 4); batch-norm scales ~ N(1, 0.02) and all biases 0 (the
 authors' code, which the paper does not spell out). A
@@ -85,6 +90,14 @@ def init_dcgan_(module: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
+def _fully_connected(inputs: int, units: int, activation: nn.Module) -> list[nn.Module]:
+    """A fully connected layer of ``units`` with batch norm (no bias: the norm's shift takes
+    its place) and ``activation``; none for 0 units."""
+    if not units:
+        return []
+    return [nn.Linear(inputs, units, bias=False), nn.BatchNorm1d(units), activation]
+
+
 class DCGANGenerator(Generator):
     """G(z) or, with ``num_classes``, G(z, c): images (N, C, H, W) in [0, 1]."""
 
@@ -95,6 +108,7 @@ class DCGANGenerator(Generator):
         base_channels: int = 32,
         prior: str = "uniform-pm1",
         num_classes: int = 0,
+        hidden: int = 0,
     ) -> None:
         super().__init__(latent_dim, prior, _square(out_shape), num_classes)
         channels, side, _ = self.out_shape
@@ -102,10 +116,10 @@ class DCGANGenerator(Generator):
         width = base_channels * 2 ** (doublings - 1)
         self.start_shape = (width, start, start)
         projected = width * start * start
+        inputs = latent_dim + num_classes
         self.project = nn.Sequential(
-            nn.Linear(latent_dim + num_classes, projected, bias=False),
-            nn.BatchNorm1d(projected),
-            nn.ReLU(),
+            *_fully_connected(inputs, hidden, nn.ReLU()),
+            *_fully_connected(hidden or inputs, projected, nn.ReLU()),
         )
         layers: list[nn.Module] = []
         for _ in range(doublings - 1):
@@ -134,6 +148,7 @@ class DCGANDiscriminator(nn.Module):
         in_shape: tuple[int, int, int] = (1, 28, 28),
         base_channels: int = 32,
         num_classes: int = 0,
+        hidden: int = 0,
     ) -> None:
         super().__init__()
         self.in_shape = _square(in_shape)
@@ -152,8 +167,10 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(LEAKY_SLOPE),
             ]
             width *= 2
-        self.features = nn.Sequential(*layers, nn.Flatten())
         features = width * start * start
+        top = _fully_connected(features, hidden, nn.LeakyReLU(LEAKY_SLOPE))
+        self.features = nn.Sequential(*layers, nn.Flatten(), *top)
+        features = hidden or features
         self.output = nn.Linear(features, 1)
         self.classes = nn.Linear(features, num_classes) if num_classes else None
         init_dcgan_(self)
@@ -213,6 +230,7 @@ class DCGANSettings:
     noise_dim: int
     noise: str
     base_channels: int
+    dcgan_hidden: int
 
 
 def build_dcgan(
@@ -222,5 +240,6 @@ def build_dcgan(
     (:func:`image_shape`); the pixel means are not used (G's output layer is a transposed
     convolution initialised as the paper says)."""
     shape = image_shape(data_dim)
-    generator = DCGANGenerator(shape, settings.noise_dim, settings.base_channels, settings.noise)
-    return FlatImageGenerator(generator), DCGANDiscriminator(shape, settings.base_channels)
+    channels, hidden = settings.base_channels, settings.dcgan_hidden
+    generator = DCGANGenerator(shape, settings.noise_dim, channels, settings.noise, hidden=hidden)
+    return FlatImageGenerator(generator), DCGANDiscriminator(shape, channels, hidden=hidden)
