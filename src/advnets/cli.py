@@ -429,18 +429,24 @@ def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
 
 
 def _open_runs(
-    paths: list[str], args: argparse.Namespace, load_data: bool = True, translators: bool = False
+    paths: list[str],
+    args: argparse.Namespace,
+    load_data: bool = True,
+    translators: bool | None = False,
 ):
     """The runs at ``paths``, checked, and the dataset they were trained on (None without
-    ``load_data``); CycleGAN runs only where the command takes ``translators``."""
+    ``load_data``). ``translators``: False, runs that draw samples only (CycleGAN's refused);
+    True, CycleGAN runs only; None, either."""
     from advnets.data.registry import load_dataset
-    from advnets.evaluation.runs import open_run, refuse_translator
+    from advnets.evaluation.runs import open_run, refuse_translator, require_translator
     from advnets.runs.rundir import RunDirError
 
     opened = [open_run(path, require_finished=not args.allow_unfinished) for path in paths]
     for run, config, _ in opened:
-        if not translators:
+        if translators is False:
             refuse_translator(run, config)
+        elif translators:
+            require_translator(run, config)
         if config.model.family == "mlp-toy":
             raise RunDirError(
                 f"{run.path} is a theory-lab run on {config.data.dataset!r} points; evaluate, "
@@ -519,7 +525,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from advnets.figures.report import write_report, write_translation_report
     from advnets.figures.run_figures import write_figures
 
-    [(run, _, _)], dataset = _open_runs([args.run_dir], args, translators=True)
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args, translators=None)
     if dataset.other is not None:  # CycleGAN's: its translations, not samples
         summary = current_translation(run) or _translate(run, dataset)
         print(f"wrote {write_translation_report(run, summary)}")
@@ -791,14 +797,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     """CycleGAN's translations of the test images, both ways, judged by label preservation and
     the cycle reconstruction error (advnets.evaluation.translation); writes
     RUN/translate.json and RUN/figures/translate.png."""
-    from advnets.runs.rundir import RunDirError
-
-    [(run, config, _)], dataset = _open_runs([args.run_dir], args, translators=True)
-    if dataset.other is None:
-        raise RunDirError(
-            f"{run.path} is a {config.model.family} run on one domain: translate needs a "
-            "CycleGAN run (model.family = cyclegan), which maps between two."
-        )
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args, translators=True)
     summary = _translate(run, dataset, args.n)
     print(_translation_words(summary) if not args.json else json.dumps(summary, indent=2))
     print(f"figure: {run.figures / 'translate.png'} (rows: A, G(A), F(G(A)), B, F(B), G(F(B)))")

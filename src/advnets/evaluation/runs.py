@@ -97,12 +97,27 @@ def load_generator(
     return generator, config, meta
 
 
+def translates(config: RunConfig) -> bool:
+    """Whether a run's family translates between two domains (CycleGAN's) instead of drawing
+    samples."""
+    return family(config.model.family).game == "cycle"
+
+
 def refuse_translator(run: RunDir, config: RunConfig) -> None:
     """One sentence for a CycleGAN run given to a tool that needs samples from a G."""
-    if family(config.model.family).game == "cycle":
+    if translates(config):
         raise RunDirError(
             f"{run.path} is a CycleGAN run: it translates between two domains and draws no "
             f"samples, so this command does not apply; use `advnets translate {run.path}`."
+        )
+
+
+def require_translator(run: RunDir, config: RunConfig) -> None:
+    """One sentence for a run of one domain given to a tool that translates."""
+    if not translates(config):
+        raise RunDirError(
+            f"{run.path} is a {config.model.family} run on one domain: translate needs a "
+            "CycleGAN run (model.family = cyclegan), which maps between two."
         )
 
 

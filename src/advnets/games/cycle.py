@@ -91,7 +91,7 @@ class CycleGAN(Game):
         self.generators, self.discriminators = build_models(config.model, dataset.dim)
         self.generators.to(device)
         self.discriminators.to(device)
-        self.generator = self.generators
+        self.generator = self.generators  # what Game names G: here both translators
         train_cfg = config.training
         self.optimizers = {
             role: build_optimizer(
@@ -113,7 +113,7 @@ class CycleGAN(Game):
         self.pool_rng = torch.Generator().manual_seed(config.seed + POOL_SEED_OFFSET)
         # the G phase's fakes (F(b), G(a)) and statistics, for the D phase that follows it
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._g_stats = torch.zeros(len(self.stat_names) - 3, device=device)
+        self._g_stats: torch.Tensor | None = None
 
     def phases(self) -> list[Phase]:
         return [
@@ -153,7 +153,7 @@ class CycleGAN(Game):
     def discriminator_step(self, batch: Minibatch) -> torch.Tensor:
         """Descend D_A's and D_B's least-squares losses on the real images and on pooled fakes
         of the G phase just run; the statistics of both phases."""
-        if self._fakes is None:
+        if self._fakes is None or self._g_stats is None:
             raise RuntimeError("the D phase needs the fakes of a G phase run before it.")
         disc = self.discriminators
         fake_a, fake_b = (
