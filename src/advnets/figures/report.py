@@ -264,7 +264,7 @@ def _translation_note(summary: dict) -> str:
     kept = (
         html.escape(missing)
         if missing
-        else "labels kept: the share of translations the target domain's classifier reads as "
+        else "Labels kept: the share of translations the target domain's classifier reads as "
         "the source image's class; untranslated: that classifier on the source images as they "
         "are."
     )
