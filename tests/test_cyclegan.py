@@ -170,7 +170,8 @@ def test_train_translate_report_and_resume_on_mnist_and_digits(mnist_dir, tmp_pa
     settings = [*TINY, "data.train_subset=24"]
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     _train(whole, "cyclegan-mnist-digits-quick", settings)
-    _train(resumed, "cyclegan-mnist-digits-quick", [*settings, "training.epochs=1"])
+    _train(resumed, "cyclegan-mnist-digits-quick", [*settings, "training.max_steps=4"])
+    settings.append("training.max_steps=null")  # stopped inside epoch 2, continued to its end
     assert advnets(["train", "--resume", "--out", str(resumed), *_sets(settings)]) == 0
     last = [load_file(run / "checkpoints" / "last.safetensors") for run in (whole, resumed)]
     assert last[0].keys() == last[1].keys()
