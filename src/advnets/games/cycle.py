@@ -39,6 +39,7 @@ from advnets.games.gan import layer_macs
 from advnets.games.optim import build_optimizer
 from advnets.games.pool import ImagePool
 from advnets.models import build_models
+from advnets.models.registry import family
 from advnets.runs import checkpoint as ckpt
 
 POOL_SEED_OFFSET = 5  # the pools' stream is seeded with the run's seed + this (loop.py: 0..2)
@@ -103,12 +104,12 @@ class CycleGAN(Game):
             )
             for role, net in (("d", self.discriminators), ("g", self.generators))
         }
-        model = config.model
-        self.cycle_weight = model.cycle_weight
-        self.identity_weight = model.identity_weight * model.cycle_weight
+        settings = family(config.model.family).section(config.model)
+        self.cycle_weight = settings.cycle_weight
+        self.identity_weight = settings.identity_weight * settings.cycle_weight
         self.pools = (
-            ImagePool(model.image_pool, dataset.dim, device),  # fakes of A, F(b), for D_A
-            ImagePool(model.image_pool, dataset.dim, device),  # fakes of B, G(a), for D_B
+            ImagePool(settings.image_pool, dataset.dim, device),  # fakes of A, F(b), for D_A
+            ImagePool(settings.image_pool, dataset.dim, device),  # fakes of B, G(a), for D_B
         )
         self.pool_rng = torch.Generator().manual_seed(config.seed + POOL_SEED_OFFSET)
         # the G phase's fakes (F(b), G(a)) and statistics, for the D phase that follows it

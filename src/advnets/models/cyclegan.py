@@ -157,11 +157,15 @@ def init_cyclegan_(module: nn.Module) -> None:
 
 @dataclass(frozen=True)
 class CycleGANSettings:
-    """The model.* settings of the cyclegan family's networks (meanings in advnets.config)."""
+    """The model.* settings of the cyclegan family (meanings in advnets.config): its networks'
+    and its game's (``games.cycle``)."""
 
     base_channels: int
     residual_blocks: int
     patch_layers: int
+    cycle_weight: float
+    identity_weight: float
+    image_pool: int
 
 
 def build_cyclegan(
