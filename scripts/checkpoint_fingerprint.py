@@ -47,6 +47,7 @@ SMALL_IMAGES = [  # 3 minibatches per epoch, a validation and a best checkpoint 
     "logging.grid_rows=3",
     "training.device=cpu",
 ]
+SMALL_CYCLEGAN = ["model.base_channels=4", "model.residual_blocks=1"]  # small networks
 SMALL_POINTS = ["data.toy_points=600", "training.epochs=2", "training.device=cpu"]
 
 # name: (preset, overrides); together they reach every branch of the update and the schedules.
@@ -91,6 +92,28 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "cae-mnist-quick": ("cae-mnist-quick", [*SMALL_IMAGES, "model.base_channels=4"]),
     "vae-mnist": ("vae-mnist", [*SMALL_IMAGES, "model.autoencoder_hidden=32"]),
     "vae-mnist-quick": ("vae-mnist-quick", [*SMALL_IMAGES, "model.autoencoder_hidden=32"]),
+    # MNIST-shaped files made here (A) and scikit-learn's digits (B), 3 minibatches an epoch
+    "cyclegan-mnist-digits": (
+        "cyclegan-mnist-digits",
+        [*SMALL_IMAGES, *SMALL_CYCLEGAN, "data.train_subset=48"],
+    ),
+    "cyclegan-mnist-digits-quick": (  # and the linear lr decay in the second epoch
+        "cyclegan-mnist-digits-quick",
+        [*SMALL_IMAGES, *SMALL_CYCLEGAN, "data.train_subset=48", "training.lr_constant_epochs=1"],
+    ),
+    # its settings (the identity loss, 70x70 patches) on the pair above, 28x28 grey
+    "cyclegan-folders": (
+        "cyclegan-folders",
+        [
+            *SMALL_IMAGES,
+            *SMALL_CYCLEGAN,
+            "data.dataset=mnist-digits",
+            "data.folder=null",
+            "data.folder_b=null",
+            "data.channels=null",
+            "data.train_subset=12",
+        ],
+    ),
     "toy-1d": ("toy-1d", SMALL_POINTS),
     "toy-grid": ("toy-grid", SMALL_POINTS),
     "toy-ring": ("toy-ring", SMALL_POINTS),

@@ -51,27 +51,40 @@ def accuracy(model: MNISTClassifier, x: torch.Tensor, y: torch.Tensor) -> float:
     return correct / len(x)
 
 
-def main() -> None:
+def arguments(epochs: int, batch_size: int) -> argparse.Namespace:
+    """The command line of a classifier's training (the defaults differ by data set)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--max-shift", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def seeded_model(args: argparse.Namespace) -> MNISTClassifier:
+    """The classifier, initialised from the seeded global RNG on ``args.threads`` threads."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    return MNISTClassifier()
+
+
+def fit(
+    model: MNISTClassifier,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    valid: tuple[torch.Tensor, torch.Tensor],
+    args: argparse.Namespace,
+) -> float:
+    """Train ``model`` on shifted images (Adam, cosine decay), then set its feature scale;
+    the last validation accuracy."""
     rng = torch.Generator().manual_seed(args.seed)
-    splits = load_mnist()
-    x, y = torch.from_numpy(splits.train_x), torch.from_numpy(splits.train_y)
-    model = MNISTClassifier()
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps = args.epochs * math.ceil(len(x) / args.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps))
     )
-    started = time.time()
     for epoch in range(1, args.epochs + 1):
         order = torch.randperm(len(x), generator=rng)
         for start in range(0, len(x), args.batch_size):
@@ -81,33 +94,56 @@ def main() -> None:
             loss.backward()
             optimiser.step()
             schedule.step()
-        valid = accuracy(model, torch.from_numpy(splits.valid_x), torch.from_numpy(splits.valid_y))
-        print(f"epoch {epoch}: last loss {loss.item():.4f}, valid accuracy {valid:.4f}", flush=True)
+        valid_accuracy = accuracy(model, *valid)
+        print(
+            f"epoch {epoch}: last loss {loss.item():.4f}, valid accuracy {valid_accuracy:.4f}",
+            flush=True,
+        )
     with torch.no_grad():
         model.eval()
         features = torch.cat([model.features(x[i : i + 2000]) for i in range(0, len(x), 2000)])
         model.feature_scale.fill_(features.square().mean().rsqrt())
         model.train()
-    test = accuracy(model, torch.from_numpy(splits.test_x), torch.from_numpy(splits.test_y))
+    return valid_accuracy
+
+
+def ship(model: MNISTClassifier, files: tuple[str, str], card: dict, script: str) -> None:
+    """Write the weights and the card (``files``: their names in the package) and print it."""
     blob = save_safetensors({k: v.contiguous() for k, v in model.state_dict().items()})
-    atomic_write_bytes(PACKAGE_DIR / WEIGHTS_FILE, blob)
+    atomic_write_bytes(PACKAGE_DIR / files[0], blob)
+    args = card["settings"]
     card = {
         "architecture": MNISTClassifier.__doc__.splitlines()[0],
         "parameters": sum(p.numel() for p in model.parameters()),
-        "train_images": len(x),
         "feature_scale": model.feature_scale.item(),
-        "valid_accuracy": valid,
+        **card,
+        "torch_version": torch.__version__,
+        "weights_sha256": sha256_bytes(blob),
+        "command": f"python {script} "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()),
+    }
+    atomic_write_text(PACKAGE_DIR / files[1], json.dumps(card, indent=2) + "\n")
+    print(json.dumps(card, indent=2))
+
+
+def main() -> None:
+    args = arguments(epochs=8, batch_size=128)
+    model = seeded_model(args)
+    splits = load_mnist()
+    x, y = torch.from_numpy(splits.train_x), torch.from_numpy(splits.train_y)
+    started = time.time()
+    valid = (torch.from_numpy(splits.valid_x), torch.from_numpy(splits.valid_y))
+    valid_accuracy = fit(model, x, y, valid, args)
+    test = accuracy(model, torch.from_numpy(splits.test_x), torch.from_numpy(splits.test_y))
+    card = {
+        "train_images": len(x),
+        "valid_accuracy": valid_accuracy,
         "test_accuracy": test,
         "settings": vars(args),
         "data_sha256": splits.sha256,
-        "torch_version": torch.__version__,
         "train_seconds": round(time.time() - started, 1),
-        "weights_sha256": sha256_bytes(blob),
-        "command": "python scripts/train_mnist_classifier.py "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
     }
-    atomic_write_text(PACKAGE_DIR / CARD_FILE, json.dumps(card, indent=2) + "\n")
-    print(json.dumps(card, indent=2))
+    ship(model, (WEIGHTS_FILE, CARD_FILE), card, "scripts/train_mnist_classifier.py")
 
 
 if __name__ == "__main__":

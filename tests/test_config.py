@@ -20,6 +20,10 @@ def test_presets_load_and_validate():
             with pytest.raises(ConfigError, match=r"--set data\.folder=PATH"):
                 load_config(name)
             load_config(name, ["data.folder=images"])
+        elif name == "cyclegan-folders":  # two folders of the user's images
+            with pytest.raises(ConfigError, match=r"--set data\.folder=PATH"):
+                load_config(name)
+            load_config(name, ["data.folder=horses", "data.folder_b=zebras"])
         else:
             load_config(name)
 

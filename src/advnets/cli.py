@@ -267,7 +267,7 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
     from advnets.evaluation.runs import evaluate_run
     from advnets.evaluation.summary import summarise
 
-    images = dataset.image_shape is not None
+    images = dataset.image_shape is not None and dataset.other is None
     minutes, rest = divmod(round(seconds), 60)
     best = f"Parzen {state.best_valid_ll:.1f} nats"
     if run.load_config().evaluation.select == "fid":
@@ -282,6 +282,11 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
         print("\n".join(summarise(evaluation)))
     if images:
         print(f"samples:  {run.samples / 'latest.png'} (one grid per epoch in {run.samples})")
+    if dataset.other is not None:
+        print(
+            f"translations: {run.samples / 'latest.png'} (validation images, one grid per "
+            f"epoch); scores: advnets translate {run.path}"
+        )
     print(f"curves:   {run.curves}; all records in {run.metrics}")
     print(f"report:   advnets report {run.path}   (one HTML page with everything)")
 
@@ -436,15 +441,25 @@ def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
     return holding_locks
 
 
-def _open_runs(paths: list[str], args: argparse.Namespace, load_data: bool = True):
+def _open_runs(
+    paths: list[str],
+    args: argparse.Namespace,
+    load_data: bool = True,
+    translators: bool | None = False,
+):
     """The runs at ``paths``, checked, and the dataset they were trained on (None without
-    ``load_data``)."""
+    ``load_data``). ``translators``: False, runs that draw samples only (CycleGAN's refused);
+    True, CycleGAN runs only; None, either."""
     from advnets.data.registry import load_dataset
-    from advnets.evaluation.runs import open_run
+    from advnets.evaluation.runs import open_run, refuse_translator, require_translator
     from advnets.runs.rundir import RunDirError
 
     opened = [open_run(path, require_finished=not args.allow_unfinished) for path in paths]
     for run, config, _ in opened:
+        if translators is False:
+            refuse_translator(run, config)
+        elif translators:
+            require_translator(run, config)
         if config.model.family == "mlp-toy":
             raise RunDirError(
                 f"{run.path} is a theory-lab run on {config.data.dataset!r} points; evaluate, "
@@ -539,10 +554,15 @@ def cmd_pretrained(args: argparse.Namespace) -> int:
 @_writes_into_runs
 def cmd_report(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
-    from advnets.figures.report import write_report
+    from advnets.evaluation.translation import current_translation
+    from advnets.figures.report import write_report, write_translation_report
     from advnets.figures.run_figures import write_figures
 
-    [(run, _, _)], dataset = _open_runs([args.run_dir], args)
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args, translators=None)
+    if dataset.other is not None:  # CycleGAN's: its translations, not samples
+        summary = current_translation(run) or _translate(run, dataset)
+        print(f"wrote {write_translation_report(run, summary)}")
+        return 0
     evaluation = ensure_evaluation(run, dataset)
     figures = write_figures(run, dataset)
     reference = None if args.no_ceiling else ceiling_scores(dataset)
@@ -802,6 +822,64 @@ def _semisupervised_words(summary: dict) -> str:
     for name, errors in summary["test_error"].items():
         shown = ", ".join(f"{e:.3f}" for e in errors)
         lines.append(f"  {name:15s} {summary['mean_test_error'][name]:.3f}  ({shown})")
+    return "\n".join(lines)
+
+
+@_writes_into_runs
+def cmd_translate(args: argparse.Namespace) -> int:
+    """CycleGAN's translations of the test images, both ways, judged by label preservation and
+    the cycle reconstruction error (advnets.evaluation.translation); writes
+    RUN/translate.json and RUN/figures/translate.png."""
+    [(run, _, _)], dataset = _open_runs([args.run_dir], args, translators=True)
+    summary = _translate(run, dataset, args.n)
+    print(_translation_words(summary) if not args.json else json.dumps(summary, indent=2))
+    print(f"figure: {run.figures / 'translate.png'} (rows: A, G(A), F(G(A)), B, F(B), G(F(B)))")
+    return 0
+
+
+def _translate(run, dataset, n: int | None = None) -> dict:
+    """Score the translations of the run's last checkpoint on the first ``n`` test images of
+    each domain (all by default); write translate.json and figures/translate.png."""
+    from advnets.evaluation.runs import load_players
+    from advnets.evaluation.translation import FIGURE_ROWS, translation_file, translation_scores
+    from advnets.figures.grid import save_grid
+    from advnets.files import atomic_write_text
+    from advnets.runs.checkpoint import check_data
+
+    generators, _, _, meta = load_players(run, "last", translator=True)
+    check_data(meta, dataset.sha256, run.path)
+    scores, rows = translation_scores(generators, dataset, n)
+    state = meta["state"]
+    summary = {
+        "checkpoint": meta["checkpoint"],
+        "epoch": state["epoch"],
+        "step": state["g_updates"],
+        **scores,
+    }
+    run.figures.mkdir(exist_ok=True)
+    columns = len(rows) // FIGURE_ROWS
+    save_grid(run.figures / "translate.png", rows.numpy(), dataset.image_shape, columns, scale=3)
+    atomic_write_text(translation_file(run), json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _translation_words(summary: dict) -> str:
+    """What advnets translate found, in a few lines."""
+    lines = [
+        f"{summary['test_images']['a']:,} test images of A, {summary['test_images']['b']:,} of "
+        f"B ({summary['checkpoint']} checkpoint, epoch {summary['epoch']}):"
+    ]
+    for key, name in (("a_to_b", "A -> B -> A (G, then F)"), ("b_to_a", "B -> A -> B (F, then G)")):
+        scores = summary[key]
+        line = f"  {name}: cycle L1 {scores['cycle_l1']:.4f}, MSE {scores['cycle_mse']:.4f}"
+        if "label_preservation" in scores:
+            line += (
+                f"; labels kept {scores['label_preservation']:.1%} (untranslated "
+                f"{scores['untranslated_accuracy']:.1%})"
+            )
+        lines.append(line)
+    if summary["label_preservation_unavailable"]:
+        lines.append(f"  label preservation: {summary['label_preservation_unavailable']}")
     return "\n".join(lines)
 
 
@@ -1211,6 +1289,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="search seed")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser(
+        "translate",
+        help="a CycleGAN run's translations both ways: label preservation, cycle error",
+        description="Translate the test images of both domains with a CycleGAN run's last "
+        "checkpoint (G: A -> B, F: B -> A) and back; score label preservation (the classifier "
+        "of the target domain reads the source image's class; mnist-digits only) and the "
+        "cycle reconstruction error (mean L1 and MSE per pixel). Writes RUN_DIR/translate.json "
+        "and RUN_DIR/figures/translate.png (rows: A, G(A), F(G(A)), B, F(B), G(F(B))).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument(
+        "-n",
+        type=_bounded(1, limits.MAX_SAMPLES),
+        default=None,
+        help="score the first N test images of each domain (default: all)",
+    )
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser(
         "semisupervised",

@@ -64,7 +64,14 @@ def _show(value: Any) -> str:
 # points (advnets.data.toy)
 TOY_DATASETS = ("gaussian-1d", "mixture-1d", "ring", "grid", "ring-pacgan")
 # (C, H, W) of the image data sets whose images have a fixed shape
-DATASET_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+DATASET_SHAPES = {
+    "mnist": (1, 28, 28),
+    "fashion-mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+    "mnist-digits": (1, 28, 28),
+}
+# unpaired two-domain sets (advnets.data.registry): what the cyclegan family trains on
+TWO_DOMAIN_DATASETS = ("mnist-digits", "folder-pair")
 CHANNEL_KINDS = {1: "grey (1 channel)", 3: "colour (3 channels)"}
 
 
@@ -75,12 +82,16 @@ class DataConfig:
     # mnist: the standard 50k/10k/10k split (PAPER.md); fashion-mnist: MNIST's split of
     #   Fashion-MNIST; cifar10: 45k/5k/10k RGB 32x32; folder: the images of data.folder
     #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid, ring-pacgan: points
-    #   (advnets.data.toy)
+    #   (advnets.data.toy). Two unpaired domains A and B (the cyclegan family's): mnist-digits,
+    #   MNIST (A) and scikit-learn's 8x8 digits up-sampled to 28x28 (B, advnets.data.digits);
+    #   folder-pair, the images of data.folder (A) and of data.folder_b (B)
     dataset: Literal[
         "mnist",
         "fashion-mnist",
         "cifar10",
         "folder",
+        "mnist-digits",
+        "folder-pair",
         "gaussian-1d",
         "mixture-1d",
         "ring",
@@ -89,9 +100,11 @@ class DataConfig:
     ] = "mnist"
     data_dir: str | None = None  # cache directory; None: $ADVNETS_DATA_DIR or ~/.cache/advnets
     download: bool = True  # fetch missing files from the checksummed sources
-    train_subset: int | None = None  # use only the first N training images (tests, quick trials)
+    # use only the first N training images (tests, quick trials); a two-domain set: of domain A
+    train_subset: int | None = None
     toy_points: int = 10000  # training points of a toy dataset (one epoch)
     folder: str | None = None  # dataset folder: a folder of PNG/JPEG images (class sub-folders)
+    folder_b: str | None = None  # dataset folder-pair: the folder of domain B (data.folder: A's)
     image_size: int = 32  # dataset folder: the side its images are centre-cropped and resized to
     # channels the run's images must have: 1 (grey) or 3 (RGB); null: the data's own. A
     #   folder's images are converted to it (null: RGB); other data must already have it
@@ -100,6 +113,31 @@ class DataConfig:
     # leave this class (a digit of mnist) out of the training and validation images
     #   (anomaly detection: it is then the anomaly; the test set keeps every class); None: none
     exclude_class: int | None = None
+
+    def _check_folders(self) -> None:
+        """data.folder for the folder sets, data.folder_b for folder-pair, neither elsewhere."""
+        folders = self.dataset in ("folder", "folder-pair")
+        _check(
+            not folders or self.folder is not None,
+            f"data.dataset = {self.dataset!r} trains on your own images: give their folder with "
+            "--set data.folder=PATH (PNG or JPEG files, or one sub-folder per class).",
+        )
+        _check(
+            folders or self.folder is None,
+            f"data.folder names the image folder of data.dataset = 'folder' or 'folder-pair' "
+            f"only; data.dataset is {self.dataset!r}.",
+        )
+        pair = self.dataset == "folder-pair"
+        _check(
+            not pair or self.folder_b is not None,
+            "data.dataset = 'folder-pair' translates between two folders of your images: give "
+            "domain B's with --set data.folder_b=PATH (data.folder is domain A's).",
+        )
+        _check(
+            pair or self.folder_b is None,
+            f"data.folder_b names domain B's folder of data.dataset = 'folder-pair' only; "
+            f"data.dataset is {self.dataset!r}.",
+        )
 
     def validate(self) -> None:
         _check(
@@ -120,16 +158,7 @@ class DataConfig:
             f"{CHANNEL_KINDS.get(have)}; choose data that fit the preset, or another preset.",
         )
         _check_range("data.image_size", self.image_size, 1, limits.MAX_IMAGE_SIDE)
-        _check(
-            self.dataset != "folder" or self.folder is not None,
-            "data.dataset = 'folder' trains on your own images: give their folder with "
-            "--set data.folder=PATH (PNG or JPEG files, or one sub-folder per class).",
-        )
-        _check(
-            self.dataset == "folder" or self.folder is None,
-            f"data.folder names the image folder of data.dataset = 'folder' only; data.dataset "
-            f"is {self.dataset!r}.",
-        )
+        self._check_folders()
         if self.exclude_class is not None:
             _check_range("data.exclude_class", self.exclude_class, 0, 9)
             _check(
@@ -140,6 +169,8 @@ class DataConfig:
 
 
 AUTOENCODER_FAMILIES = ("mlp-ae", "conv-ae", "vae")  # trained alone, no discriminator
+# families that play a game of their own, not the paper's: they ignore its settings
+OWN_GAME_FAMILIES = (*AUTOENCODER_FAMILIES, "cyclegan")
 
 # model.* options that only some families read (advnets.models.registry), and those families:
 # elsewhere they stay at their defaults
@@ -153,6 +184,11 @@ FAMILY_OPTIONS = {
     "dcgan_hidden": ("dcgan", "acgan"),
     "generator_hidden_keep": ("cgan-mlp",),
     "generator_sampling_dropout": ("cgan-mlp",),
+    "cycle_weight": ("cyclegan",),
+    "identity_weight": ("cyclegan",),
+    "image_pool": ("cyclegan",),
+    "residual_blocks": ("cyclegan",),
+    "patch_layers": ("cyclegan",),
 }
 
 # The theory lab's named remedies for mode collapse (``advnets toy ring --remedy NAME``) and
@@ -191,8 +227,18 @@ class ModelConfig:
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
+    #   cyclegan: CycleGAN (Zhu et al. 2017), two generators G: A -> B and F: B -> A and two
+    #   PatchGAN discriminators, trained on an unpaired two-domain set (advnets.models.cyclegan)
     family: Literal[
-        "mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan", "mlp-ae", "conv-ae", "vae"
+        "mlp-maxout",
+        "mlp-toy",
+        "dcgan",
+        "cgan-mlp",
+        "acgan",
+        "mlp-ae",
+        "conv-ae",
+        "vae",
+        "cyclegan",
     ] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
@@ -224,7 +270,8 @@ class ModelConfig:
     #   mlp-toy only; the minibatch (per process) must divide into whole packs
     discriminator_pack: int = 1
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
-    #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution
+    #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution;
+    #   cyclegan: k of its generators' c7s1-k and its discriminators' first layer (Zhu: 64)
     base_channels: int = 32
     # dcgan, acgan: units of a fully connected hidden layer (batch norm, ReLU in G, LeakyReLU
     #   in D) between z and G's projection and between D's convolutions and its output, as
@@ -247,6 +294,19 @@ class ModelConfig:
     # conv-ae: how the decoder doubles the side; transposed: transposed convolutions; nearest:
     #   nearest-neighbour up-sampling and a 3x3 convolution (no checkerboard pattern)
     autoencoder_upsampling: Literal["transposed", "nearest"] = "transposed"
+    # cyclegan (Zhu et al. 2017, Eq. 3): lambda, the weight of the L1 cycle-consistency loss
+    cycle_weight: float = 10.0
+    # cyclegan: the identity loss's weight as a multiple of lambda (Section 5.2: 0.5 for
+    #   photo <-> painting); 0: off, as in the paper's other experiments
+    identity_weight: float = 0.0
+    # cyclegan: the discriminators see fakes from a pool of this many earlier ones (Section 4,
+    #   after Shrivastava et al. 2017: 50); 0: the newest fakes only
+    image_pool: int = 50
+    # cyclegan: residual blocks at the middle of each generator (Zhu: 6 at 128x128, 9 above)
+    residual_blocks: int = 9
+    # cyclegan: stride-2 layers of the PatchGAN discriminators (3: 70x70 patches, Zhu's; 2:
+    #   34x34; 1: 16x16)
+    patch_layers: int = 3
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
@@ -289,6 +349,12 @@ class ModelConfig:
             value = getattr(self, name)
             _check(0 < value <= 1, f"model.{name} must be in (0, 1], got {value}.")
         _check_range("model.num_classes", self.num_classes, 2, limits.MAX_CLASSES)
+        for name in ("cycle_weight", "identity_weight"):
+            value = getattr(self, name)
+            _check(value >= 0, f"model.{name} must be >= 0, got {value}.")
+        _check_range("model.image_pool", self.image_pool, 0, limits.MAX_BATCH)
+        _check_range("model.residual_blocks", self.residual_blocks, 0, limits.MAX_LAYERS)
+        _check_range("model.patch_layers", self.patch_layers, 1, limits.MAX_LAYERS)
 
 
 @dataclass
@@ -311,6 +377,10 @@ class TrainingConfig:
     momentum_end: float = 0.7  # sgd: momentum reached at `momentum_saturate_epoch`
     momentum_saturate_epoch: int = 250  # sgd: linear ramp over epochs 1..this
     adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])  # adam only
+    # not in the paper: Zhu et al. 2017's schedule, lr held for this many epochs, then decayed
+    #   linearly towards 0 at the end of training.epochs (their 100 + 100), on top of lr_decay;
+    #   null: off
+    lr_constant_epochs: int | None = None
     # not in the paper: sample from a moving average of G's weights, theta_avg <- d theta_avg +
     #   (1 - d) theta_g after every G update (Yazici et al. 2019); 0: off (G itself), else d
     generator_average: float = 0.0
@@ -344,6 +414,10 @@ class TrainingConfig:
         _check_range("training.batch_size", self.batch_size, 1, limits.MAX_BATCH)
         if self.threads is not None:
             _check_range("training.threads", self.threads, 1, limits.MAX_THREADS)
+        _check(
+            self.lr_constant_epochs is None or self.lr_constant_epochs >= 0,
+            f"training.lr_constant_epochs must be >= 0 or null, got {self.lr_constant_epochs}.",
+        )
         for name in ("max_steps", "checkpoint_every_steps", "keep_every_epochs"):
             value = getattr(self, name)
             _check(
@@ -403,10 +477,10 @@ class LoggingConfig:
     grid_rows: int = 10  # the sample grid is grid_rows x grid_rows, drawn every epoch
 
 
-def _check_one_network(family: str, training: TrainingConfig) -> None:
-    """Refuse, for a family trained alone (no discriminator), the settings of the adversarial
-    game, which it would ignore."""
-    if family not in AUTOENCODER_FAMILIES:
+def _check_own_game(family: str, training: TrainingConfig) -> None:
+    """Refuse, for a family that plays a game of its own (trained alone, no discriminator;
+    CycleGAN's), the settings of the paper's adversarial game, which it would ignore."""
+    if family not in OWN_GAME_FAMILIES:
         return
     adversarial = [
         (training.k != 1, "training.k"),
@@ -414,10 +488,11 @@ def _check_one_network(family: str, training: TrainingConfig) -> None:
         (training.generator_loss != "non_saturating", "training.generator_loss"),
     ]
     found = [name for refused, name in adversarial if refused]
+    plays = "trains one network alone" if family in AUTOENCODER_FAMILIES else "plays its own game"
     _check(
         not found,
-        f"{', '.join(found)} belong to the adversarial game; the {family} family trains "
-        "one network alone: leave them unset.",
+        f"{', '.join(found)} belong to the adversarial game; the {family} family {plays}: "
+        "leave them unset.",
     )
 
 
@@ -458,7 +533,14 @@ class RunConfig:
         _check(self.logging.log_every_steps >= 1, "logging.log_every_steps must be >= 1.")
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         self.data.validate()
-        _check_one_network(self.model.family, self.training)
+        _check_own_game(self.model.family, self.training)
+        two_domains = self.data.dataset in TWO_DOMAIN_DATASETS
+        _check(
+            two_domains == (self.model.family == "cyclegan"),
+            f"model.family = {self.model.family!r} does not fit data.dataset = "
+            f"{self.data.dataset!r}: the cyclegan family translates between the two domains of "
+            f"{' or '.join(TWO_DOMAIN_DATASETS)}, which no other family trains on.",
+        )
         toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),

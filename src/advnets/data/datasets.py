@@ -48,6 +48,9 @@ class Dataset:
     source: str
     cache_dir: Path | None = None  # where arrays derived from the data alone may be kept
     labels: Labels | None = None  # None: unlabelled
+    # a two-domain set's second domain, B, unpaired with this one, A (CycleGAN's data); the
+    #   trainer then gives each minibatch of A one of B (games.base.Minibatch.other)
+    other: Dataset | None = None
 
     @property
     def dim(self) -> int:

@@ -9,6 +9,7 @@ read (advnets.config), except a folder of the user's images, which is converted 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch
 from advnets.config import DATASET_SHAPES, TOY_DATASETS, ConfigError, DataConfig
 from advnets.data.cifar10 import load_cifar10
 from advnets.data.datasets import Dataset, ImageShape, Labels, picture_shape
+from advnets.data.digits import digits_sha256, digits_splits
 from advnets.data.fashion import load_fashion_mnist
 from advnets.data.folder import read_image_folder
 from advnets.data.imageset import ImageSet, ImageSplits
@@ -104,6 +106,42 @@ def _folder(config: DataConfig) -> Dataset:
     return Dataset.from_image_splits("folder", splits, cache, config.train_subset)
 
 
+def two_domains(name: str, a: Dataset, b: Dataset) -> Dataset:
+    """The unpaired two-domain set of ``a`` (domain A) and ``b`` (domain B, its ``other``),
+    identified by the digests of both."""
+    if a.image_shape != b.image_shape:
+        raise ConfigError(
+            f"{name}: domain A's images are {a.image_shape} and domain B's {b.image_shape}; "
+            "the two domains need images of one shape."
+        )
+    digest = hashlib.sha256(f"{a.sha256}\n{b.sha256}".encode()).hexdigest()
+    source = f"A: {a.source}; B: {b.source}"
+    return dataclasses.replace(a, name=name, sha256=digest, source=source, other=b)
+
+
+def _digits() -> Dataset:
+    """scikit-learn's 8x8 digits up-sampled to 28x28, split once (advnets.data.digits)."""
+    (train, train_y), (valid, valid_y), (test, test_y) = digits_splits()
+    labels = Labels(*(torch.from_numpy(y) for y in (train_y, valid_y, test_y)), DIGITS)
+    source = "scikit-learn load_digits (8x8, bilinear to 28x28)"
+    return Dataset.from_arrays(
+        "digits", train, valid, test, (28, 28), digits_sha256(), source, None, labels
+    )
+
+
+def _mnist_digits(config: DataConfig) -> Dataset:
+    """MNIST (domain A; data.train_subset takes its first training images) and scikit-learn's
+    8x8 digits up-sampled to 28x28 (domain B), unpaired: CycleGAN's offline pair."""
+    return two_domains("mnist-digits", _mnist(config), _digits())
+
+
+def _folder_pair(config: DataConfig) -> Dataset:
+    """Two folders of the user's images, data.folder (domain A; data.train_subset takes its
+    first training images) and data.folder_b (domain B), each split as a folder is."""
+    b = _folder(dataclasses.replace(config, folder=config.folder_b, train_subset=None))
+    return two_domains("folder-pair", _folder(config), b)
+
+
 def _toy(config: DataConfig) -> Dataset:
     """A low-dimensional mixture with a known density (advnets.data.toy)."""
     return load_toy(config.dataset, config.toy_points)
@@ -114,6 +152,8 @@ DATASETS: dict[str, Callable[[DataConfig], Dataset]] = {
     "fashion-mnist": _image_splits("fashion-mnist", load_fashion_mnist),
     "cifar10": _image_splits("cifar10", load_cifar10),
     "folder": _folder,
+    "mnist-digits": _mnist_digits,
+    "folder-pair": _folder_pair,
     **dict.fromkeys(TOY_DATASETS, _toy),
 }
 
@@ -121,7 +161,7 @@ DATASETS: dict[str, Callable[[DataConfig], Dataset]] = {
 def data_image_shape(config: DataConfig) -> ImageShape | None:
     """The shape of the images a data config gives (see ImageShape), known without reading
     them; None for points."""
-    if config.dataset == "folder":
+    if config.dataset in ("folder", "folder-pair"):
         return picture_shape(folder_channels(config), config.image_size, config.image_size)
     fixed = DATASET_SHAPES.get(config.dataset)
     return None if fixed is None else picture_shape(*fixed)

@@ -6,6 +6,11 @@ class probabilities of a digit classifier are the usual domain substitute. The w
 ship inside the package (``mnist_classifier.safetensors``) and are checked against
 ``WEIGHTS_SHA256`` before use; ``scripts/train_mnist_classifier.py`` retrains them
 reproducibly and ``mnist_classifier.json`` records how they were made and their accuracy.
+
+A second set of weights of the same network reads scikit-learn's 8x8 digits up-sampled to
+28x28 (``advnets.data.digits``), the B domain of CycleGAN's MNIST <-> digits pair
+(``digits_classifier.safetensors``, ``scripts/train_digits_classifier.py``): it judges
+whether a translation into that domain kept the digit.
 """
 
 from __future__ import annotations
@@ -25,6 +30,13 @@ WEIGHTS_FILE = "mnist_classifier.safetensors"
 CARD_FILE = "mnist_classifier.json"
 WEIGHTS_SHA256 = "3f9642dbef838a1e0e5be0cd86e12f6afaef14d557210ed2ea62d1303bfb55f4"
 IMAGE_SHAPE = (28, 28)
+DIGITS_WEIGHTS_FILE = "digits_classifier.safetensors"  # the 8x8 digits' (up-sampled) weights
+DIGITS_CARD_FILE = "digits_classifier.json"
+DIGITS_WEIGHTS_SHA256 = "6b6cf7303079a3403e52f6d2097b92b0df188cacf00a8c90a7d3e416dd3bc2de"
+SCRIPTS = {  # what retrains each set of weights
+    WEIGHTS_FILE: "scripts/train_mnist_classifier.py",
+    DIGITS_WEIGHTS_FILE: "scripts/train_digits_classifier.py",
+}
 
 
 class MNISTClassifier(nn.Module):
@@ -95,29 +107,33 @@ def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 5
     return Embedding(torch.cat(features), torch.cat(probs))
 
 
-def weights_bytes() -> bytes:
-    """The shipped weight file, verified against WEIGHTS_SHA256."""
-    remedy = "reinstall advnets or run scripts/train_mnist_classifier.py."
-    return shipped_bytes("advnets.evaluation", WEIGHTS_FILE, WEIGHTS_SHA256, remedy)
+def weights_bytes(file: str = WEIGHTS_FILE) -> bytes:
+    """A shipped weight file (MNIST's by default), verified against its SHA-256."""
+    expected = DIGITS_WEIGHTS_SHA256 if file == DIGITS_WEIGHTS_FILE else WEIGHTS_SHA256
+    remedy = f"reinstall advnets or run {SCRIPTS[file]}."
+    return shipped_bytes("advnets.evaluation", file, expected, remedy)
 
 
-def card() -> dict:
-    """How the shipped weights were trained and what they score (mnist_classifier.json)."""
-    return json.loads(resources.files("advnets.evaluation").joinpath(CARD_FILE).read_text())
+def card(file: str = CARD_FILE) -> dict:
+    """How shipped weights were trained and what they score (mnist_classifier.json, or the
+    card ``file`` names)."""
+    return json.loads(resources.files("advnets.evaluation").joinpath(file).read_text())
 
 
-_CACHE: dict[torch.device, MNISTClassifier] = {}
+_CACHE: dict[tuple[str, torch.device], MNISTClassifier] = {}
 
 
-def load_classifier(device: torch.device | str = "cpu") -> MNISTClassifier:
-    """The shipped, checksum-verified classifier in evaluation mode on ``device`` (loaded once
-    per process and device)."""
+def load_classifier(
+    device: torch.device | str = "cpu", file: str = WEIGHTS_FILE
+) -> MNISTClassifier:
+    """A shipped, checksum-verified classifier (MNIST's, or the weights ``file`` names) in
+    evaluation mode on ``device`` (loaded once per process and device)."""
     device = torch.device(device)
-    if device not in _CACHE:
+    if (file, device) not in _CACHE:
         from safetensors.torch import load as load_safetensors
 
         with torch.random.fork_rng(devices=[]):  # its throwaway initialisation draws numbers:
             model = MNISTClassifier()  # scoring must not move training's random streams
-        model.load_state_dict(load_safetensors(weights_bytes()))
-        _CACHE[device] = model.to(device).eval()
-    return _CACHE[device]
+        model.load_state_dict(load_safetensors(weights_bytes(file)))
+        _CACHE[file, device] = model.to(device).eval()
+    return _CACHE[file, device]

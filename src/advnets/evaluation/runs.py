@@ -45,6 +45,7 @@ from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.games.average import sampling_prefix
 from advnets.models import build_models
 from advnets.models.autoencoder import VAE
+from advnets.models.registry import family
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.logs import MetricsLog
 from advnets.runs.rundir import RunDir, RunDirError
@@ -97,13 +98,40 @@ def load_generator(
     return generator, config, meta
 
 
+def translates(config: RunConfig) -> bool:
+    """Whether a run's family translates between two domains (CycleGAN's) instead of drawing
+    samples."""
+    return family(config.model.family).game == "cycle"
+
+
+def refuse_translator(run: RunDir, config: RunConfig) -> None:
+    """One sentence for a CycleGAN run given to a tool that needs samples from a G."""
+    if translates(config):
+        raise RunDirError(
+            f"{run.path} is a CycleGAN run: it translates between two domains and draws no "
+            f"samples, so this command does not apply; use `advnets translate {run.path}`."
+        )
+
+
+def require_translator(run: RunDir, config: RunConfig) -> None:
+    """One sentence for a run of one domain given to a tool that translates."""
+    if not translates(config):
+        raise RunDirError(
+            f"{run.path} is a {config.model.family} run on one domain: translate needs a "
+            "CycleGAN run (model.family = cyclegan), which maps between two."
+        )
+
+
 def load_players(
-    run: RunDir, checkpoint: str = "best"
+    run: RunDir, checkpoint: str = "best", translator: bool = False
 ) -> tuple[torch.nn.Module, torch.nn.Module | None, RunConfig, dict]:
     """G as :func:`load_generator` gives it, and D with its weights (None for a family
     without one), from checkpoints/<checkpoint>.safetensors (``best`` falls back to
-    ``last``)."""
+    ``last``). A CycleGAN run's pairs (``models.cyclegan``) only where the caller takes a
+    ``translator``: the other tools draw samples from G, which a translator cannot give."""
     config = run.load_config()
+    if not translator:
+        refuse_translator(run, config)
     path = run.checkpoint(checkpoint)
     if checkpoint == "best" and not path.is_file():
         path = run.checkpoint("last")

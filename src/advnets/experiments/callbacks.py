@@ -19,6 +19,7 @@ from advnets.evaluation.metrics import (
     has_domain_features,
 )
 from advnets.evaluation.parzen import ParzenResult, parzen_protocol
+from advnets.evaluation.translation import FIGURE_COLUMNS, FIGURE_ROWS, translation_rows
 from advnets.figures.curves import plot_curves
 from advnets.figures.grid import save_grid, tile_images
 from advnets.runs.logs import read_metrics
@@ -46,6 +47,27 @@ class SampleGrid(Callback):
         save_grid(samples / "latest.png", grid, self.shape, self.rows)
         trainer.board.image(
             trainer.state.g_updates, "samples", tile_images(grid, self.shape, self.rows)
+        )
+        return False
+
+
+class TranslationGrid(Callback):
+    """CycleGAN's pictures after every epoch, in samples/ and TensorBoard as SampleGrid's: the
+    first validation images of each domain, their translations and reconstructions (rows
+    as in ``advnets translate``)."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.shape = dataset.image_shape
+        self.a, self.b = dataset.valid[:FIGURE_COLUMNS], dataset.other.valid[:FIGURE_COLUMNS]
+
+    def evaluate(self, trainer: Trainer) -> bool:
+        rows = translation_rows(trainer.sampler(), self.a, self.b).numpy()
+        columns = len(rows) // FIGURE_ROWS
+        samples = trainer.run.samples
+        save_grid(samples / f"epoch_{trainer.state.epoch:04d}.png", rows, self.shape, columns)
+        save_grid(samples / "latest.png", rows, self.shape, columns)
+        trainer.board.image(
+            trainer.state.g_updates, "translations", tile_images(rows, self.shape, columns)
         )
         return False
 
@@ -163,10 +185,13 @@ class Curves(Callback):
 
 
 def training_callbacks(config: RunConfig, dataset: Dataset) -> list[Callback]:
-    """What a training command hands its trainer: for images the sample grid and validation,
+    """What a training command hands its trainer: for images the sample grid and validation
+    (for two domains, CycleGAN's, the translations alone: the paper selects no checkpoint),
     for every run the curves."""
     if dataset.image_shape is None:
         return [Curves()]
+    if dataset.other is not None:
+        return [TranslationGrid(dataset), Curves()]
     return [
         SampleGrid(dataset.image_shape, config.logging.grid_rows),
         Validation(config, dataset),

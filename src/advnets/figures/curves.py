@@ -57,6 +57,17 @@ def _domain_axes(axes, domain: list[dict]) -> None:
     axes[2].set_title("digit classes")
 
 
+def _cycle_axes(axes, epochs: list[float], train: list[dict]) -> None:
+    """CycleGAN's cycle losses, and its least-squares terms per network."""
+    for key, label in (("cycle_a", "‖F(G(a)) − a‖₁"), ("cycle_b", "‖G(F(b)) − b‖₁")):
+        axes[0].plot(epochs, [r[key] for r in train], label=label)
+    axes[0].set_title("cycle losses (mean per pixel)")
+    for key, label in (("gan_ab", "G vs D_B"), ("gan_ba", "F vs D_A"), ("d_a", "D_A"),
+                       ("d_b", "D_B")):  # fmt: skip
+        axes[1].plot(epochs, [r[key] for r in train], label=label)
+    axes[1].set_title("least-squares adversarial losses")
+
+
 def plot_curves(records: list[dict], path: str | os.PathLike) -> Path:
     """Plot losses, D outputs (a GAN's), validation Parzen (and domain metrics, if any)
     against epochs."""
@@ -80,10 +91,13 @@ def plot_curves(records: list[dict], path: str | os.PathLike) -> Path:
     elif train and "kl" in train[0]:  # a VAE: the KL term of its ELBO
         top[1].plot(epochs, [r["kl"] for r in train], label="KL(q(z|x) ‖ p(z))")
         top[1].set_title("the ELBO's KL term (nats per image)")
+    elif train and "cycle_a" in train[0]:  # CycleGAN's: no validation, its own terms
+        _cycle_axes(top[1:], epochs, train)
     else:
         top[1].axis("off")  # no discriminator, no KL term
-    top[2].plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", label="valid")
-    top[2].set_title("validation Parzen log-likelihood (nats)")
+    if not (train and "cycle_a" in train[0]):
+        top[2].plot([r["epoch"] for r in parzen], [r["ll"] for r in parzen], "o-", label="valid")
+        top[2].set_title("validation Parzen log-likelihood (nats)")
     if domain:
         _domain_axes(axes[1], domain)
     for ax in axes.flat:

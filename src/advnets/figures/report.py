@@ -150,14 +150,8 @@ def write_report(
     """
     info = run.load_info()
     memo = evaluation["memorisation"]
-    title = f"advnets run report: {html.escape(run.path.name)}"
     body = [
-        f"<h1>{title}</h1>",
-        f'<p class="muted">advnets {__version__} · seed {info.get("seed", "?")} · '
-        f"created {html.escape(str(info.get('created', '?')))} · checkpoint "
-        f"<b>{evaluation['checkpoint']}</b> at epoch {evaluation['epoch']} "
-        f"(step {evaluation['step']}) · data SHA-256 "
-        f"<code>{html.escape(str(info.get('data_sha256', '?'))[:16])}…</code></p>",
+        _heading(run, info, evaluation),
         "<h2>Metrics on the test set</h2>",
         _metrics_table(evaluation, reference),
         _metrics_note(evaluation),
@@ -208,13 +202,100 @@ def write_report(
             "advnets anomaly: the best and the worst reconstructed test images, each above "
             "its reconstruction (AUROC in anomaly.json).",
         ),
+        *_records(run, info),
+    ]
+    return _write_page(run, body)
+
+
+def _heading(run: RunDir, info: dict, scored: dict) -> str:
+    """The page's title and the line saying which run and checkpoint it shows."""
+    return (
+        f"<h1>{_title(run)}</h1>"
+        f'<p class="muted">advnets {__version__} · seed {info.get("seed", "?")} · '
+        f"created {html.escape(str(info.get('created', '?')))} · checkpoint "
+        f"<b>{scored['checkpoint']}</b> at epoch {scored['epoch']} "
+        f"(step {scored['step']}) · data SHA-256 "
+        f"<code>{html.escape(str(info.get('data_sha256', '?'))[:16])}…</code></p>"
+    )
+
+
+def _title(run: RunDir) -> str:
+    return f"advnets run report: {html.escape(run.path.name)}"
+
+
+def _records(run: RunDir, info: dict) -> list[str]:
+    """The resolved config and the run record, as the page ends."""
+    return [
         _pre("Resolved config (config.yaml)", run.config_file.read_text()),
         _pre("Run record (run.json)", json.dumps(info, indent=2)),
     ]
+
+
+def _write_page(run: RunDir, body: list[str]) -> Path:
+    """RUN_DIR/report.html of the non-empty parts of ``body``."""
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{title}</title><style>{CSS}</style></head><body>\n"
+        f"<title>{_title(run)}</title><style>{CSS}</style></head><body>\n"
         + "\n".join(part for part in body if part)
         + "\n</body></html>\n"
     )
     return atomic_write_text(run.report, page)
+
+
+def _translation_table(summary: dict) -> str:
+    """CycleGAN's scores (translate.json), one row per direction."""
+    rows = [
+        "<tr><th>direction</th><th>labels kept</th><th>untranslated</th>"
+        "<th>cycle L1</th><th>cycle MSE</th></tr>"
+    ]
+    for key, name in (("a_to_b", "A → B (G), back by F"), ("b_to_a", "B → A (F), back by G")):
+        scores = summary[key]
+        kept, plain = scores.get("label_preservation"), scores.get("untranslated_accuracy")
+        rows.append(
+            f"<tr><td>{name}</td><td>{_number(kept, 3)}</td><td>{_number(plain, 3)}</td>"
+            f"<td>{scores['cycle_l1']:.4f}</td><td>{scores['cycle_mse']:.4f}</td></tr>"
+        )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _translation_note(summary: dict) -> str:
+    images = summary["test_images"]
+    missing = summary.get("label_preservation_unavailable")
+    kept = (
+        html.escape(missing)
+        if missing
+        else "Labels kept: the share of translations the target domain's classifier reads as "
+        "the source image's class; untranslated: that classifier on the source images as they "
+        "are."
+    )
+    return (
+        f'<p class="muted">{images["a"]:,} test images of A and {images["b"]:,} of B. {kept} '
+        "Cycle error: mean per pixel between an image and its reconstruction. The Parzen "
+        "protocol, the domain metrics and the memorisation check score samples, which a "
+        "translator does not draw: they do not apply to this run.</p>"
+    )
+
+
+def write_translation_report(run: RunDir, summary: dict) -> Path:
+    """Write RUN_DIR/report.html of a CycleGAN run from its files and its translation scores
+    (translate.json, ``summary``)."""
+    info = run.load_info()
+    body = [
+        _heading(run, info, summary),
+        "<h2>Translations of the test images</h2>",
+        _translation_table(summary),
+        _translation_note(summary),
+        _figure(
+            run.figures / "translate.png",
+            "advnets translate: test images of A, G(A), F(G(A)); of B, F(B), G(F(B)).",
+        ),
+        "<h2>Training</h2>",
+        _figure(run.curves, "Losses over training."),
+        _figure(
+            run.samples / "latest.png",
+            "The translations of validation images after the last epoch.",
+            width=300,
+        ),
+        *_records(run, info),
+    ]
+    return _write_page(run, body)

@@ -39,6 +39,8 @@ class Minibatch:
     shard: Callable[[torch.Tensor], torch.Tensor] = lambda batch: batch  # this process's slice
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     labels: torch.Tensor | None = None  # the class of each of ``real`` (a conditional game's)
+    # a minibatch of a two-domain set's domain B, unpaired with ``real`` (domain A's): CycleGAN's
+    other: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Game(ABC):
 
     generator: nn.Module  # the network samples come from while it trains
     conditional: bool = False  # whether its phases need the minibatch's class labels
+    replays_graphs: bool = True  # whether its phases may be replayed as CUDA graphs (on a GPU)
     optimizers: dict[str, torch.optim.Optimizer]  # by role, "d" and/or "g"
     stat_names: tuple[str, ...]  # what a logged phase's statistics are, in order
 

@@ -2,7 +2,8 @@
 
 A family also names the game that trains it (``advnets.games``): ``gan``, the adversarial
 game of G and D; ``autoencoder`` and ``vae``, one network trained alone (its D is None), whose
-decoder is the generator (``models.autoencoder.DecoderGenerator``).
+decoder is the generator (``models.autoencoder.DecoderGenerator``); ``cycle``, CycleGAN's, whose
+G and D each hold a pair of networks, one per direction or domain (``models.cyclegan``).
 
 A run's ``model.family`` picks the family; the family reads only the ``model.*`` keys its
 settings class names (its section), so adding a family adds an entry here, not a branch.
@@ -34,6 +35,7 @@ from advnets.models.conditional import (
     build_acgan,
     build_cgan_mlp,
 )
+from advnets.models.cyclegan import CycleGANSettings, build_cyclegan
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.toy import ToySettings, build_mlp_toy
@@ -48,7 +50,8 @@ class Family:
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
     # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
     #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "autoencoder",
-    #   "vae", one network alone (D is None)
+    #   "vae", one network alone (D is None); "cycle", CycleGAN's two generators and two
+    #   discriminators on two unpaired domains (G and D each hold a pair)
     game: str = "gan"
 
     def section(self, config: ModelConfig) -> Any:
@@ -69,6 +72,8 @@ FAMILIES: dict[str, Family] = {
     "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
     "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),
     "vae": Family(VAESettings, build_vae, "vae"),  # Kingma & Welling 2014
+    # Zhu et al. 2017: G: A -> B and F: B -> A, PatchGAN D_A and D_B (models.cyclegan)
+    "cyclegan": Family(CycleGANSettings, build_cyclegan, "cycle"),
 }
 
 

@@ -51,9 +51,14 @@ from advnets.runs.logs import MetricsLog, TensorBoardLog
 from advnets.runs.rundir import RunDir
 from advnets.training.callbacks import Callback
 from advnets.training.distributed import Processes, resolve_device
+from advnets.training.domain_b import DomainB
 from advnets.training.graphs import GraphedPhases, graphs_supported
 from advnets.training.precision import autocast, resolve_precision
-from advnets.training.schedules import decayed_learning_rate, ramped_momentum
+from advnets.training.schedules import (
+    decayed_learning_rate,
+    linear_decay_factor,
+    ramped_momentum,
+)
 from advnets.training.throughput import gemm_gflops
 from advnets.training.window import LogWindow
 
@@ -134,6 +139,7 @@ class Trainer:
         # the classes of the training images, where the game's players see them
         self.train_labels = dataset.labels.train.to(self.device) if self.game.conditional else None
         self.data_rng = torch.Generator().manual_seed(config.seed)
+        self.domain_b = DomainB(dataset.other, self.device, config.seed) if dataset.other else None
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         torch.manual_seed(config.seed + 2 + self.processes.rank)  # dropout masks, per rank
         self.permutation = torch.arange(len(dataset.train))
@@ -179,8 +185,8 @@ class Trainer:
     # ----- one minibatch -----------------------------------------------------------------------
 
     def _set_schedules(self) -> None:
-        """Apply the paper's lr decay (per update, any optimiser) and momentum ramp (per
-        epoch, sgd only)."""
+        """Apply the paper's lr decay (per update, any optimiser), Zhu et al.'s linear decay
+        where set (per epoch) and the momentum ramp (per epoch, sgd only)."""
         cfg = self.config.training
         momentum = None
         if cfg.optimizer == "sgd":
@@ -193,6 +199,9 @@ class Trainer:
         updates = self.state.updates()
         for role, optimizer in self.game.optimizers.items():
             lr = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, updates[role])
+            if cfg.lr_constant_epochs is not None:  # Zhu et al.'s linear decay, per epoch
+                epoch = self.state.epoch + 1
+                lr *= linear_decay_factor(epoch, cfg.lr_constant_epochs, cfg.epochs)
             set_hyperparameters(optimizer, lr, momentum)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -200,13 +209,20 @@ class Trainer:
         return autocast(self.state.precision, self.device)
 
     def minibatch(
-        self, real: torch.Tensor, size: int | None = None, labels: torch.Tensor | None = None
+        self,
+        real: torch.Tensor,
+        size: int | None = None,
+        labels: torch.Tensor | None = None,
+        other: torch.Tensor | None = None,
     ) -> Minibatch:
         """What the game's phases get for this process's slice ``real`` of a global minibatch
-        of ``size`` (default: ``real`` is the whole minibatch, in one process), and the
-        slice's class ``labels`` where the game takes them."""
+        of ``size`` (default: ``real`` is the whole minibatch, in one process), the slice's
+        class ``labels`` where the game takes them, and a two-domain set's minibatch of
+        domain B (``other``)."""
         shard = self.processes.shard
-        return Minibatch(real, size or len(real), self.noise_rng, shard, self._autocast, labels)
+        return Minibatch(
+            real, size or len(real), self.noise_rng, shard, self._autocast, labels, other
+        )
 
     def prepare(self) -> None:
         """Set up the updates for this device, after any checkpoint was restored: on a GPU the
@@ -223,7 +239,7 @@ class Trainer:
     def _replays_graphs(self) -> bool:
         """Whether this run's updates are replayed as CUDA graphs (training.cuda_graphs)."""
         supported = graphs_supported(self.device, self.processes.world_size)
-        return self.config.training.cuda_graphs and supported
+        return self.config.training.cuda_graphs and supported and self.game.replays_graphs
 
     def run_phase(self, phase: Phase, batch: Minibatch) -> torch.Tensor:
         """Run one phase of the game (replay its graph where there is one) and count its
@@ -235,18 +251,23 @@ class Trainer:
         return stats
 
     def train_minibatch(
-        self, real: torch.Tensor, labels: torch.Tensor | None = None
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        other: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One minibatch: the game's phases that are due, in order (Algorithm 1's inner loop).
 
         ``real`` is the whole (global) minibatch, ``labels`` its classes (a conditional
-        game's); this rank trains on its slice. Returns
+        game's), ``other`` a minibatch of domain B (a two-domain set's, in one process);
+        this rank trains on its slice. Returns
         this rank's statistics of the logged phase, on the device (the log window averages
         them over ranks); every ``check_every`` minibatches all ranks agree on whether a loss
         diverged and whether any rank was asked to stop (:meth:`check`)."""
         self._set_schedules()
         shard = self.processes.shard
-        batch = self.minibatch(shard(real), len(real), None if labels is None else shard(labels))
+        labels = None if labels is None else shard(labels)
+        batch = self.minibatch(shard(real), len(real), labels, other)
         logged, checked = None, []
         for phase in self.game.phases():
             if phase.due(self.state.updates()):
@@ -306,6 +327,8 @@ class Trainer:
     def _epoch_order(self) -> None:
         if self.state.batch == 0:
             self.permutation = torch.randperm(len(self.data.train), generator=self.data_rng)
+            if self.domain_b is not None:
+                self.domain_b.new_epoch(self.batches_per_epoch * self.config.training.batch_size)
 
     def done(self) -> bool:
         """Whether the configured epochs or steps are done, or a callback ended the run."""
@@ -356,7 +379,8 @@ class Trainer:
         for b in range(self.state.batch, self.batches_per_epoch):
             chosen = order[b * m : (b + 1) * m]
             labels = None if self.train_labels is None else self.train_labels[chosen]
-            window.add(self.train_minibatch(self.train_data[chosen], labels), m)
+            other = None if self.domain_b is None else self.domain_b.minibatch(b, m)
+            window.add(self.train_minibatch(self.train_data[chosen], labels, other), m)
             self.state.batch = b + 1
             bar.update(1)
             if window.count == self.config.logging.log_every_steps:
@@ -512,6 +536,7 @@ class Trainer:
             "rng.data": self.data_rng.get_state(),
             "rng.noise": self.noise_rng.get_state(),
             "data.permutation": self.permutation,
+            **(self.domain_b.state_tensors() if self.domain_b else {}),
         }
         meta = {
             "state": asdict(self.state),
@@ -620,6 +645,8 @@ class Trainer:
         self._restore_random_streams(tensors, meta)
         self.data_rng.set_state(tensors["rng.data"])
         self.permutation = tensors["data.permutation"]
+        if self.domain_b is not None:
+            self.domain_b.load_state_tensors(tensors)
         self.state.finished = False
         if fork:
             self.state.best_valid_ll, self.state.best_epoch, self.state.evals_since_best = (
