@@ -152,6 +152,7 @@ FAMILY_OPTIONS = {
     "num_classes": ("cgan-mlp", "acgan"),
     "generator_hidden_keep": ("cgan-mlp",),
     "generator_sampling_dropout": ("cgan-mlp",),
+    "encoder_hidden": ("bigan",),
 }
 
 # The theory lab's named remedies for mode collapse (``advnets toy ring --remedy NAME``) and
@@ -190,8 +191,10 @@ class ModelConfig:
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
+    #   bigan: BiGAN/ALI (Donahue et al. 2017), G and an encoder E trained together against a
+    #   joint D(x, z), MLPs with batch norm and leaky ReLUs (advnets.models.bigan)
     family: Literal[
-        "mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan", "mlp-ae", "conv-ae", "vae"
+        "mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan", "mlp-ae", "conv-ae", "vae", "bigan"
     ] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
@@ -202,7 +205,8 @@ class ModelConfig:
     # not in the paper: batch normalisation before each hidden ReLU of G (DCGAN's generator);
     #   mlp-maxout only. Keeps samples diverse from the first epoch (the main job's preset)
     generator_batchnorm: bool = False
-    discriminator_units: list[int] = field(default_factory=lambda: [240, 240])  # maxout units
+    # maxout units per hidden layer of D; bigan: the widths of D(x, z)'s leaky-ReLU layers
+    discriminator_units: list[int] = field(default_factory=lambda: [240, 240])
     discriminator_pieces: int = 5  # linear pieces per maxout unit
     discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
     discriminator_input_keep: float = 0.8  # dropout keep probability on D's input
@@ -242,6 +246,8 @@ class ModelConfig:
     # conv-ae: how the decoder doubles the side; transposed: transposed convolutions; nearest:
     #   nearest-neighbour up-sampling and a 3x3 convolution (no checkerboard pattern)
     autoencoder_upsampling: Literal["transposed", "nearest"] = "transposed"
+    # bigan: widths of the encoder E(x)'s leaky-ReLU hidden layers (Donahue et al.: 1024 each)
+    encoder_hidden: list[int] = field(default_factory=lambda: [1024, 1024])
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
@@ -256,7 +262,7 @@ class ModelConfig:
             self.family != "mlp-toy" or self.noise in ("uniform", "gaussian"),
             f"model.noise = {self.noise!r}: the mlp-toy family takes uniform or gaussian noise.",
         )
-        for name in ("generator_hidden", "discriminator_units"):
+        for name in ("generator_hidden", "discriminator_units", "encoder_hidden"):
             sizes = getattr(self, name)
             _check_range(f"the number of layers in model.{name}", len(sizes), 1, limits.MAX_LAYERS)
             for index, size in enumerate(sizes):
@@ -415,6 +421,22 @@ def _check_one_network(family: str, training: TrainingConfig) -> None:
     )
 
 
+def _check_bidirectional(family: str, training: TrainingConfig) -> None:
+    """Refuse, for BiGAN, the settings of the paper's game that its one update does not take."""
+    if family != "bigan":
+        return
+    _check(
+        training.update == "simultaneous",
+        "training.update = 'alternating': the bigan family updates D and G with E from one "
+        "forward pass (training.update: simultaneous).",
+    )
+    _check(
+        training.generator_average == 0,
+        "training.generator_average belongs to the paper's game; the bigan family samples "
+        "from G itself: leave it unset.",
+    )
+
+
 @dataclass
 class RunConfig:
     """A complete, validated description of one training run."""
@@ -453,6 +475,7 @@ class RunConfig:
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         self.data.validate()
         _check_one_network(self.model.family, self.training)
+        _check_bidirectional(self.model.family, self.training)
         toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),

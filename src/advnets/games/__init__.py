@@ -8,6 +8,7 @@ from advnets.config import RunConfig
 from advnets.data.datasets import Dataset
 from advnets.games.autoencoding import Autoencoding, VariationalAutoencoding
 from advnets.games.base import Game
+from advnets.games.bigan import BiGAN
 from advnets.games.conditional import AuxiliaryClassifierGAN, ConditionalGAN
 from advnets.games.gan import GAN
 from advnets.models.registry import family
@@ -17,8 +18,8 @@ def build_game(
     config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
 ) -> Game:
     """The game a run's model family plays (the paper's GAN, the conditional net's, AC-GAN's,
-    or an autoencoder's or VAE's alone), its networks initialised from the global RNG as it
-    stands."""
+    BiGAN's, or an autoencoder's or VAE's alone), its networks initialised from the global RNG
+    as it stands."""
     return GAMES[family(config.model.family).game](config, dataset, device, world_size)
 
 
@@ -28,4 +29,5 @@ GAMES: dict[str, type[Game]] = {
     "auxiliary-classifier": AuxiliaryClassifierGAN,
     "autoencoder": Autoencoding,  # the autoencoders: one network, its reconstruction error
     "vae": VariationalAutoencoding,  # Kingma & Welling's VAE: its negative ELBO
+    "bidirectional": BiGAN,  # BiGAN/ALI: G and an encoder E against a joint D(x, z)
 }
