@@ -47,6 +47,11 @@ SMALL_IMAGES = [  # 3 minibatches per epoch, a validation and a best checkpoint 
     "logging.grid_rows=3",
     "training.device=cpu",
 ]
+SMALL_BIGAN = [  # its three networks 32 units wide
+    "model.generator_hidden=[32, 32]",
+    "model.encoder_hidden=[32, 32]",
+    "model.discriminator_units=[32, 32]",
+]
 SMALL_POINTS = ["data.toy_points=600", "training.epochs=2", "training.device=cpu"]
 
 # name: (preset, overrides); together they reach every branch of the update and the schedules.
@@ -91,6 +96,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "cae-mnist-quick": ("cae-mnist-quick", [*SMALL_IMAGES, "model.base_channels=4"]),
     "vae-mnist": ("vae-mnist", [*SMALL_IMAGES, "model.autoencoder_hidden=32"]),
     "vae-mnist-quick": ("vae-mnist-quick", [*SMALL_IMAGES, "model.autoencoder_hidden=32"]),
+    "bigan-mnist": ("bigan-mnist", [*SMALL_IMAGES, *SMALL_BIGAN]),
+    "bigan-mnist-quick": ("bigan-mnist-quick", [*SMALL_IMAGES, *SMALL_BIGAN]),
     "toy-1d": ("toy-1d", SMALL_POINTS),
     "toy-grid": ("toy-grid", SMALL_POINTS),
     "toy-ring": ("toy-ring", SMALL_POINTS),

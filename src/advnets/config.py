@@ -268,7 +268,7 @@ class ModelConfig:
             for index, size in enumerate(sizes):
                 _check_range(f"model.{name}[{index}]", size, 1, limits.MAX_WIDTH)
         _check_range("model.discriminator_pieces", self.discriminator_pieces, 1, limits.MAX_PIECES)
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        defaults = dataclasses.asdict(ModelConfig())
         for name, owners in FAMILY_OPTIONS.items():
             _check(
                 getattr(self, name) == defaults[name] or self.family in owners,

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from advnets.evaluation.latent_search import SearchSettings, search_latent_codes
-from advnets.evaluation.metrics import embed_images, has_domain_features
+from advnets.evaluation.metrics import classifier_accuracy, has_domain_features
 from advnets.evaluation.neighbours import nearest_neighbours
 from advnets.sampling import eval_mode
 
@@ -163,9 +163,8 @@ def inpaint_test_images(
     if has_domain_features(dataset):
         labels = dataset.labels.test[:n]
         for name, done in [("masked", masked), *completed.items(), ("original", images)]:
-            read = embed_images(done, name).probs.argmax(1)
-            scores.setdefault(name, {})["classifier_accuracy"] = (
-                read.eq(labels).float().mean().item()
+            scores.setdefault(name, {})["classifier_accuracy"] = classifier_accuracy(
+                done, labels, name
             )
     shown = min(10, n)
     rows = [masked[:shown], *(done[:shown] for done in completed.values()), images[:shown]]

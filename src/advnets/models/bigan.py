@@ -8,7 +8,11 @@ hidden layers with batch normalisation and leaky ReLUs (slope 0.2), and z is 50-
 - G: the paper's MLP generator (``models.mlp.MLPGenerator``) with batch normalisation before
   each hidden ReLU, sigmoid output whose bias starts at the logit of the mean pixel;
 - E: x -> [linear, batch norm (not on the first layer), leaky ReLU 0.2] per hidden layer ->
-  linear code of ``noise_dim`` values (unbounded);
+  a code of ``noise_dim`` values, squashed into the support of a uniform prior (a scaled
+  sigmoid: tanh for U[-1, 1]; unbounded for a Gaussian prior). The paper does not say how its
+  encoder's output meets the prior's bounds; unbounded, more than half of E's codes fall
+  outside [-1, 1] within an epoch, where no fake pair's code lies, and D tells the pairs
+  apart by that alone;
 - D: the pair (x, z) concatenated -> [linear, batch norm (not on the first layer), leaky
   ReLU 0.2] per hidden layer -> the logit of P((x, z) comes from (x, E(x))).
 
@@ -25,6 +29,7 @@ import torch
 from torch import nn
 
 from advnets.models.dcgan import init_dcgan_
+from advnets.models.latent import UNIFORM_BOUNDS
 from advnets.models.mlp import MLPGenerator
 
 LEAK = 0.2  # the leaky ReLUs' slope for negative inputs (Donahue et al. 2017)
@@ -46,15 +51,21 @@ def leaky_mlp(width: int, hidden: list[int], out: int) -> nn.Sequential:
 
 
 class Encoder(nn.Module):
-    """E(x): a code z of ``noise_dim`` values for each flat image (the inference network)."""
+    """E(x): a code z of ``noise_dim`` values for each flat image (the inference network),
+    within the support of the ``prior`` (``models.latent``)."""
 
-    def __init__(self, data_dim: int, hidden: list[int], noise_dim: int) -> None:
+    def __init__(self, data_dim: int, hidden: list[int], noise_dim: int, prior: str) -> None:
         super().__init__()
         self.data_dim, self.noise_dim = data_dim, noise_dim
         self.net = leaky_mlp(data_dim, hidden, noise_dim)
+        self.bounds = UNIFORM_BOUNDS.get(prior)  # None: a Gaussian prior, codes unbounded
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        h = self.net(x)
+        if self.bounds is None:
+            return h
+        low, high = self.bounds
+        return low + (high - low) * torch.sigmoid(h)
 
 
 class JointDiscriminator(nn.Module):
@@ -100,6 +111,6 @@ def build_bigan(
 
 def build_bigan_encoder(settings: BiGANSettings, data_dim: int) -> Encoder:
     """E, freshly initialised."""
-    encoder = Encoder(data_dim, settings.encoder_hidden, settings.noise_dim)
+    encoder = Encoder(data_dim, settings.encoder_hidden, settings.noise_dim, settings.noise)
     init_dcgan_(encoder)
     return encoder
