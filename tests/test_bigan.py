@@ -135,6 +135,9 @@ def test_infer_scores_the_encoder_and_the_latent_search_and_the_report_shows_the
     for name in ("E(x)", "pixels"):
         assert 0 <= features["scores"][name]["linear_probe_accuracy"] <= 1
     assert (run / "figures" / "infer.png").is_file()
+    capsys.readouterr()
+    assert main(["inpaint", str(run), "-n", "2", "--steps", "2"]) == 2  # D judges pairs
+    assert "has a D of pairs (x, z)" in capsys.readouterr().err
     assert main(["report", str(run)]) == 0
     assert "advnets infer: test digits" in (run / "report.html").read_text()
 

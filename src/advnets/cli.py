@@ -696,8 +696,10 @@ def _arithmetic_words(summary: dict) -> str:
 
 def _unconditional_players(path: str, needs: str):
     """The run at ``path``, its best G and D and its config, refused in one sentence (saying
-    what the command ``needs``) for a family without a D or a conditional one."""
+    what the command ``needs``) for a family without a D of images alone or a conditional
+    one."""
     from advnets.evaluation.runs import load_players
+    from advnets.models.registry import family
     from advnets.runs.rundir import RunDir
 
     run = RunDir(path)
@@ -705,6 +707,8 @@ def _unconditional_players(path: str, needs: str):
     if discriminator is None or getattr(generator, "num_classes", 0):
         kind = "has no discriminator" if discriminator is None else "is conditional"
         raise ConfigError(f"{path} ({config.model.family}) {kind}: {needs}.")
+    if family(config.model.family).encoder is not None:
+        raise ConfigError(f"{path} ({config.model.family}) has a D of pairs (x, z): {needs}.")
     return run, generator, discriminator, config
 
 
