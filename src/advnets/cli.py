@@ -802,7 +802,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     )
     summary = {
         "checkpoint": meta["checkpoint"],
-        "images": args.n,
+        "images": min(args.n, len(dataset.test)),
         "restarts": args.restarts,
         "steps": args.steps,
         "reconstruction": scores,
@@ -825,7 +825,7 @@ def _inference_words(summary: dict) -> str:
         if "classifier_accuracy" in score:
             parts.append(f"classifier accuracy {score['classifier_accuracy']:.3f}")
         if "seconds" in score:
-            parts.append(f"{score['seconds']:.1f} s")
+            parts.append(f"{score['seconds']:.3f} s")
         lines.append(f"  {name}: " + ", ".join(parts))
     if "features" in summary:
         features = summary["features"]
