@@ -160,3 +160,17 @@ def test_infer_inverts_an_ordinary_g_and_refuses_what_it_cannot_do(tmp_path, mni
     assert main(["infer", str(ae)]) == 2
     error = capsys.readouterr().err
     assert "its own encoder reconstructs" in error and error.count("\n") == 1
+
+
+def test_the_latent_search_inverts_a_g_whose_range_holds_the_images():
+    from test_inpainting import LinearG
+
+    from advnets.evaluation.inference import infer_codes, squared_error
+    from advnets.evaluation.latent_search import SearchSettings
+
+    generator = LinearG()
+    truth = generator(torch.randn(3, 8, generator=torch.Generator().manual_seed(5))).detach()
+    settings = SearchSettings(restarts=2, steps=400, lr=0.05)
+    codes = infer_codes("optimisation", generator, None, truth, settings, seed=0)
+    error = squared_error(generator(codes).detach(), truth)
+    assert (error < 1e-3 * truth.square().sum(1)).all()
