@@ -9,16 +9,15 @@ hidden layers with batch normalisation and leaky ReLUs (slope 0.2), and z is 50-
   each hidden ReLU, sigmoid output whose bias starts at the logit of the mean pixel;
 - E: x -> [linear, batch norm (not on the first layer), leaky ReLU 0.2] per hidden layer ->
   a code of ``noise_dim`` values, squashed into the support of a uniform prior (a scaled
-  sigmoid: tanh for U[-1, 1]; unbounded for a Gaussian prior). The paper does not say how its
-  encoder's output meets the prior's bounds; unbounded, more than half of E's codes fall
-  outside [-1, 1] within an epoch, where no fake pair's code lies, and D tells the pairs
-  apart by that alone;
+  sigmoid: tanh(h / 2) for U[-1, 1]; unbounded for a Gaussian prior). The paper does not say
+  how its encoder's output meets the prior's bounds; left unbounded, 57% of E's codes lay
+  outside [-1, 1] after the quick preset's 5 epochs, where no fake pair's code lies, and D
+  told the pairs apart by that alone (BENCHMARKS.md);
 - D: the pair (x, z) concatenated -> [linear, batch norm (not on the first layer), leaky
   ReLU 0.2] per hidden layer -> the logit of P((x, z) comes from (x, E(x))).
 
 Weights are initialised as DCGAN's (N(0, 0.02), batch-norm scales N(1, 0.02), biases 0;
-``models.dcgan.init_dcgan_``), the BiGAN code's family of choices; the paper does not print
-its initialisation.
+``models.dcgan.init_dcgan_``): our choice, as the paper does not state its initialisation.
 """
 
 from __future__ import annotations
