@@ -48,6 +48,11 @@ SMALL_IMAGES = [  # 3 minibatches per epoch, a validation and a best checkpoint 
     "training.device=cpu",
 ]
 SMALL_CYCLEGAN = ["model.base_channels=4", "model.residual_blocks=1"]  # small networks
+SMALL_BIGAN = [  # its three networks 32 units wide
+    "model.generator_hidden=[32, 32]",
+    "model.encoder_hidden=[32, 32]",
+    "model.discriminator_units=[32, 32]",
+]
 SMALL_POINTS = ["data.toy_points=600", "training.epochs=2", "training.device=cpu"]
 
 # name: (preset, overrides); together they reach every branch of the update and the schedules.
@@ -114,6 +119,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "data.train_subset=12",
         ],
     ),
+    "bigan-mnist": ("bigan-mnist", [*SMALL_IMAGES, *SMALL_BIGAN]),
+    "bigan-mnist-quick": ("bigan-mnist-quick", [*SMALL_IMAGES, *SMALL_BIGAN]),
     "toy-1d": ("toy-1d", SMALL_POINTS),
     "toy-grid": ("toy-grid", SMALL_POINTS),
     "toy-ring": ("toy-ring", SMALL_POINTS),

@@ -749,8 +749,10 @@ def _arithmetic_words(summary: dict) -> str:
 
 def _unconditional_players(path: str, needs: str):
     """The run at ``path``, its best G and D and its config, refused in one sentence (saying
-    what the command ``needs``) for a family without a D or a conditional one."""
+    what the command ``needs``) for a family without a D of images alone or a conditional
+    one."""
     from advnets.evaluation.runs import load_players
+    from advnets.models.registry import family
     from advnets.runs.rundir import RunDir
 
     run = RunDir(path)
@@ -758,6 +760,8 @@ def _unconditional_players(path: str, needs: str):
     if discriminator is None or getattr(generator, "num_classes", 0):
         kind = "has no discriminator" if discriminator is None else "is conditional"
         raise ConfigError(f"{path} ({config.model.family}) {kind}: {needs}.")
+    if family(config.model.family).encoder is not None:
+        raise ConfigError(f"{path} ({config.model.family}) has a D of pairs (x, z): {needs}.")
     return run, generator, discriminator, config
 
 
@@ -794,6 +798,100 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     _record(run, "inpaint", summary, args.json, _inpainting_words)
     print(f"figure: {out} (rows: masked, {', '.join(inpainting.METHODS)}, original)")
     return 0
+
+
+def _inference_methods(path: str, requested: str | None) -> list[str]:
+    """The ways ``advnets infer`` finds codes on the run at ``path`` (both where it learned an
+    encoder, else the latent search), read from its config before any work; refused in one
+    sentence for a run whose G has no codes to infer or a method it lacks."""
+    from advnets.config import AUTOENCODER_FAMILIES
+    from advnets.models.registry import family
+    from advnets.runs.rundir import RunDir
+
+    name = RunDir(path).load_config().model.family
+    chosen = family(name)
+    if name in AUTOENCODER_FAMILIES:
+        raise ConfigError(
+            f"{path} is a {name} run: its own encoder reconstructs (advnets anomaly scores it); "
+            "infer finds the codes of a GAN's G."
+        )
+    if name == "mlp-toy":
+        raise ConfigError(f"{path} is a theory-lab run on points: infer finds codes of images.")
+    if chosen.game in ("conditional", "auxiliary-classifier"):
+        raise ConfigError(
+            f"{path} ({name}) is conditional: its G needs a class beside each code; infer finds "
+            "the codes of an unconditional G."
+        )
+    available = ["encoder", "optimisation"] if chosen.encoder else ["optimisation"]
+    wanted = {None: available, "both": ["encoder", "optimisation"]}.get(requested, [requested])
+    if "encoder" in wanted and chosen.encoder is None:
+        raise ConfigError(
+            f"{path} ({name}) learned no encoder (the bigan family does): use "
+            "--method optimisation to invert its G by latent search."
+        )
+    return wanted
+
+
+@_writes_into_runs
+def cmd_infer(args: argparse.Namespace) -> int:
+    """Codes of test images by the run's encoder and by searching G's latent space, their
+    reconstructions and the encoder's features (advnets.evaluation.inference); writes
+    RUN/infer.json and RUN/figures/infer.png."""
+    from advnets.data.registry import load_dataset
+    from advnets.evaluation import inference
+    from advnets.evaluation.latent_search import SearchSettings
+    from advnets.evaluation.runs import load_encoder, load_generator
+    from advnets.figures.grid import save_grid
+    from advnets.runs.rundir import RunDir
+
+    methods = _inference_methods(args.run_dir, args.method)
+    run = RunDir(args.run_dir)
+    generator, config, meta = load_generator(run, "best")
+    encoder = load_encoder(run, "best")
+    dataset = load_dataset(config.data)
+    settings = SearchSettings(args.restarts, args.steps)
+    scores, rows = inference.reconstruction_scores(
+        methods, generator, encoder, dataset, args.n, settings, args.seed
+    )
+    summary = {
+        "checkpoint": meta["checkpoint"],
+        "images": min(args.n, len(dataset.test)),
+        "restarts": args.restarts,
+        "steps": args.steps,
+        "reconstruction": scores,
+    }
+    if "encoder" in methods and dataset.labels is not None:
+        summary["features"] = inference.feature_scores(encoder, dataset, args.labelled)
+    run.figures.mkdir(exist_ok=True)
+    out = save_grid(
+        run.figures / "infer.png", rows.numpy(), dataset.image_shape, min(10, args.n), scale=3
+    )
+    _record(run, "infer", summary, args.json, _inference_words)
+    print(f"figure: {out} (rows: originals, then G(z) of {', '.join(methods)})")
+    return 0
+
+
+def _inference_words(summary: dict) -> str:
+    lines = [f"{summary['images']} test images reconstructed as G(z):"]
+    for name, score in summary["reconstruction"].items():
+        parts = [f"pixel MSE {score['mse']:.4f}"] if "mse" in score else []
+        if "classifier_accuracy" in score:
+            parts.append(f"classifier accuracy {score['classifier_accuracy']:.3f}")
+        if "seconds" in score:
+            parts.append(f"{score['seconds']:.3f} s")
+        lines.append(f"  {name}: " + ", ".join(parts))
+    if "features" in summary:
+        features = summary["features"]
+        lines.append(
+            f"features, {features['labelled_train_images']:,} labelled training images, "
+            f"{features['test_images']:,} test images:"
+        )
+        for name, score in features["scores"].items():
+            lines.append(
+                f"  {name}: 1-NN accuracy {score['nearest_neighbour_accuracy']:.3f}, "
+                f"linear probe {score['linear_probe_accuracy']:.3f}"
+            )
+    return "\n".join(lines)
 
 
 @_writes_into_runs
@@ -1309,6 +1407,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     _add_run_options(p)
     p.set_defaults(func=cmd_translate)
+
+    p = sub.add_parser(
+        "infer",
+        help="codes of test images by the run's encoder (BiGAN) and by searching G's latent "
+        "space: reconstructions and features",
+        description="Find the codes of test images two ways: the encoder E(x) learned with G "
+        "(bigan runs) and the latent search z* = argmin ||G(z) - x||^2 (any unconditional G). "
+        "Reports each reconstruction G(z)'s pixel MSE, the MNIST classifier's accuracy on it "
+        "and the seconds taken, and, for an encoder, the 1-nearest-neighbour and linear-probe "
+        "test accuracy of E(x) against raw pixels. Writes RUN_DIR/infer.json and "
+        "RUN_DIR/figures/infer.png (rows: originals, G(E(x)), G(z*)).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument(
+        "--method",
+        choices=["encoder", "optimisation", "both"],
+        help="how codes are found (default: both where the run learned an encoder, else "
+        "optimisation)",
+    )
+    p.add_argument(
+        "-n", type=_bounded(1, 10_000), default=100, help="test images reconstructed (default 100)"
+    )
+    p.add_argument("--restarts", type=_bounded(1, 64), default=4, help="random starts per image")
+    p.add_argument(
+        "--steps", type=_bounded(1, 100_000), default=300, help="Adam steps (default 300)"
+    )
+    p.add_argument(
+        "--labelled",
+        type=_bounded(1, 100_000),
+        default=10_000,
+        help="first training images whose labels the feature probes use (default 10000)",
+    )
+    p.add_argument("--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="search seed")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser(
         "semisupervised",

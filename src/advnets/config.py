@@ -189,6 +189,7 @@ FAMILY_OPTIONS = {
     "image_pool": ("cyclegan",),
     "residual_blocks": ("cyclegan",),
     "patch_layers": ("cyclegan",),
+    "encoder_hidden": ("bigan",),
 }
 
 # The theory lab's named remedies for mode collapse (``advnets toy ring --remedy NAME``) and
@@ -227,6 +228,8 @@ class ModelConfig:
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
+    #   bigan: BiGAN/ALI (Donahue et al. 2017), G and an encoder E trained together against a
+    #   joint D(x, z), MLPs with batch norm and leaky ReLUs (advnets.models.bigan)
     #   cyclegan: CycleGAN (Zhu et al. 2017), two generators G: A -> B and F: B -> A and two
     #   PatchGAN discriminators, trained on an unpaired two-domain set (advnets.models.cyclegan)
     family: Literal[
@@ -239,6 +242,7 @@ class ModelConfig:
         "conv-ae",
         "vae",
         "cyclegan",
+        "bigan",
     ] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
@@ -249,7 +253,8 @@ class ModelConfig:
     # not in the paper: batch normalisation before each hidden ReLU of G (DCGAN's generator);
     #   mlp-maxout only. Keeps samples diverse from the first epoch (the main job's preset)
     generator_batchnorm: bool = False
-    discriminator_units: list[int] = field(default_factory=lambda: [240, 240])  # maxout units
+    # maxout units per hidden layer of D; bigan: the widths of D(x, z)'s leaky-ReLU layers
+    discriminator_units: list[int] = field(default_factory=lambda: [240, 240])
     discriminator_pieces: int = 5  # linear pieces per maxout unit
     discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
     discriminator_input_keep: float = 0.8  # dropout keep probability on D's input
@@ -307,6 +312,8 @@ class ModelConfig:
     # cyclegan: stride-2 layers of the PatchGAN discriminators (3: 70x70 patches, Zhu's; 2:
     #   34x34; 1: 16x16)
     patch_layers: int = 3
+    # bigan: widths of the encoder E(x)'s leaky-ReLU hidden layers (Donahue et al.: 1024 each)
+    encoder_hidden: list[int] = field(default_factory=lambda: [1024, 1024])
 
     def validate(self) -> None:
         _check_range("model.noise_dim", self.noise_dim, 1, limits.MAX_WIDTH)
@@ -322,13 +329,13 @@ class ModelConfig:
             self.family != "mlp-toy" or self.noise in ("uniform", "gaussian"),
             f"model.noise = {self.noise!r}: the mlp-toy family takes uniform or gaussian noise.",
         )
-        for name in ("generator_hidden", "discriminator_units"):
+        for name in ("generator_hidden", "discriminator_units", "encoder_hidden"):
             sizes = getattr(self, name)
             _check_range(f"the number of layers in model.{name}", len(sizes), 1, limits.MAX_LAYERS)
             for index, size in enumerate(sizes):
                 _check_range(f"model.{name}[{index}]", size, 1, limits.MAX_WIDTH)
         _check_range("model.discriminator_pieces", self.discriminator_pieces, 1, limits.MAX_PIECES)
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        defaults = dataclasses.asdict(ModelConfig())
         for name, owners in FAMILY_OPTIONS.items():
             _check(
                 getattr(self, name) == defaults[name] or self.family in owners,
@@ -496,6 +503,22 @@ def _check_own_game(family: str, training: TrainingConfig) -> None:
     )
 
 
+def _check_bidirectional(family: str, training: TrainingConfig) -> None:
+    """Refuse, for BiGAN, the settings of the paper's game that its one update does not take."""
+    if family != "bigan":
+        return
+    _check(
+        training.update == "simultaneous",
+        "training.update = 'alternating': the bigan family updates D and G with E from one "
+        "forward pass (training.update: simultaneous).",
+    )
+    _check(
+        training.generator_average == 0,
+        "training.generator_average belongs to the paper's game; the bigan family samples "
+        "from G itself: leave it unset.",
+    )
+
+
 @dataclass
 class RunConfig:
     """A complete, validated description of one training run."""
@@ -534,6 +557,7 @@ class RunConfig:
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         self.data.validate()
         _check_own_game(self.model.family, self.training)
+        _check_bidirectional(self.model.family, self.training)
         two_domains = self.data.dataset in TWO_DOMAIN_DATASETS
         _check(
             two_domains == (self.model.family == "cyclegan"),

@@ -8,17 +8,16 @@ where y is visible and that D takes for real:
     z* = argmin_z  ‖(1 − M) ⊙ (G(z) − y)‖₁  +  λ · log(1 − D(G(z)))        (their Eq. 4–5)
 
 with λ = 0.003 (theirs), several random restarts (the best kept), z kept in the prior's
-support, and Adam. The completion is y where visible and G(z*) where hidden (they blend
-the seam with Poisson editing; here the pixels are copied, stated). Two simple fills are
-the yardsticks: the mean training image, and the training image nearest on the visible
-pixels. Each is judged on the hidden pixels (mean squared error, PSNR) and by the shipped
-classifier's accuracy on the completed digits.
+support, and Adam (``evaluation.latent_search``). The completion is y where visible and G(z*)
+where hidden (they blend the seam with Poisson editing; here the pixels are copied, stated).
+Two simple fills are the yardsticks: the mean training image, and the training image nearest
+on the visible pixels. Each is judged on the hidden pixels (mean squared error, PSNR) and by
+the shipped classifier's accuracy on the completed digits.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from advnets.evaluation.metrics import embed_images, has_domain_features
+from advnets.evaluation.latent_search import SearchSettings, search_latent_codes
+from advnets.evaluation.metrics import classifier_accuracy, has_domain_features
 from advnets.evaluation.neighbours import nearest_neighbours
-from advnets.models.latent import UNIFORM_BOUNDS
 from advnets.sampling import eval_mode
 
 PRIOR_WEIGHT = 0.003  # λ of Yeh et al. 2017
@@ -97,15 +96,6 @@ def _mask_file(path: Path, side: int) -> torch.Tensor:
     return torch.from_numpy((grey < 128).astype(np.float32))
 
 
-@dataclass(frozen=True)
-class SearchSettings:
-    """The latent search: restarts per image, Adam steps and rate."""
-
-    restarts: int = 4
-    steps: int = 300
-    lr: float = 0.01
-
-
 def search_latent(
     generator: torch.nn.Module,
     discriminator: torch.nn.Module,
@@ -115,34 +105,18 @@ def search_latent(
     seed: int = 0,
 ) -> torch.Tensor:
     """G(z*) for each image (see the module docstring), the best of the restarts."""
-    n, restarts = len(images), settings.restarts
-    rng = torch.Generator().manual_seed(seed)
-    z = generator.sample_noise(n * restarts, rng).requires_grad_(True)
-    target, visible = images.repeat(restarts, 1), 1 - hidden
-    optimizer = torch.optim.Adam([z], lr=settings.lr)
-    bounds = UNIFORM_BOUNDS.get(getattr(generator, "noise", ""), None)
-    with eval_mode(generator), eval_mode(discriminator):
-        for _ in range(settings.steps):
-            loss = _inpainting_loss(generator, discriminator, z, target, visible)
-            optimizer.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            optimizer.step()
-            if bounds is not None:  # back into the prior's support
-                with torch.no_grad():
-                    z.clamp_(*bounds)
-        with torch.no_grad():
-            loss = _inpainting_loss(generator, discriminator, z, target, visible)
-            best = loss.reshape(restarts, n).argmin(dim=0)
-            chosen = z.detach().reshape(restarts, n, -1)[best, torch.arange(n)]
-            return generator(chosen)
+    visible = 1 - hidden
 
+    def inpainting_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-image contextual loss (L1 on the visible pixels) + λ · log(1 − D(G(z)))."""
+        contextual = ((fake - target).abs() * visible).sum(dim=1)
+        prior = -F.softplus(discriminator(fake).reshape(-1))  # log(1 − D) = −softplus(logit)
+        return contextual + PRIOR_WEIGHT * prior
 
-def _inpainting_loss(generator, discriminator, z, target, visible) -> torch.Tensor:
-    """Per-image contextual loss (L1 on the visible pixels) + λ · log(1 − D(G(z)))."""
-    fake = generator(z)
-    contextual = ((fake - target).abs() * visible).sum(dim=1)
-    prior = -F.softplus(discriminator(fake).reshape(-1))  # log(1 − D) = −softplus(logit)
-    return contextual + PRIOR_WEIGHT * prior
+    with eval_mode(discriminator):
+        codes = search_latent_codes(generator, inpainting_loss, images, settings, seed)
+    with torch.no_grad(), eval_mode(generator):
+        return generator(codes)
 
 
 def complete(images: torch.Tensor, hidden: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
@@ -189,9 +163,8 @@ def inpaint_test_images(
     if has_domain_features(dataset):
         labels = dataset.labels.test[:n]
         for name, done in [("masked", masked), *completed.items(), ("original", images)]:
-            read = embed_images(done, name).probs.argmax(1)
-            scores.setdefault(name, {})["classifier_accuracy"] = (
-                read.eq(labels).float().mean().item()
+            scores.setdefault(name, {})["classifier_accuracy"] = classifier_accuracy(
+                done, labels, name
             )
     shown = min(10, n)
     rows = [masked[:shown], *(done[:shown] for done in completed.values()), images[:shown]]

@@ -325,6 +325,14 @@ def embed_images(
     return embed(classifier or load_classifier(), torch.from_numpy(checked))
 
 
+def classifier_accuracy(
+    images: np.ndarray | torch.Tensor, labels: torch.Tensor, name: str
+) -> float:
+    """The share of flat 28x28 ``images`` (called ``name`` in an error) that the shipped
+    classifier reads as their ``labels``."""
+    return embed_images(images, name).probs.argmax(1).eq(labels).float().mean().item()
+
+
 def domain_metrics(
     images: np.ndarray | torch.Tensor,
     reference: np.ndarray | torch.Tensor | Embedding,

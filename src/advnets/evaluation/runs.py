@@ -43,7 +43,8 @@ from advnets.evaluation.neighbours import memorisation_check, nearest_train_dist
 from advnets.evaluation.parzen import ParzenResult, parzen_protocol
 from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.games.average import sampling_prefix
-from advnets.models import build_models
+from advnets.games.bigan import ENCODER
+from advnets.models import build_encoder, build_models
 from advnets.models.autoencoder import VAE
 from advnets.models.registry import family
 from advnets.runs import checkpoint as ckpt
@@ -129,6 +130,30 @@ def load_players(
     without one), from checkpoints/<checkpoint>.safetensors (``best`` falls back to
     ``last``). A CycleGAN run's pairs (``models.cyclegan``) only where the caller takes a
     ``translator``: the other tools draw samples from G, which a translator cannot give."""
+    config, tensors, meta, data_dim = _read_checkpoint(run, checkpoint, translator)
+    generator, discriminator = build_models(config.model, data_dim)
+    ckpt.load_module(sampling_prefix(tensors), generator, tensors)
+    if discriminator is not None:
+        ckpt.load_module("discriminator", discriminator, tensors)
+    return generator, discriminator, config, meta
+
+
+def load_encoder(run: RunDir, checkpoint: str = "best") -> torch.nn.Module | None:
+    """The encoder E(x) of a run whose family learns one with G (BiGAN's), with the weights of
+    checkpoints/<checkpoint>.safetensors (as :func:`load_players`); None for the others."""
+    config, tensors, _, data_dim = _read_checkpoint(run, checkpoint)
+    encoder = build_encoder(config.model, data_dim)
+    if encoder is not None:
+        ckpt.load_module(ENCODER, encoder, tensors)
+    return encoder
+
+
+def _read_checkpoint(
+    run: RunDir, checkpoint: str, translator: bool = False
+) -> tuple[RunConfig, dict, dict, int]:
+    """A run's config, the tensors and metadata of checkpoints/<checkpoint>.safetensors
+    (``best`` falls back to ``last``) and the data dimension its networks were built for; a
+    CycleGAN run only for a caller that takes a ``translator``."""
     config = run.load_config()
     if not translator:
         refuse_translator(run, config)
@@ -139,11 +164,7 @@ def load_players(
     meta["checkpoint"] = path.stem
     # recorded in the checkpoint; before it was, only the MLP families existed
     data_dim = meta.get("data_dim") or tensors["generator.output.bias"].shape[0]
-    generator, discriminator = build_models(config.model, data_dim)
-    ckpt.load_module(sampling_prefix(tensors), generator, tensors)
-    if discriminator is not None:
-        ckpt.load_module("discriminator", discriminator, tensors)
-    return generator, discriminator, config, meta
+    return config, tensors, meta, data_dim
 
 
 def score_samples(samples, dataset: Dataset) -> ParzenResult:

@@ -198,6 +198,11 @@ def write_report(
             "latent-search completions, and the originals (scores in inpaint.json).",
         ),
         _figure(
+            figures.get("infer"),
+            "advnets infer: test digits, then their reconstructions G(E(x)) by the encoder "
+            "(BiGAN runs) and G(z*) by searching the latent space (scores in infer.json).",
+        ),
+        _figure(
             figures.get("anomaly"),
             "advnets anomaly: the best and the worst reconstructed test images, each above "
             "its reconstruction (AUROC in anomaly.json).",

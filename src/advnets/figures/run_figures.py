@@ -62,7 +62,7 @@ def write_figures(
         )
     paths["curves"] = plot_curves(read_metrics(run.metrics), run.curves)
     paths["samples"] = run.samples / "latest.png"
-    for made_by_its_command in ("arithmetic", "inpaint", "anomaly"):  # where they were run
+    for made_by_its_command in ("arithmetic", "inpaint", "infer", "anomaly"):  # where they were run
         paths[made_by_its_command] = run.figures / f"{made_by_its_command}.png"
     return {name: p for name, p in paths.items() if Path(p).is_file()}
 

@@ -8,6 +8,7 @@ from advnets.config import RunConfig
 from advnets.data.datasets import Dataset
 from advnets.games.autoencoding import Autoencoding, VariationalAutoencoding
 from advnets.games.base import Game
+from advnets.games.bigan import BiGAN
 from advnets.games.conditional import AuxiliaryClassifierGAN, ConditionalGAN
 from advnets.games.cycle import CycleGAN
 from advnets.games.gan import GAN
@@ -18,8 +19,8 @@ def build_game(
     config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
 ) -> Game:
     """The game a run's model family plays (the paper's GAN, the conditional net's, AC-GAN's,
-    an autoencoder's or VAE's alone, or CycleGAN's), its networks initialised from the global
-    RNG as it stands."""
+    BiGAN's, an autoencoder's or VAE's alone, or CycleGAN's), its networks initialised from
+    the global RNG as it stands."""
     return GAMES[family(config.model.family).game](config, dataset, device, world_size)
 
 
@@ -30,4 +31,5 @@ GAMES: dict[str, type[Game]] = {
     "autoencoder": Autoencoding,  # the autoencoders: one network, its reconstruction error
     "vae": VariationalAutoencoding,  # Kingma & Welling's VAE: its negative ELBO
     "cycle": CycleGAN,  # Zhu et al.'s two translators and two critics on two unpaired domains
+    "bidirectional": BiGAN,  # BiGAN/ALI: G and an encoder E against a joint D(x, z)
 }

@@ -28,12 +28,23 @@ def build_models(
     return chosen.build(chosen.section(config), data_dim, pixel_means_logit)
 
 
+def build_encoder(config: ModelConfig, data_dim: int) -> torch.nn.Module | None:
+    """The encoder E(x) of a family that learns one with G (BiGAN's), freshly initialised;
+    None for the others."""
+    chosen = family(config.family)
+    if chosen.encoder is None:
+        return None
+    return chosen.encoder(chosen.section(config), data_dim)
+
+
 def model_parameters(config: ModelConfig, data_dim: int) -> int:
-    """Trainable parameters of G and D together, counted without allocating them."""
+    """Trainable parameters of G and D together (and of E, where the family has one), counted
+    without allocating them."""
     chosen = family(config.family)
     with torch.device("meta"):  # shapes only: no memory, no initialisation
         shapes = chosen.build(chosen.section(config), data_dim, None)
-    return sum(count_parameters(module) for module in shapes if module is not None)
+        encoder = build_encoder(config, data_dim)
+    return sum(count_parameters(module) for module in (*shapes, encoder) if module is not None)
 
 
 def count_parameters(module: torch.nn.Module) -> int:
@@ -46,6 +57,7 @@ __all__ = [
     "MaxoutDiscriminator",
     "ToyDiscriminator",
     "ToyGenerator",
+    "build_encoder",
     "build_models",
     "count_parameters",
     "model_parameters",

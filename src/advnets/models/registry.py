@@ -2,8 +2,10 @@
 
 A family also names the game that trains it (``advnets.games``): ``gan``, the adversarial
 game of G and D; ``autoencoder`` and ``vae``, one network trained alone (its D is None), whose
-decoder is the generator (``models.autoencoder.DecoderGenerator``); ``cycle``, CycleGAN's, whose
-G and D each hold a pair of networks, one per direction or domain (``models.cyclegan``).
+decoder is the generator (``models.autoencoder.DecoderGenerator``); ``bidirectional``,
+BiGAN's, whose family also builds an encoder E trained with G against a joint D(x, z);
+``cycle``, CycleGAN's, whose G and D each hold a pair of networks, one per direction or
+domain (``models.cyclegan``).
 
 A run's ``model.family`` picks the family; the family reads only the ``model.*`` keys its
 settings class names (its section), so adding a family adds an entry here, not a branch.
@@ -29,6 +31,7 @@ from advnets.models.autoencoder import (
     build_mlp_autoencoder,
     build_vae,
 )
+from advnets.models.bigan import BiGANSettings, build_bigan, build_bigan_encoder
 from advnets.models.conditional import (
     AuxiliaryClassifierSettings,
     ConditionalSettings,
@@ -50,9 +53,12 @@ class Family:
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
     # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
     #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "autoencoder",
-    #   "vae", one network alone (D is None); "cycle", CycleGAN's two generators and two
-    #   discriminators on two unpaired domains (G and D each hold a pair)
+    #   "vae", one network alone (D is None); "bidirectional", BiGAN's G and E against D(x, z);
+    #   "cycle", CycleGAN's two generators and two discriminators on two unpaired domains (G
+    #   and D each hold a pair)
     game: str = "gan"
+    # builds the encoder E(x) (settings, data dimension) of a family that learns one with G
+    encoder: Callable[[Any, int], nn.Module] | None = None
 
     def section(self, config: ModelConfig) -> Any:
         """This family's settings, read from the model config."""
@@ -74,6 +80,8 @@ FAMILIES: dict[str, Family] = {
     "vae": Family(VAESettings, build_vae, "vae"),  # Kingma & Welling 2014
     # Zhu et al. 2017: G: A -> B and F: B -> A, PatchGAN D_A and D_B (models.cyclegan)
     "cyclegan": Family(CycleGANSettings, build_cyclegan, "cycle"),
+    # Donahue et al. 2017 (BiGAN; ALI): G and an encoder E against a joint D(x, z)
+    "bigan": Family(BiGANSettings, build_bigan, "bidirectional", build_bigan_encoder),
 }
 
 
