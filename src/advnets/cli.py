@@ -513,16 +513,11 @@ def cmd_anomaly(args: argparse.Namespace) -> int:
 
 @_writes_into_runs
 def cmd_figures(args: argparse.Namespace) -> int:
-    from advnets.figures.run_figures import paper_figures, write_figures
+    from advnets.figures.run_figures import Drawing, paper_figures, write_figures
 
-    drawing = {
-        "rows": args.rows,
-        "columns": args.columns,
-        "steps": args.steps,
-        "spherical": args.spherical,
-        "gif": not args.no_gif,
-        "seed": args.seed,
-    }
+    drawing = Drawing(
+        args.rows, args.columns, args.steps, args.spherical, not args.no_gif, args.seed
+    )
     if args.pretrained is not None:
         from advnets.config import DataConfig
         from advnets.data.registry import load_dataset
@@ -531,10 +526,10 @@ def cmd_figures(args: argparse.Namespace) -> int:
         generator, _ = load_pretrained(args.pretrained)
         folder = Path(args.out or f"figures-{args.pretrained}")
         dataset = load_dataset(DataConfig(data_dir=args.data_dir))
-        paths = paper_figures(generator, dataset, folder, **drawing)
+        paths = paper_figures(generator, dataset, folder, drawing)
     else:
         [(run, _, _)], dataset = _open_runs([args.run_dir], args)
-        paths = write_figures(run, dataset, **drawing)
+        paths = write_figures(run, dataset, drawing)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

@@ -558,20 +558,24 @@ class RunConfig:
         self.data.validate()
         _check_own_game(self.model.family, self.training)
         _check_bidirectional(self.model.family, self.training)
-        two_domains = self.data.dataset in TWO_DOMAIN_DATASETS
-        _check(
-            two_domains == (self.model.family == "cyclegan"),
-            f"model.family = {self.model.family!r} does not fit data.dataset = "
-            f"{self.data.dataset!r}: the cyclegan family translates between the two domains of "
-            f"{' or '.join(TWO_DOMAIN_DATASETS)}, which no other family trains on.",
-        )
-        toy_data = self.data.dataset in TOY_DATASETS
-        _check(
-            toy_data == (self.model.family == "mlp-toy"),
-            f"model.family = {self.model.family!r} does not fit data.dataset = "
-            f"{self.data.dataset!r}: use mlp-toy for the toy datasets "
-            f"({', '.join(TOY_DATASETS)}) and an image family for images.",
-        )
+        reasons = {  # the data only one family trains on, and why
+            "cyclegan": (
+                TWO_DOMAIN_DATASETS,
+                "the cyclegan family translates between the two domains of "
+                f"{' or '.join(TWO_DOMAIN_DATASETS)}, which no other family trains on.",
+            ),
+            "mlp-toy": (
+                TOY_DATASETS,
+                f"use mlp-toy for the toy datasets ({', '.join(TOY_DATASETS)}) and an image "
+                "family for images.",
+            ),
+        }
+        for owner, (datasets, reason) in reasons.items():
+            _check(
+                (self.data.dataset in datasets) == (self.model.family == owner),
+                f"model.family = {self.model.family!r} does not fit data.dataset = "
+                f"{self.data.dataset!r}: {reason}",
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:

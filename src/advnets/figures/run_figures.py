@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,16 +27,22 @@ from advnets.sampling import generate, generate_by_class, interpolation_samples
 FIGURE_NOISE_SEED = 0  # fixed and printed in the report: the samples are not cherry-picked
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """How the paper's figures are drawn: ``rows`` of both, ``columns`` samples per row of
+    Figure 2, ``steps`` images per path of Figure 3 (``spherical`` or linear paths, with an
+    animated GIF unless ``gif`` is False), from noise seed ``seed``."""
+
+    rows: int = 8
+    columns: int = 6
+    steps: int = 10
+    spherical: bool = False
+    gif: bool = True
+    seed: int = FIGURE_NOISE_SEED
+
+
 def write_figures(
-    run: RunDir,
-    dataset: Dataset | None = None,
-    *,
-    rows: int = 8,
-    columns: int = 6,
-    steps: int = 10,
-    spherical: bool = False,
-    gif: bool = True,
-    seed: int = FIGURE_NOISE_SEED,
+    run: RunDir, dataset: Dataset | None = None, drawing: Drawing = Drawing()
 ) -> dict[str, Path]:
     """Figure 2, Figure 3, the memorisation and class plots, and curves.png, for the best
     checkpoint; the test-set evaluation is computed first if it is missing or stale."""
@@ -43,8 +50,7 @@ def write_figures(
     dataset = dataset or load_dataset(config.data)
     ckpt.check_data(meta, dataset.sha256, run.path)
     evaluation = ensure_evaluation(run, dataset)
-    drawing = (rows, columns, steps, spherical, gif, seed)
-    paths = paper_figures(generator, dataset, run.figures, *drawing)
+    paths = paper_figures(generator, dataset, run.figures, drawing)
     distances = load_distances(run)
     paths["memorisation"] = plot_memorisation(
         distances["samples"], distances["test"], run.figures / "memorisation.png"
@@ -56,7 +62,7 @@ def write_figures(
             evaluation["reference_class_counts"],
         )
     if getattr(generator, "num_classes", 0):  # a conditional run: its classes, column by column
-        by_class = generate_by_class(generator, rows, seed).numpy()
+        by_class = generate_by_class(generator, drawing.rows, drawing.seed).numpy()
         paths["by_class"] = save_grid(
             run.figures / "by_class.png", by_class, dataset.image_shape, generator.num_classes, 3
         )
@@ -68,19 +74,13 @@ def write_figures(
 
 
 def paper_figures(
-    generator: torch.nn.Module,
-    dataset: Dataset,
-    folder: Path,
-    rows: int = 8,
-    columns: int = 6,
-    steps: int = 10,
-    spherical: bool = False,
-    gif: bool = True,
-    seed: int = FIGURE_NOISE_SEED,
+    generator: torch.nn.Module, dataset: Dataset, folder: Path, drawing: Drawing = Drawing()
 ) -> dict[str, Path]:
     """The paper's figures of any generator, into ``folder``: Figure 2 (samples, each row's
     last beside its nearest training image) and Figure 3 (paths through the noise space, the
-    chosen kind and the other, and an animated GIF unless ``gif`` is False)."""
+    chosen kind and the other, and an animated GIF unless ``drawing.gif`` is False)."""
+    rows, columns, steps, seed = drawing.rows, drawing.columns, drawing.steps, drawing.seed
+    spherical, gif = drawing.spherical, drawing.gif
     folder.mkdir(parents=True, exist_ok=True)
     shape = dataset.image_shape
     paths = {}

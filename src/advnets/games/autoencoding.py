@@ -79,13 +79,7 @@ class Autoencoding(Game):
         self.loss = self._objective(self.network)
         self._loss = self.loss  # what the update calls (DDP's wrapper in a multi-process run)
         train_cfg = config.training
-        optimizer = build_optimizer(
-            train_cfg.optimizer,
-            self.network.parameters(),
-            train_cfg.lr,
-            train_cfg.momentum_start,
-            train_cfg.adam_betas,
-        )
+        optimizer = build_optimizer(train_cfg, self.network.parameters())
         self.optimizers = {"g": optimizer}
         self._train_images = dataset.train  # what the sampler's codes are fitted to
         self._fitted = False  # whether the sampler's Gaussian fits the current weights
@@ -128,13 +122,12 @@ class Autoencoding(Game):
         return self.generator
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = ckpt.module_tensors("generator", self.sampler())
-        opt_tensors, opt_meta = ckpt.optimizer_tensors("optimizer.g", self.optimizers["g"])
-        return {**tensors, **opt_tensors}, {"optimizer.g": opt_meta}
+        optimizer_tensors, meta = self.optimizer_state()
+        return {**ckpt.module_tensors("generator", self.sampler()), **optimizer_tensors}, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         ckpt.load_module("generator", self.generator, tensors)
-        ckpt.load_optimizer("optimizer.g", self.optimizers["g"], tensors, meta["optimizer.g"])
+        self.load_optimizer_state(tensors, meta)
         self._fitted = True  # the checkpoint's Gaussian was fitted to its weights
 
     def flops_per_image(self) -> float:

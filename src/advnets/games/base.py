@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from advnets.runs import checkpoint as ckpt
+
 ROLES = ("d", "g")  # the roles an optimiser may have (see the module's docstring)
 
 
@@ -93,6 +95,22 @@ class Game(ABC):
     @abstractmethod
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         """Continue from what :meth:`state_tensors` handed to a checkpoint."""
+
+    def optimizer_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """The tensors and the JSON-ready metadata of every optimiser's state, by role, for a
+        checkpoint (``optimizer.d``, ``optimizer.g``)."""
+        tensors, meta = {}, {}
+        for role in (role for role in ROLES if role in self.optimizers):
+            name = f"optimizer.{role}"
+            role_tensors, meta[name] = ckpt.optimizer_tensors(name, self.optimizers[role])
+            tensors.update(role_tensors)
+        return tensors, meta
+
+    def load_optimizer_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Restore every optimiser from what :meth:`optimizer_state` handed a checkpoint."""
+        for role in (role for role in ROLES if role in self.optimizers):
+            name = f"optimizer.{role}"
+            ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
 
     def minibatches_per_step(self) -> int:
         """Minibatches per generator update (for the progress bar)."""

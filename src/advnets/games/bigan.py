@@ -58,19 +58,10 @@ class BiGAN(Game):
             network.to(device)
         self._g, self._e, self._d = self.generator, self.encoder, self.discriminator
         train_cfg = config.training
-
-        def optimizer(parameters) -> torch.optim.Optimizer:
-            return build_optimizer(
-                train_cfg.optimizer,
-                parameters,
-                train_cfg.lr,
-                train_cfg.momentum_start,
-                train_cfg.adam_betas,
-            )
-
+        encoding = itertools.chain(self.generator.parameters(), self.encoder.parameters())
         self.optimizers = {
-            "d": optimizer(self.discriminator.parameters()),
-            "g": optimizer(itertools.chain(self.generator.parameters(), self.encoder.parameters())),
+            "d": build_optimizer(train_cfg, self.discriminator.parameters()),
+            "g": build_optimizer(train_cfg, encoding),
         }
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
 
@@ -115,21 +106,14 @@ class BiGAN(Game):
             **ckpt.module_tensors("discriminator", self.discriminator),
             **ckpt.module_tensors(ENCODER, self.encoder),
         }
-        meta = {}
-        for role in ("d", "g"):
-            opt_tensors, meta[f"optimizer.{role}"] = ckpt.optimizer_tensors(
-                f"optimizer.{role}", self.optimizers[role]
-            )
-            tensors.update(opt_tensors)
-        return tensors, meta
+        optimizer_tensors, meta = self.optimizer_state()
+        return {**tensors, **optimizer_tensors}, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)
         ckpt.load_module(ENCODER, self.encoder, tensors)
-        for role in ("d", "g"):
-            name = f"optimizer.{role}"
-            ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
+        self.load_optimizer_state(tensors, meta)
 
     def flops_per_image(self) -> float:
         """Forward MACs of E, G and D on both pairs, x 3 for the backward passes' weight and

@@ -95,13 +95,7 @@ class CycleGAN(Game):
         self.generator = self.generators  # what Game names G: here both translators
         train_cfg = config.training
         self.optimizers = {
-            role: build_optimizer(
-                train_cfg.optimizer,
-                net.parameters(),
-                train_cfg.lr,
-                train_cfg.momentum_start,
-                train_cfg.adam_betas,
-            )
+            role: build_optimizer(train_cfg, net.parameters())
             for role, net in (("d", self.discriminators), ("g", self.generators))
         }
         settings = family(config.model.family).section(config.model)
@@ -193,12 +187,8 @@ class CycleGAN(Game):
             "rng.pool": self.pool_rng.get_state(),
         }
         meta: dict = {"pool_counts": [pool.count for pool in self.pools]}
-        for role in ("d", "g"):
-            opt_tensors, meta[f"optimizer.{role}"] = ckpt.optimizer_tensors(
-                f"optimizer.{role}", self.optimizers[role]
-            )
-            tensors.update(opt_tensors)
-        return tensors, meta
+        optimizer_tensors, optimizer_meta = self.optimizer_state()
+        return {**tensors, **optimizer_tensors}, {**meta, **optimizer_meta}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         ckpt.load_module("generator", self.generators, tensors)
@@ -207,9 +197,7 @@ class CycleGAN(Game):
             pool.images.copy_(tensors[f"pool.{name}"])
             pool.count = count
         self.pool_rng.set_state(tensors["rng.pool"])
-        for role in ("d", "g"):
-            name = f"optimizer.{role}"
-            ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
+        self.load_optimizer_state(tensors, meta)
 
     def flops_per_image(self) -> float:
         """An estimate per image of A (with one of B): forward multiply-adds of G's 4 passes

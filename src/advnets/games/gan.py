@@ -168,13 +168,7 @@ class GAN(Game):
         self._separate_halves = has_batchnorm(self.discriminator)
         train_cfg = config.training
         self.optimizers = {
-            role: build_optimizer(
-                train_cfg.optimizer,
-                net.parameters(),
-                train_cfg.lr,
-                train_cfg.momentum_start,
-                train_cfg.adam_betas,
-            )
+            role: build_optimizer(train_cfg, net.parameters())
             for role, net in (("d", self.discriminator), ("g", self.generator))
         }
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
@@ -188,13 +182,7 @@ class GAN(Game):
             self.unrolled = UnrolledDiscriminator(
                 self.discriminator,
                 self.optimizers["d"],
-                lambda params: build_optimizer(
-                    train_cfg.optimizer,
-                    params,
-                    train_cfg.lr,
-                    train_cfg.momentum_start,
-                    train_cfg.adam_betas,
-                ),
+                lambda params: build_optimizer(train_cfg, params),
                 train_cfg.unrolled_steps,
             )
         # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
@@ -379,22 +367,15 @@ class GAN(Game):
             **ckpt.module_tensors("discriminator", self.discriminator),
             **(ckpt.module_tensors(AVERAGE, self.sampler()) if self.average else {}),
         }
-        meta = {}
-        for role in ("d", "g"):
-            opt_tensors, meta[f"optimizer.{role}"] = ckpt.optimizer_tensors(
-                f"optimizer.{role}", self.optimizers[role]
-            )
-            tensors.update(opt_tensors)
-        return tensors, meta
+        optimizer_tensors, meta = self.optimizer_state()
+        return {**tensors, **optimizer_tensors}, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)
         if self.average is not None:  # a run forked from one without it starts from G itself
             ckpt.load_module(sampling_prefix(tensors), self.average.generator, tensors)
-        for role in ("d", "g"):
-            name = f"optimizer.{role}"
-            ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
+        self.load_optimizer_state(tensors, meta)
 
     def flops_per_image(self) -> float:
         return self._update_flops()

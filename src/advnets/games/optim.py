@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import torch
 
+from advnets.config import TrainingConfig
+
 
 class ClassicalMomentumSGD(torch.optim.Optimizer):
     """SGD with classical momentum, as in Pylearn2 (the paper's reference code).
@@ -96,11 +98,12 @@ def adam(params: list[torch.Tensor], lr: float, betas: list[float]) -> torch.opt
 
 
 def build_optimizer(
-    name: str, params: Iterable[torch.Tensor], lr: float, momentum: float, betas: list[float]
+    training: TrainingConfig, params: Iterable[torch.Tensor]
 ) -> torch.optim.Optimizer:
-    """The optimiser a training config names: 'sgd' (classical momentum) or 'adam'."""
-    if name == "sgd":
-        return ClassicalMomentumSGD(params, lr=lr, momentum=momentum)
-    if name == "adam":
-        return adam(list(params), lr, betas)
-    raise ValueError(f"unknown optimizer {name!r}; choose 'sgd' or 'adam'.")
+    """The optimiser a training config names for ``params``: 'sgd' (classical momentum, at
+    its starting momentum) or 'adam', at the initial learning rate."""
+    if training.optimizer == "sgd":
+        return ClassicalMomentumSGD(params, lr=training.lr, momentum=training.momentum_start)
+    if training.optimizer == "adam":
+        return adam(list(params), training.lr, training.adam_betas)
+    raise ValueError(f"unknown optimizer {training.optimizer!r}; choose 'sgd' or 'adam'.")
