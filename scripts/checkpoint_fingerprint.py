@@ -72,6 +72,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "mnist-quick": ("mnist-quick", [*SMALL_IMAGES, "training.precision=fp32"]),
     "mnist-quick-bf16": ("mnist-quick", [*SMALL_IMAGES, "training.precision=bf16"]),
     "dcgan-mnist": ("dcgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
+    "dcgan-mnist-quick": (
+        "dcgan-mnist-quick",
+        [*SMALL_IMAGES, "model.base_channels=4", "model.dcgan_hidden=16"],
+    ),
     "cgan-mnist": ("cgan-mnist", SMALL_IMAGES),
     "acgan-mnist": ("acgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
     "acgan-mnist-quick": ("acgan-mnist-quick", [*SMALL_IMAGES, "model.base_channels=4"]),
