@@ -715,10 +715,16 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     from advnets.data.registry import load_dataset
     from advnets.evaluation import inpainting
     from advnets.figures.grid import save_grid
+    from advnets.models.ssgan import SemiSupervisedDiscriminator
 
     run, generator, discriminator, config = _unconditional_players(
         args.run_dir, "inpainting searches the codes of an unconditional G, judged by its D"
     )
+    if isinstance(discriminator, SemiSupervisedDiscriminator):
+        raise ConfigError(
+            f"{args.run_dir} ({config.model.family}) has a K+1-class D, not one logit of real "
+            "or fake: inpainting's search needs the paper's D."
+        )
     dataset = load_dataset(config.data)
     if dataset.image_shape is None:
         raise ConfigError(f"{args.run_dir} was trained on points, not images: nothing to inpaint.")
@@ -748,7 +754,8 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     """A linear classifier on D's features from a few labels, against pixels and a network
     trained on the labels alone (advnets.evaluation.semisupervised); semisupervised.json."""
     from advnets.data.registry import load_dataset
-    from advnets.evaluation.semisupervised import semi_supervised_scores
+    from advnets.evaluation.semisupervised import classifier_error, semi_supervised_scores
+    from advnets.models.ssgan import SemiSupervisedDiscriminator
 
     run, _, discriminator, config = _unconditional_players(
         args.run_dir, "the features must come from a D that learned without labels"
@@ -757,6 +764,12 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     if dataset.labels is None:
         raise ConfigError(f"{config.data.dataset} has no labels to learn classes from.")
     summary = semi_supervised_scores(discriminator, dataset, args.per_class, args.draws, args.seed)
+    if isinstance(discriminator, SemiSupervisedDiscriminator):  # a classifier itself
+        summary["k_plus_one_d"] = {
+            "labelled_per_class": config.data.labelled_per_class,
+            "label_draw_seed": config.data.label_draw_seed,
+            "test_error": classifier_error(discriminator, dataset.test, dataset.labels.test),
+        }
     _record(run, "semisupervised", summary, args.json, _semisupervised_words)
     return 0
 
@@ -769,6 +782,12 @@ def _semisupervised_words(summary: dict) -> str:
     for name, errors in summary["test_error"].items():
         shown = ", ".join(f"{e:.3f}" for e in errors)
         lines.append(f"  {name:15s} {summary['mean_test_error'][name]:.3f}  ({shown})")
+    own = summary.get("k_plus_one_d")
+    if own:
+        lines.append(
+            f"  {'K+1-class D':15s} {own['test_error']:.3f}  (its own classes, trained with "
+            f"{own['labelled_per_class']} labels per class of draw {own['label_draw_seed']})"
+        )
     return "\n".join(lines)
 
 

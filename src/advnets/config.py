@@ -100,6 +100,11 @@ class DataConfig:
     # leave this class (a digit of mnist) out of the training and validation images
     #   (anomaly detection: it is then the anomaly; the test set keeps every class); None: none
     exclude_class: int | None = None
+    # ssgan-mlp: labelled training images per class (Salimans et al. 2016: 10 on MNIST), drawn
+    #   as `advnets semisupervised` draws them (advnets.data.labelled); the other training
+    #   images are the unlabelled ones. null: every other family (which reads no labels so)
+    labelled_per_class: int | None = None
+    label_draw_seed: int = 0  # ssgan-mlp: the seed of that draw (the same seed, the same images)
 
     def validate(self) -> None:
         _check(
@@ -120,6 +125,9 @@ class DataConfig:
             f"{CHANNEL_KINDS.get(have)}; choose data that fit the preset, or another preset.",
         )
         _check_range("data.image_size", self.image_size, 1, limits.MAX_IMAGE_SIDE)
+        if self.labelled_per_class is not None:
+            _check_range("data.labelled_per_class", self.labelled_per_class, 1, limits.MAX_BATCH)
+        _check_range("data.label_draw_seed", self.label_draw_seed, 0, limits.MAX_SEED)
         _check(
             self.dataset != "folder" or self.folder is not None,
             "data.dataset = 'folder' trains on your own images: give their folder with "
@@ -149,7 +157,9 @@ FAMILY_OPTIONS = {
     "generator_skip": ("mlp-toy",),
     "toy_layers": ("mlp-toy",),
     "discriminator_pack": ("mlp-toy",),
-    "num_classes": ("cgan-mlp", "acgan"),
+    "num_classes": ("cgan-mlp", "acgan", "ssgan-mlp"),
+    "discriminator_input_noise": ("ssgan-mlp",),
+    "discriminator_hidden_noise": ("ssgan-mlp",),
     "generator_hidden_keep": ("cgan-mlp",),
     "generator_sampling_dropout": ("cgan-mlp",),
 }
@@ -187,11 +197,21 @@ class ModelConfig:
     #   cgan-mlp: the conditional adversarial net's MLPs, G(z | y) and D(x | y) (Mirza &
     #   Osindero 2014; advnets.models.conditional), trained on labelled images
     #   acgan: AC-GAN with DCGAN's networks, D also classifies (Odena et al. 2017)
+    #   ssgan-mlp: the semi-supervised GAN, a K+1-class D and G trained by feature matching
+    #   (Salimans et al. 2016; advnets.models.ssgan), from data.labelled_per_class labels
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
     family: Literal[
-        "mlp-maxout", "mlp-toy", "dcgan", "cgan-mlp", "acgan", "mlp-ae", "conv-ae", "vae"
+        "mlp-maxout",
+        "mlp-toy",
+        "dcgan",
+        "cgan-mlp",
+        "acgan",
+        "ssgan-mlp",
+        "mlp-ae",
+        "conv-ae",
+        "vae",
     ] = "mlp-maxout"
     noise_dim: int = 100  # dimension of z; mlp-ae, conv-ae, vae: the code's (the latent's) size
     # uniform: on [-sqrt3, sqrt3] (unit variance, the paper's); uniform-pm1: on [-1, 1]
@@ -225,7 +245,13 @@ class ModelConfig:
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution
     base_channels: int = 32
-    num_classes: int = 10  # cgan-mlp, acgan: the classes y of G(z | y); the data's
+    num_classes: int = (
+        10  # cgan-mlp, acgan: the classes y of G(z | y); ssgan-mlp: D's K; the data's
+    )
+    # ssgan-mlp: the standard deviation of the Gaussian noise added to D's input and to each
+    #   hidden layer's output in training (Salimans et al.'s MNIST code: 0.3 and 0.5)
+    discriminator_input_noise: float = 0.3
+    discriminator_hidden_noise: float = 0.5
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
     generator_hidden_keep: float = 1.0
@@ -278,6 +304,9 @@ class ModelConfig:
         )
         for name in ("generator_init_range", "discriminator_init_range", "autoencoder_init_std"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
+        for name in ("discriminator_input_noise", "discriminator_hidden_noise"):
+            value = getattr(self, name)
+            _check(0 <= value <= 10, f"model.{name} must be in [0, 10], got {value}.")
         keeps = ("discriminator_input_keep", "discriminator_hidden_keep", "generator_hidden_keep")
         for name in keeps:
             value = getattr(self, name)
@@ -415,6 +444,35 @@ def _check_one_network(family: str, training: TrainingConfig) -> None:
     )
 
 
+def _check_semi_supervised(config: RunConfig) -> None:
+    """Refuse labels per class for a family that reads none, and for ssgan-mlp the settings
+    its game does not play: it takes k = 1 alternating D and G steps (Salimans et al.'s code),
+    and G descends the feature-matching loss, not a generator loss of D's output."""
+    data, training = config.data, config.training
+    if config.model.family != "ssgan-mlp":
+        _check(
+            data.labelled_per_class is None and data.label_draw_seed == 0,
+            "data.labelled_per_class and data.label_draw_seed are read by the ssgan-mlp family "
+            f"only, not by {config.model.family}.",
+        )
+        return
+    _check(
+        data.labelled_per_class is not None,
+        "the ssgan-mlp family learns from a few labels: set data.labelled_per_class (e.g. 10).",
+    )
+    refused = [
+        (training.update != "alternating" or training.k != 1, "training.update: alternating, k 1"),
+        (training.generator_loss != "non_saturating", "training.generator_loss unset"),
+        (training.unrolled_steps != 0, "training.unrolled_steps: 0"),
+    ]
+    found = [need for refuse, need in refused if refuse]
+    _check(
+        not found,
+        f"the ssgan-mlp family takes one D step then one G step by feature matching: set "
+        f"{', '.join(found)}.",
+    )
+
+
 @dataclass
 class RunConfig:
     """A complete, validated description of one training run."""
@@ -453,6 +511,7 @@ class RunConfig:
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         self.data.validate()
         _check_one_network(self.model.family, self.training)
+        _check_semi_supervised(self)
         toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),

@@ -10,6 +10,7 @@ from advnets.games.autoencoding import Autoencoding, VariationalAutoencoding
 from advnets.games.base import Game
 from advnets.games.conditional import AuxiliaryClassifierGAN, ConditionalGAN
 from advnets.games.gan import GAN
+from advnets.games.semisupervised import SemiSupervisedGAN
 from advnets.models.registry import family
 
 
@@ -17,8 +18,8 @@ def build_game(
     config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
 ) -> Game:
     """The game a run's model family plays (the paper's GAN, the conditional net's, AC-GAN's,
-    or an autoencoder's or VAE's alone), its networks initialised from the global RNG as it
-    stands."""
+    the semi-supervised GAN's, or an autoencoder's or VAE's alone), its networks initialised
+    from the global RNG as it stands."""
     return GAMES[family(config.model.family).game](config, dataset, device, world_size)
 
 
@@ -26,6 +27,7 @@ GAMES: dict[str, type[Game]] = {
     "gan": GAN,
     "conditional": ConditionalGAN,
     "auxiliary-classifier": AuxiliaryClassifierGAN,
+    "semi-supervised": SemiSupervisedGAN,  # Salimans et al. 2016: K+1 classes, feature matching
     "autoencoder": Autoencoding,  # the autoencoders: one network, its reconstruction error
     "vae": VariationalAutoencoding,  # Kingma & Welling's VAE: its negative ELBO
 }

@@ -36,6 +36,7 @@ from advnets.models.conditional import (
 )
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
+from advnets.models.ssgan import SemiSupervisedSettings, build_ssgan_mlp
 from advnets.models.toy import ToySettings, build_mlp_toy
 
 
@@ -47,7 +48,8 @@ class Family:
     settings: type
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
     # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
-    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "autoencoder",
+    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "semi-supervised",
+    #   a K+1-class D and feature matching from a few labels; "autoencoder",
     #   "vae", one network alone (D is None)
     game: str = "gan"
 
@@ -65,6 +67,8 @@ FAMILIES: dict[str, Family] = {
     "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, game="conditional"),
     # Odena et al. 2017 with DCGAN's networks: D also names the class
     "acgan": Family(AuxiliaryClassifierSettings, build_acgan, game="auxiliary-classifier"),
+    # Salimans et al. 2016: a K+1-class D learns from a few labels, G by feature matching
+    "ssgan-mlp": Family(SemiSupervisedSettings, build_ssgan_mlp, game="semi-supervised"),
     # autoencoders and the VAE (advnets.models.autoencoder), each trained alone
     "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
     "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),
