@@ -17,6 +17,16 @@ from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny matrices: a second thread only waits, on a busy machine long."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 SSGAN = [
     "model.family=ssgan-mlp",
     "model.noise=uniform-01",
@@ -30,9 +40,9 @@ SSGAN = [
 ]
 
 
-def labelled(classes: int = 10):
+def labelled(classes: int = 10, n_train: int = 400):
     """The tiny synthetic images with labels that cycle through the classes."""
-    dataset = make_dataset()
+    dataset = make_dataset(n_train=n_train)
     splits = (dataset.train, dataset.valid, dataset.test)
     labels = Labels(
         *(torch.arange(len(split)) % classes for split in splits),
@@ -45,8 +55,8 @@ def ssgan_config(*overrides: str):
     return tiny_config(*SSGAN, *overrides)
 
 
-def start(tmp_path, name: str, *overrides: str) -> Trainer:
-    config, dataset = ssgan_config(*overrides), labelled()
+def start(tmp_path, name: str, *overrides: str, n_train: int = 400) -> Trainer:
+    config, dataset = ssgan_config(*overrides), labelled(n_train=n_train)
     run = RunDir(tmp_path / name)
     run.create(config, dataset.sha256, dataset.source)
     return Trainer(config, dataset, run)
@@ -115,10 +125,10 @@ def test_the_same_draw_seed_labels_the_same_images_as_advnets_semisupervised(tmp
 
 
 def test_a_resumed_run_continues_exactly(tmp_path) -> None:
-    straight = start(tmp_path, "straight", "training.epochs=1")
+    straight = start(tmp_path, "straight", "training.epochs=1", n_train=120)
     straight.train()
-    start(tmp_path, "split", "training.epochs=1", "training.max_steps=7").train()
-    config, dataset = ssgan_config("training.epochs=1"), labelled()
+    start(tmp_path, "split", "training.epochs=1", "training.max_steps=4", n_train=120).train()
+    config, dataset = ssgan_config("training.epochs=1"), labelled(n_train=120)
     run = RunDir(tmp_path / "split")
     run.check_resumable(config)
     resumed = Trainer(config, dataset, run)

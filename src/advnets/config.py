@@ -160,6 +160,7 @@ FAMILY_OPTIONS = {
     "num_classes": ("cgan-mlp", "acgan", "ssgan-mlp"),
     "discriminator_input_noise": ("ssgan-mlp",),
     "discriminator_hidden_noise": ("ssgan-mlp",),
+    "context_mask": ("context-encoder",),
     "generator_hidden_keep": ("cgan-mlp",),
     "generator_sampling_dropout": ("cgan-mlp",),
 }
@@ -199,6 +200,8 @@ class ModelConfig:
     #   acgan: AC-GAN with DCGAN's networks, D also classifies (Odena et al. 2017)
     #   ssgan-mlp: the semi-supervised GAN, a K+1-class D and G trained by feature matching
     #   (Salimans et al. 2016; advnets.models.ssgan), from data.labelled_per_class labels
+    #   context-encoder: a network completing images with a hidden region, trained on
+    #   reconstruction and against DCGAN's D (Pathak et al. 2016; advnets.models.context_encoder)
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
@@ -209,6 +212,7 @@ class ModelConfig:
         "cgan-mlp",
         "acgan",
         "ssgan-mlp",
+        "context-encoder",
         "mlp-ae",
         "conv-ae",
         "vae",
@@ -243,7 +247,8 @@ class ModelConfig:
     #   mlp-toy only; the minibatch (per process) must divide into whole packs
     discriminator_pack: int = 1
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
-    #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution
+    #   middle (advnets.models.dcgan); conv-ae, context-encoder: channels of the encoder's
+    #   first convolution (and of the context encoder's D's)
     base_channels: int = 32
     num_classes: int = (
         10  # cgan-mlp, acgan: the classes y of G(z | y); ssgan-mlp: D's K; the data's
@@ -252,6 +257,10 @@ class ModelConfig:
     #   hidden layer's output in training (Salimans et al.'s MNIST code: 0.3 and 0.5)
     discriminator_input_noise: float = 0.3
     discriminator_hidden_noise: float = 0.5
+    # context-encoder: the regions hidden in training; center: the middle half of each side
+    #   (Pathak et al.'s central region); random-blocks: 4 squares of a quarter of the side at
+    #   random places, at most a quarter of the image (their random blocks)
+    context_mask: Literal["center", "random-blocks"] = "center"
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
     generator_hidden_keep: float = 1.0
@@ -444,32 +453,48 @@ def _check_one_network(family: str, training: TrainingConfig) -> None:
     )
 
 
-def _check_semi_supervised(config: RunConfig) -> None:
-    """Refuse labels per class for a family that reads none, and for ssgan-mlp the settings
-    its game does not play: it takes k = 1 alternating D and G steps (Salimans et al.'s code),
-    and G descends the feature-matching loss, not a generator loss of D's output."""
-    data, training = config.data, config.training
-    if config.model.family != "ssgan-mlp":
+def _check_labels(config: RunConfig) -> None:
+    """Refuse labels per class for a family that reads none, and none for ssgan-mlp."""
+    data, family = config.data, config.model.family
+    if family != "ssgan-mlp":
         _check(
             data.labelled_per_class is None and data.label_draw_seed == 0,
             "data.labelled_per_class and data.label_draw_seed are read by the ssgan-mlp family "
-            f"only, not by {config.model.family}.",
+            f"only, not by {family}.",
         )
         return
     _check(
         data.labelled_per_class is not None,
         "the ssgan-mlp family learns from a few labels: set data.labelled_per_class (e.g. 10).",
     )
+
+
+# families whose game takes one D step then one step of its other network each minibatch, with
+#   a loss of its own (advnets.games): the settings of Algorithm 1's variants do not apply
+ONE_STEP_FAMILIES = {
+    "ssgan-mlp": "G descends the feature-matching loss",
+    "context-encoder": "the context encoder descends its reconstruction and adversarial loss",
+}
+
+
+def _check_one_step(family: str, training: TrainingConfig) -> None:
+    """Refuse, for a family of :data:`ONE_STEP_FAMILIES`, the settings its game does not play."""
+    if family not in ONE_STEP_FAMILIES:
+        return
     refused = [
         (training.update != "alternating" or training.k != 1, "training.update: alternating, k 1"),
         (training.generator_loss != "non_saturating", "training.generator_loss unset"),
         (training.unrolled_steps != 0, "training.unrolled_steps: 0"),
+        (
+            family == "context-encoder" and training.generator_average != 0,
+            "training.generator_average: 0",
+        ),
     ]
     found = [need for refuse, need in refused if refuse]
     _check(
         not found,
-        f"the ssgan-mlp family takes one D step then one G step by feature matching: set "
-        f"{', '.join(found)}.",
+        f"the {family} family takes one D step, then one step in which "
+        f"{ONE_STEP_FAMILIES[family]}: set {', '.join(found)}.",
     )
 
 
@@ -511,7 +536,8 @@ class RunConfig:
         _check_range("logging.grid_rows", self.logging.grid_rows, 1, limits.MAX_GRID)
         self.data.validate()
         _check_one_network(self.model.family, self.training)
-        _check_semi_supervised(self)
+        _check_labels(self)
+        _check_one_step(self.model.family, self.training)
         toy_data = self.data.dataset in TOY_DATASETS
         _check(
             toy_data == (self.model.family == "mlp-toy"),

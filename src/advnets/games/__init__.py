@@ -9,6 +9,7 @@ from advnets.data.datasets import Dataset
 from advnets.games.autoencoding import Autoencoding, VariationalAutoencoding
 from advnets.games.base import Game
 from advnets.games.conditional import AuxiliaryClassifierGAN, ConditionalGAN
+from advnets.games.context_encoding import ContextEncoding
 from advnets.games.gan import GAN
 from advnets.games.semisupervised import SemiSupervisedGAN
 from advnets.models.registry import family
@@ -18,8 +19,8 @@ def build_game(
     config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
 ) -> Game:
     """The game a run's model family plays (the paper's GAN, the conditional net's, AC-GAN's,
-    the semi-supervised GAN's, or an autoencoder's or VAE's alone), its networks initialised
-    from the global RNG as it stands."""
+    the semi-supervised GAN's, the context encoder's, or an autoencoder's or VAE's alone), its
+    networks initialised from the global RNG as it stands."""
     return GAMES[family(config.model.family).game](config, dataset, device, world_size)
 
 
@@ -28,6 +29,7 @@ GAMES: dict[str, type[Game]] = {
     "conditional": ConditionalGAN,
     "auxiliary-classifier": AuxiliaryClassifierGAN,
     "semi-supervised": SemiSupervisedGAN,  # Salimans et al. 2016: K+1 classes, feature matching
+    "context-encoder": ContextEncoding,  # Pathak et al. 2016: completion, reconstruction + D
     "autoencoder": Autoencoding,  # the autoencoders: one network, its reconstruction error
     "vae": VariationalAutoencoding,  # Kingma & Welling's VAE: its negative ELBO
 }

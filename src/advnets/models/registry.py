@@ -34,6 +34,7 @@ from advnets.models.conditional import (
     build_acgan,
     build_cgan_mlp,
 )
+from advnets.models.context_encoder import ContextEncoderSettings, build_context_encoder
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
 from advnets.models.ssgan import SemiSupervisedSettings, build_ssgan_mlp
@@ -49,9 +50,13 @@ class Family:
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
     # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
     #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "semi-supervised",
-    #   a K+1-class D and feature matching from a few labels; "autoencoder",
+    #   a K+1-class D and feature matching from a few labels; "context-encoder", a network
+    #   completing images and its D; "autoencoder",
     #   "vae", one network alone (D is None)
     game: str = "gan"
+    # whether its generator draws samples from noise (what sample, evaluate and Table 1 read);
+    #   False: the context encoder, which completes images instead (advnets inpaint)
+    samples: bool = True
 
     def section(self, config: ModelConfig) -> Any:
         """This family's settings, read from the model config."""
@@ -69,6 +74,10 @@ FAMILIES: dict[str, Family] = {
     "acgan": Family(AuxiliaryClassifierSettings, build_acgan, game="auxiliary-classifier"),
     # Salimans et al. 2016: a K+1-class D learns from a few labels, G by feature matching
     "ssgan-mlp": Family(SemiSupervisedSettings, build_ssgan_mlp, game="semi-supervised"),
+    # Pathak et al. 2016: completes images with a hidden region, against DCGAN's D
+    "context-encoder": Family(
+        ContextEncoderSettings, build_context_encoder, game="context-encoder", samples=False
+    ),
     # autoencoders and the VAE (advnets.models.autoencoder), each trained alone
     "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
     "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),
