@@ -147,5 +147,7 @@ def test_inpaint_scores_a_context_encoder_beside_a_gan_and_checks_minibatch_grou
     capsys.readouterr()
     assert main(["inpaint", str(ce), "-n", "4", "--compare", str(ce)]) != 0
     assert "compare a context-encoder run with a GAN run" in capsys.readouterr().err
-    assert main(["sample", str(ce), "-o", str(tmp_path / "s.png")]) != 0
-    assert "completes images and draws none" in capsys.readouterr().err
+    sample = ["sample", str(ce), "-o", str(tmp_path / "s.png")]
+    for command in (sample, ["evaluate", str(ce)], ["report", str(ce)]):
+        assert main(command) != 0
+        assert "completes images and draws none" in capsys.readouterr().err
