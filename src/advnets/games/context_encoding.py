@@ -74,7 +74,7 @@ class ContextEncoding(Game):
         """This process's slice of one mask per image of the (global) minibatch."""
         rng = batch.noise_rng
         uniforms = torch.rand(batch.size, 2 * BLOCKS, generator=rng, device=rng.device)
-        return batch.shard(context_masks(self.mask, self.side, uniforms)).to(batch.real.device)
+        return batch.shard(context_masks(self.mask, self.side, uniforms))
 
     def update(self, batch: Minibatch) -> torch.Tensor:
         """One D step on the real and the completed images, then one step of F."""

@@ -86,7 +86,6 @@ class SemiSupervisedGAN(GAN):
         n, rng = len(self.labelled_images), batch.noise_rng
         orders = torch.rand(-(-batch.size // n), n, generator=rng, device=rng.device)
         picked = batch.shard(orders.argsort(dim=1).flatten()[: batch.size])
-        picked = picked.to(self.labelled_images.device)
         return self.labelled_images[picked], self.labelled_classes[picked]
 
     def discriminator_step(self, batch: Minibatch) -> torch.Tensor:

@@ -139,7 +139,8 @@ class CompletionSampler(nn.Module):
                 "advnets inpaint RUN."
             )
         device = generator.device if generator is not None else None
-        return torch.rand(n, self.noise_dim, generator=generator, device=device)
+        noise = torch.rand(n, self.noise_dim, generator=generator, device=device)
+        return noise.to(next(self.net.parameters()).device)
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
         pool = self.pool
