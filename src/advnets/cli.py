@@ -777,7 +777,7 @@ def _inpainting_method(path: str, args: argparse.Namespace):
         discriminator,
         args.n * args.restarts,
         f"-n {args.n} x --restarts {args.restarts} = {args.n * args.restarts} images",
-        "choose -n and --restarts whose product it divides",
+        "choose -n and --restarts whose product is a multiple of {group} (e.g. --restarts {group})",
     )
     settings = inpainting.SearchSettings(args.restarts, args.steps)
     method = inpainting.latent_search(generator, discriminator, settings, args.seed)
@@ -785,13 +785,14 @@ def _inpainting_method(path: str, args: argparse.Namespace):
 
 
 def _check_minibatch_groups(discriminator, rows: int, what: str, remedy: str) -> None:
-    """Refuse, in one sentence naming the option to change, a batch of ``rows`` images for a
-    D that compares groups of samples (model.discriminator_minibatch_std) it does not fill."""
+    """Refuse, in one sentence naming the option to change (``remedy``, with ``{group}`` for
+    the group's size), a batch of ``rows`` images for a D that compares groups of samples
+    (model.discriminator_minibatch_std) it does not fill."""
     group = getattr(discriminator, "minibatch_std", 0)
     if group and rows % group:
         raise ConfigError(
             f"{what} go through D at once, but this run's D compares groups of {group} "
-            f"(model.discriminator_minibatch_std = {group}): {remedy}."
+            f"(model.discriminator_minibatch_std = {group}): {remedy.format(group=group)}."
         )
 
 
@@ -809,12 +810,13 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     dataset = load_dataset(config.data)
     if dataset.labels is None:
         raise ConfigError(f"{config.data.dataset} has no labels to learn classes from.")
-    labelled = args.per_class * len(dataset.labels.class_names)
+    classes = len(dataset.labels.class_names)
     _check_minibatch_groups(
         discriminator,
-        labelled,
-        f"--per-class {args.per_class} gives {labelled} labelled images, which",
-        "choose --per-class so that it divides their number",
+        args.per_class * classes,
+        f"--per-class {args.per_class} gives {args.per_class * classes} labelled images, which",
+        f"choose --per-class so that {classes} x it is a multiple of {{group}} (e.g. "
+        "--per-class {group})",
     )
     summary = semi_supervised_scores(discriminator, dataset, args.per_class, args.draws, args.seed)
     if isinstance(discriminator, SemiSupervisedDiscriminator):  # a classifier itself

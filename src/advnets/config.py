@@ -250,9 +250,8 @@ class ModelConfig:
     #   middle (advnets.models.dcgan); conv-ae, context-encoder: channels of the encoder's
     #   first convolution (and of the context encoder's D's)
     base_channels: int = 32
-    num_classes: int = (
-        10  # cgan-mlp, acgan: the classes y of G(z | y); ssgan-mlp: D's K; the data's
-    )
+    # cgan-mlp, acgan: the classes y of G(z | y); ssgan-mlp: D's K real classes; the data's
+    num_classes: int = 10
     # ssgan-mlp: the standard deviation of the Gaussian noise added to D's input and to each
     #   hidden layer's output in training (Salimans et al.'s MNIST code: 0.3 and 0.5)
     discriminator_input_noise: float = 0.3
