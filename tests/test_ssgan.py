@@ -84,10 +84,14 @@ def test_both_phases_run_update_their_player_and_give_finite_statistics() -> Non
     assert [phase.name for phase in phases] == ["discriminator", "generator"]
     rng = torch.Generator().manual_seed(0)
     for phase, player in zip(phases, (game.discriminator, game.generator), strict=True):
-        before = [p.detach().clone() for p in player.parameters()]
+        learned = [p for p in player.parameters() if p.requires_grad]
+        before = [p.detach().clone() for p in learned]
         stats = phase.run(trainer_batch(dataset.train[:20], rng))
         assert torch.isfinite(stats).all()
-        assert all(not torch.equal(a, b) for a, b in zip(before, player.parameters(), strict=True))
+        assert all(not torch.equal(a, b) for a, b in zip(before, learned, strict=True))
+    hidden_scales = [m.scale for m in game.discriminator.hidden if hasattr(m, "scale")]
+    assert not any(scale.requires_grad for scale in hidden_scales)  # their code's fixed g
+    assert game.discriminator.output.scale.requires_grad
     assert stats.shape == (1,) and len(game.stat_names) == 6
     assert game.flops_per_image() > 0
 

@@ -15,7 +15,9 @@ l_1 .. l_K. The K+1-th class, "generated", has its logit fixed at 0 (Section 5),
 the sigmoid of log Z(x). The noise is on in training only; in evaluation D is the classifier
 argmax_k l_k(x). Every weight-normalised layer is initialised from data as in their code
 (:meth:`SemiSupervisedDiscriminator.initialise_from`): each unit's pre-activation has mean 0 and
-standard deviation 1 on a batch of training images.
+standard deviation 1 on a batch of training images. As in their code the lengths g then stay
+fixed in the hidden layers (their ``DenseLayer``'s ``train_scale=False``), so D cannot grow its
+activations out of reach of the noise; the output layer learns its g (``train_scale=True``).
 
 Departures, stated: G's layers start as the paper's MLP generator's here (weights ~ U(+-r),
 ``model.generator_init_range``; the output bias from the data's mean pixel), where their code
@@ -33,17 +35,17 @@ from torch import nn
 from advnets.models.layers import GaussianNoise
 from advnets.models.mlp import MLPGenerator
 
-V_STD = 0.05  # the directions v ~ N(0, 0.05²) before the data-dependent step (their Normal(0.05))
+V_STD = 0.05  # the directions v ~ N(0, 0.05²); w depends on their directions alone
 
 
 class WeightNormLinear(nn.Linear):
     """A linear layer with weights w = g v / ‖v‖ per output unit (Salimans & Kingma 2016):
-    ``weight`` holds the directions v (~ N(0, V_STD²)), ``scale`` the lengths g (1 at first),
-    ``bias`` b (0)."""
+    ``weight`` holds the directions v (~ N(0, V_STD²)), ``scale`` the lengths g (1 at first;
+    learned only with ``train_scale``, as their code's layers), ``bias`` b (0)."""
 
-    def __init__(self, inputs: int, outputs: int) -> None:
+    def __init__(self, inputs: int, outputs: int, train_scale: bool = False) -> None:
         super().__init__(inputs, outputs)
-        self.scale = nn.Parameter(torch.ones(outputs))
+        self.scale = nn.Parameter(torch.ones(outputs), requires_grad=train_scale)
         nn.init.normal_(self.weight, 0.0, V_STD)
         nn.init.zeros_(self.bias)
 
@@ -76,7 +78,7 @@ class SemiSupervisedDiscriminator(nn.Module):
             width = size
         self.hidden = nn.Sequential(*layers)
         self.output_noise = GaussianNoise(hidden_noise)
-        self.output = WeightNormLinear(width, num_classes)
+        self.output = WeightNormLinear(width, num_classes, train_scale=True)
 
     def forward(self, x: torch.Tensor, with_features: bool = False):
         features = self.hidden(x)
