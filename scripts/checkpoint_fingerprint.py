@@ -79,6 +79,13 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "cgan-mnist": ("cgan-mnist", SMALL_IMAGES),
     "acgan-mnist": ("acgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
     "acgan-mnist-quick": ("acgan-mnist-quick", [*SMALL_IMAGES, "model.base_channels=4"]),
+    "ssgan-mnist": ("ssgan-mnist", SMALL_IMAGES),
+    "ssgan-mnist-quick": ("ssgan-mnist-quick", SMALL_IMAGES),
+    "context-encoder-mnist": ("context-encoder-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
+    "context-encoder-mnist-random-blocks": (
+        "context-encoder-mnist-quick",
+        [*SMALL_IMAGES, "model.base_channels=4", "model.context_mask=random-blocks"],
+    ),
     # its settings on the MNIST-shaped files made here (a folder's images at 28x28 grey)
     "dcgan-folder": (
         "dcgan-folder",

@@ -266,8 +266,10 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
     in words (``advnets.evaluation.summary``), where the pictures are, and the report command."""
     from advnets.evaluation.runs import evaluate_run
     from advnets.evaluation.summary import summarise
+    from advnets.models.registry import family
 
     images = dataset.image_shape is not None and dataset.other is None
+    samples = family(run.load_config().model.family).samples  # a context encoder draws none
     minutes, rest = divmod(round(seconds), 60)
     best = f"Parzen {state.best_valid_ll:.1f} nats"
     if run.load_config().evaluation.select == "fid":
@@ -277,7 +279,7 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
         f"{minutes} min {rest:02d} s"
         + (f"; best validation {best} at epoch {state.best_epoch}" if images else "")
     )
-    if images and not args.no_eval:  # a VAE's likelihood on fewer samples and images
+    if images and samples and not args.no_eval:  # a VAE's likelihood on fewer samples, images
         evaluation = evaluate_run(run, "best", dataset, **TRAIN_END_LIKELIHOOD)
         print("\n".join(summarise(evaluation)))
     if images:
@@ -762,23 +764,31 @@ def _unconditional_players(path: str, needs: str):
 
 @_writes_into_runs
 def cmd_inpaint(args: argparse.Namespace) -> int:
-    """Complete test images with a hidden region by G's latent search and by the simple
-    fills (advnets.evaluation.inpainting); writes RUN/inpaint.json and figures/inpaint.png."""
+    """Complete test images with a hidden region by the simple fills and by the run's method:
+    G's latent search for a GAN run, the network for a context-encoder run, and the method of
+    the ``--compare`` run beside it (advnets.evaluation.inpainting); writes RUN/inpaint.json
+    and RUN/figures/inpaint.png."""
     from advnets.data.registry import load_dataset
     from advnets.evaluation import inpainting
     from advnets.figures.grid import save_grid
 
-    run, generator, discriminator, config = _unconditional_players(
-        args.run_dir, "inpainting searches the codes of an unconditional G, judged by its D"
-    )
+    paths = [args.run_dir, *([args.compare] if args.compare else [])]
+    found = [_inpainting_method(path, args) for path in paths]
+    (run, config, _), methods = found[0], {name: method for _, _, (name, method) in found}
+    if len(methods) < len(found):
+        raise ConfigError(
+            f"--compare {args.compare} completes images as {args.run_dir} does; compare a "
+            "context-encoder run with a GAN run."
+        )
+    if any(other.data != config.data for _, other, _ in found[1:]):
+        raise ConfigError(
+            f"--compare {args.compare} was trained on other data than {args.run_dir}."
+        )
     dataset = load_dataset(config.data)
     if dataset.image_shape is None:
         raise ConfigError(f"{args.run_dir} was trained on points, not images: nothing to inpaint.")
     hidden = inpainting.make_mask(args.mask, dataset.image_shape[-1], args.seed)
-    settings = inpainting.SearchSettings(args.restarts, args.steps)
-    scores, rows = inpainting.inpaint_test_images(
-        generator, discriminator, dataset, hidden, args.n, settings, args.seed
-    )
+    scores, rows = inpainting.inpaint_test_images(methods, dataset, hidden, args.n)
     run.figures.mkdir(exist_ok=True)
     out = save_grid(
         run.figures / "inpaint.png", rows.numpy(), dataset.image_shape, min(10, args.n), scale=3
@@ -786,12 +796,14 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     summary = {
         "mask": args.mask,
         "images": args.n,
-        "restarts": args.restarts,
-        "steps": args.steps,
+        "runs": {name: str(path) for path, (_, _, (name, _)) in zip(paths, found, strict=True)},
         "scores": scores,
     }
+    if inpainting.LATENT_SEARCH in methods:
+        summary.update(restarts=args.restarts, steps=args.steps)
     _record(run, "inpaint", summary, args.json, _inpainting_words)
-    print(f"figure: {out} (rows: masked, {', '.join(inpainting.METHODS)}, original)")
+    shown = ", ".join(name for name in scores if name not in ("masked", "original"))
+    print(f"figure: {out} (rows: masked, {shown}, original)")
     return 0
 
 
@@ -889,12 +901,54 @@ def _inference_words(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _inpainting_method(path: str, args: argparse.Namespace):
+    """The run at ``path``, its config, and its completion method by name: the context
+    encoder's network, or G's latent search judged by D (refused, before any work, where D
+    takes the search's images in groups that -n x --restarts do not fill)."""
+    from advnets.evaluation import inpainting
+    from advnets.models.context_encoder import CompletionSampler
+    from advnets.models.ssgan import SemiSupervisedDiscriminator
+
+    run, generator, discriminator, config = _unconditional_players(
+        path, "inpainting searches the codes of an unconditional G, judged by its D"
+    )
+    if isinstance(generator, CompletionSampler):
+        return run, config, (inpainting.CONTEXT_ENCODER, inpainting.context_encoder(generator.net))
+    if isinstance(discriminator, SemiSupervisedDiscriminator):
+        raise ConfigError(
+            f"{path} ({config.model.family}) has a K+1-class D, not one logit of real "
+            "or fake: inpainting's search needs the paper's D."
+        )
+    _check_minibatch_groups(
+        discriminator,
+        args.n * args.restarts,
+        f"-n {args.n} x --restarts {args.restarts} = {args.n * args.restarts} images",
+        "choose -n and --restarts whose product is a multiple of {group} (e.g. --restarts {group})",
+    )
+    settings = inpainting.SearchSettings(args.restarts, args.steps)
+    method = inpainting.latent_search(generator, discriminator, settings, args.seed)
+    return run, config, (inpainting.LATENT_SEARCH, method)
+
+
+def _check_minibatch_groups(discriminator, rows: int, what: str, remedy: str) -> None:
+    """Refuse, in one sentence naming the option to change (``remedy``, with ``{group}`` for
+    the group's size), a batch of ``rows`` images for a D that compares groups of samples
+    (model.discriminator_minibatch_std) it does not fill."""
+    group = getattr(discriminator, "minibatch_std", 0)
+    if group and rows % group:
+        raise ConfigError(
+            f"{what} go through D at once, but this run's D compares groups of {group} "
+            f"(model.discriminator_minibatch_std = {group}): {remedy.format(group=group)}."
+        )
+
+
 @_writes_into_runs
 def cmd_semisupervised(args: argparse.Namespace) -> int:
     """A linear classifier on D's features from a few labels, against pixels and a network
     trained on the labels alone (advnets.evaluation.semisupervised); semisupervised.json."""
     from advnets.data.registry import load_dataset
-    from advnets.evaluation.semisupervised import semi_supervised_scores
+    from advnets.evaluation.semisupervised import classifier_error, semi_supervised_scores
+    from advnets.models.ssgan import SemiSupervisedDiscriminator
 
     run, _, discriminator, config = _unconditional_players(
         args.run_dir, "the features must come from a D that learned without labels"
@@ -902,7 +956,21 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
     dataset = load_dataset(config.data)
     if dataset.labels is None:
         raise ConfigError(f"{config.data.dataset} has no labels to learn classes from.")
+    classes = len(dataset.labels.class_names)
+    _check_minibatch_groups(
+        discriminator,
+        args.per_class * classes,
+        f"--per-class {args.per_class} gives {args.per_class * classes} labelled images, which",
+        f"choose --per-class so that {classes} x it is a multiple of {{group}} (e.g. "
+        "--per-class {group})",
+    )
     summary = semi_supervised_scores(discriminator, dataset, args.per_class, args.draws, args.seed)
+    if isinstance(discriminator, SemiSupervisedDiscriminator):  # a classifier itself
+        summary["k_plus_one_d"] = {
+            "labelled_per_class": config.data.labelled_per_class,
+            "label_draw_seed": config.data.label_draw_seed,
+            "test_error": classifier_error(discriminator, dataset.test, dataset.labels.test),
+        }
     _record(run, "semisupervised", summary, args.json, _semisupervised_words)
     return 0
 
@@ -915,6 +983,12 @@ def _semisupervised_words(summary: dict) -> str:
     for name, errors in summary["test_error"].items():
         shown = ", ".join(f"{e:.3f}" for e in errors)
         lines.append(f"  {name:15s} {summary['mean_test_error'][name]:.3f}  ({shown})")
+    own = summary.get("k_plus_one_d")
+    if own:
+        lines.append(
+            f"  {'K+1-class D':15s} {own['test_error']:.3f}  (its own classes, trained with "
+            f"{own['labelled_per_class']} labels per class of draw {own['label_draw_seed']})"
+        )
     return "\n".join(lines)
 
 
@@ -1361,11 +1435,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "inpaint",
-        help="complete test images with a hidden region: G's latent search vs simple fills",
-        description="Search G's latent space for codes whose images match the visible pixels "
-        "while D takes them for real (Yeh et al. 2017), beside the mean image and the nearest "
-        "training image; scored on the hidden pixels and by the classifier. Writes "
-        "RUN_DIR/inpaint.json and RUN_DIR/figures/inpaint.png.",
+        help="complete test images with a hidden region: G's latent search or a context "
+        "encoder vs simple fills",
+        description="For a GAN run, search G's latent space for codes whose images match the "
+        "visible pixels while D takes them for real (Yeh et al. 2017); for a context-encoder "
+        "run, predict the hidden pixels with its network (Pathak et al. 2016); beside the mean "
+        "image and the nearest training image, and the --compare run's method; scored on the "
+        "hidden pixels and by the classifier. Writes RUN_DIR/inpaint.json and "
+        "RUN_DIR/figures/inpaint.png.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument(
@@ -1375,11 +1452,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the hidden pixels (default center; a PNG: black = hidden)",
     )
     p.add_argument("-n", type=_bounded(1, 10_000), default=100, help="test images (default 100)")
-    p.add_argument("--restarts", type=_bounded(1, 64), default=4, help="random starts per image")
     p.add_argument(
-        "--steps", type=_bounded(1, 100_000), default=300, help="Adam steps (default 300)"
+        "--restarts", type=_bounded(1, 64), default=4, help="latent search: random starts per image"
+    )
+    p.add_argument(
+        "--steps", type=_bounded(1, 100_000), default=300, help="latent search: Adam steps (300)"
     )
     p.add_argument("--seed", type=_bounded(0, limits.MAX_SEED), default=0, help="search seed")
+    p.add_argument(
+        "--compare",
+        metavar="RUN2",
+        help="a run of the other kind (a GAN run beside a context-encoder run, or the reverse) "
+        "whose method is scored beside RUN_DIR's on the same images; results go to RUN_DIR",
+    )
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_inpaint)
 

@@ -113,6 +113,11 @@ class DataConfig:
     # leave this class (a digit of mnist) out of the training and validation images
     #   (anomaly detection: it is then the anomaly; the test set keeps every class); None: none
     exclude_class: int | None = None
+    # ssgan-mlp: labelled training images per class (Salimans et al. 2016: 10 on MNIST), drawn
+    #   as `advnets semisupervised` draws them (advnets.data.labelled); the other training
+    #   images are the unlabelled ones. null: every other family (which reads no labels so)
+    labelled_per_class: int | None = None
+    label_draw_seed: int = 0  # ssgan-mlp: the seed of that draw (the same seed, the same images)
 
     def _check_folders(self) -> None:
         """data.folder for the folder sets, data.folder_b for folder-pair, neither elsewhere."""
@@ -158,6 +163,9 @@ class DataConfig:
             f"{CHANNEL_KINDS.get(have)}; choose data that fit the preset, or another preset.",
         )
         _check_range("data.image_size", self.image_size, 1, limits.MAX_IMAGE_SIDE)
+        if self.labelled_per_class is not None:
+            _check_range("data.labelled_per_class", self.labelled_per_class, 1, limits.MAX_BATCH)
+        _check_range("data.label_draw_seed", self.label_draw_seed, 0, limits.MAX_SEED)
         self._check_folders()
         if self.exclude_class is not None:
             _check_range("data.exclude_class", self.exclude_class, 0, 9)
@@ -180,8 +188,11 @@ FAMILY_OPTIONS = {
     "generator_skip": ("mlp-toy",),
     "toy_layers": ("mlp-toy",),
     "discriminator_pack": ("mlp-toy",),
-    "num_classes": ("cgan-mlp", "acgan"),
+    "num_classes": ("cgan-mlp", "acgan", "ssgan-mlp"),
     "dcgan_hidden": ("dcgan", "acgan"),
+    "discriminator_input_noise": ("ssgan-mlp",),
+    "discriminator_hidden_noise": ("ssgan-mlp",),
+    "context_mask": ("context-encoder",),
     "generator_hidden_keep": ("cgan-mlp",),
     "generator_sampling_dropout": ("cgan-mlp",),
     "cycle_weight": ("cyclegan",),
@@ -225,6 +236,10 @@ class ModelConfig:
     #   cgan-mlp: the conditional adversarial net's MLPs, G(z | y) and D(x | y) (Mirza &
     #   Osindero 2014; advnets.models.conditional), trained on labelled images
     #   acgan: AC-GAN with DCGAN's networks, D also classifies (Odena et al. 2017)
+    #   ssgan-mlp: the semi-supervised GAN, a K+1-class D and G trained by feature matching
+    #   (Salimans et al. 2016; advnets.models.ssgan), from data.labelled_per_class labels
+    #   context-encoder: a network completing images with a hidden region, trained on
+    #   reconstruction and against DCGAN's D (Pathak et al. 2016; advnets.models.context_encoder)
     #   mlp-ae, conv-ae: an MLP or convolutional autoencoder, vae: the variational autoencoder
     #   (Kingma & Welling 2014), each trained alone; samples decode Gaussian codes
     #   (advnets.models.autoencoder)
@@ -238,6 +253,8 @@ class ModelConfig:
         "dcgan",
         "cgan-mlp",
         "acgan",
+        "ssgan-mlp",
+        "context-encoder",
         "mlp-ae",
         "conv-ae",
         "vae",
@@ -275,14 +292,24 @@ class ModelConfig:
     #   mlp-toy only; the minibatch (per process) must divide into whole packs
     discriminator_pack: int = 1
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
-    #   middle (advnets.models.dcgan); conv-ae: channels of the encoder's first convolution;
-    #   cyclegan: k of its generators' c7s1-k and its discriminators' first layer (Zhu: 64)
+    #   middle (advnets.models.dcgan); conv-ae, context-encoder: channels of the encoder's
+    #   first convolution (and of the context encoder's D's); cyclegan: k of its generators'
+    #   c7s1-k and its discriminators' first layer (Zhu: 64)
     base_channels: int = 32
     # dcgan, acgan: units of a fully connected hidden layer (batch norm, ReLU in G, LeakyReLU
     #   in D) between z and G's projection and between D's convolutions and its output, as
     #   in the DCGAN authors' MNIST code (1024); 0: none, the paper's all-convolutional nets
     dcgan_hidden: int = 0
-    num_classes: int = 10  # cgan-mlp, acgan: the classes y of G(z | y); the data's
+    # cgan-mlp, acgan: the classes y of G(z | y); ssgan-mlp: D's K real classes; the data's
+    num_classes: int = 10
+    # ssgan-mlp: the standard deviation of the Gaussian noise added to D's input and to each
+    #   hidden layer's output in training (Salimans et al.'s MNIST code: 0.3 and 0.5)
+    discriminator_input_noise: float = 0.3
+    discriminator_hidden_noise: float = 0.5
+    # context-encoder: the regions hidden in training; center: the middle half of each side
+    #   (Pathak et al.'s central region); random-blocks: 4 squares of a quarter of the side at
+    #   random places, at most a quarter of the image (their random blocks)
+    context_mask: Literal["center", "random-blocks"] = "center"
     # cgan-mlp: dropout keep probability on G's hidden layers (Mirza & Osindero: 0.5); the
     #   other families' G has no dropout
     generator_hidden_keep: float = 1.0
@@ -351,6 +378,9 @@ class ModelConfig:
         )
         for name in ("generator_init_range", "discriminator_init_range", "autoencoder_init_std"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
+        for name in ("discriminator_input_noise", "discriminator_hidden_noise"):
+            value = getattr(self, name)
+            _check(0 <= value <= 10, f"model.{name} must be in [0, 10], got {value}.")
         keeps = ("discriminator_input_keep", "discriminator_hidden_keep", "generator_hidden_keep")
         for name in keeps:
             value = getattr(self, name)
@@ -519,6 +549,51 @@ def _check_bidirectional(family: str, training: TrainingConfig) -> None:
     )
 
 
+def _check_labels(config: RunConfig) -> None:
+    """Refuse labels per class for a family that reads none, and none for ssgan-mlp."""
+    data, family = config.data, config.model.family
+    if family != "ssgan-mlp":
+        _check(
+            data.labelled_per_class is None and data.label_draw_seed == 0,
+            "data.labelled_per_class and data.label_draw_seed are read by the ssgan-mlp family "
+            f"only, not by {family}.",
+        )
+        return
+    _check(
+        data.labelled_per_class is not None,
+        "the ssgan-mlp family learns from a few labels: set data.labelled_per_class (e.g. 10).",
+    )
+
+
+# families whose game takes one D step then one step of its other network each minibatch, with
+#   a loss of its own (advnets.games): the settings of Algorithm 1's variants do not apply
+ONE_STEP_FAMILIES = {
+    "ssgan-mlp": "G descends the feature-matching loss",
+    "context-encoder": "the context encoder descends its reconstruction and adversarial loss",
+}
+
+
+def _check_one_step(family: str, training: TrainingConfig) -> None:
+    """Refuse, for a family of :data:`ONE_STEP_FAMILIES`, the settings its game does not play."""
+    if family not in ONE_STEP_FAMILIES:
+        return
+    refused = [
+        (training.update != "alternating" or training.k != 1, "training.update: alternating, k 1"),
+        (training.generator_loss != "non_saturating", "training.generator_loss unset"),
+        (training.unrolled_steps != 0, "training.unrolled_steps: 0"),
+        (
+            family == "context-encoder" and training.generator_average != 0,
+            "training.generator_average: 0",
+        ),
+    ]
+    found = [need for refuse, need in refused if refuse]
+    _check(
+        not found,
+        f"the {family} family takes one D step, then one step in which "
+        f"{ONE_STEP_FAMILIES[family]}: set {', '.join(found)}.",
+    )
+
+
 @dataclass
 class RunConfig:
     """A complete, validated description of one training run."""
@@ -558,6 +633,8 @@ class RunConfig:
         self.data.validate()
         _check_own_game(self.model.family, self.training)
         _check_bidirectional(self.model.family, self.training)
+        _check_labels(self)
+        _check_one_step(self.model.family, self.training)
         reasons = {  # the data only one family trains on, and why
             "cyclegan": (
                 TWO_DOMAIN_DATASETS,

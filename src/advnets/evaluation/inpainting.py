@@ -11,13 +11,16 @@ with λ = 0.003 (theirs), several random restarts (the best kept), z kept in the
 support, and Adam (``evaluation.latent_search``). The completion is y where visible and G(z*)
 where hidden (they blend the seam with Poisson editing; here the pixels are copied, stated).
 Two simple fills are the yardsticks: the mean training image, and the training image nearest
-on the visible pixels. Each is judged on the hidden pixels (mean squared error, PSNR) and by
-the shipped classifier's accuracy on the completed digits.
+on the visible pixels. A second learned method is a context encoder (Pathak et al. 2016): a
+network trained to predict the hidden region from the visible pixels
+(``models.context_encoder``). Each is judged on the hidden pixels (mean squared error, PSNR)
+and by the shipped classifier's accuracy on the completed digits.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ from PIL import Image
 from advnets.evaluation.latent_search import SearchSettings, search_latent_codes
 from advnets.evaluation.metrics import classifier_accuracy, has_domain_features
 from advnets.evaluation.neighbours import nearest_neighbours
+from advnets.models.context_encoder import complete
 from advnets.sampling import eval_mode
 
 PRIOR_WEIGHT = 0.003  # λ of Yeh et al. 2017
@@ -119,11 +123,6 @@ def search_latent(
         return generator(codes)
 
 
-def complete(images: torch.Tensor, hidden: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
-    """The images where visible, ``fill`` where hidden."""
-    return images * (1 - hidden) + fill * hidden
-
-
 def simple_fills(images: torch.Tensor, hidden: torch.Tensor, train: torch.Tensor) -> dict:
     """The yardsticks: the mean training image, and each image's nearest training image on
     its visible pixels."""
@@ -137,27 +136,50 @@ def hidden_error(completed: torch.Tensor, originals: torch.Tensor, hidden: torch
     return {"mse": mse.item(), "psnr_db": 10 * math.log10(1 / max(mse.item(), 1e-12))}
 
 
-METHODS = ("mean image", "nearest neighbour", "GAN latent search")
+# a completion method: (images (N, values), hidden values (values,), 1 = hidden) -> the fill
+Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LATENT_SEARCH = "GAN latent search"
+CONTEXT_ENCODER = "context encoder"
+
+
+def latent_search(
+    generator: torch.nn.Module,
+    discriminator: torch.nn.Module,
+    settings: SearchSettings,
+    seed: int = 0,
+) -> Method:
+    """G's latent search (:func:`search_latent`) as a completion method."""
+    return lambda images, hidden: search_latent(
+        generator, discriminator, images, hidden, settings, seed
+    )
+
+
+def context_encoder(network: torch.nn.Module) -> Method:
+    """A trained context encoder (Pathak et al. 2016, ``models.context_encoder``) as a
+    completion method: its prediction of each image from the visible pixels, in evaluation
+    mode."""
+
+    def fill(images: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+        pixels = hidden.reshape(-1, hidden.numel() // network.shape[0])[0]  # one channel's
+        with torch.no_grad(), eval_mode(network):
+            return network(images, pixels.expand(len(images), -1))
+
+    return fill
 
 
 def inpaint_test_images(
-    generator: torch.nn.Module,
-    discriminator: torch.nn.Module,
-    dataset,
-    hidden: torch.Tensor,
-    n: int,
-    settings: SearchSettings,
-    seed: int = 0,
+    methods: dict[str, Method], dataset, hidden: torch.Tensor, n: int
 ) -> tuple[dict, torch.Tensor]:
     """The first ``n`` test images with the pixels ``hidden`` (one side², the same for every
-    channel) completed by each of :data:`METHODS`: their scores (hidden-pixel error, and the
-    classifier's accuracy where one is shipped, also on the masked and original images),
-    and the rows of the figure (masked, each method, original; up to 10 images each)."""
+    channel) completed by the simple fills and each of ``methods``: their scores
+    (hidden-pixel error, and the classifier's accuracy where one is shipped, also on the
+    masked and original images), and the rows of the figure (masked, each method in that
+    order, original; up to 10 images each)."""
     hidden = hidden.repeat(dataset.channels)
     images = dataset.test[:n]
     fills = simple_fills(images, hidden, dataset.train)
-    fills[METHODS[2]] = search_latent(generator, discriminator, images, hidden, settings, seed)
-    completed = {name: complete(images, hidden, fills[name]) for name in METHODS}
+    fills.update({name: method(images, hidden) for name, method in methods.items()})
+    completed = {name: complete(images, hidden, fill) for name, fill in fills.items()}
     scores = {name: hidden_error(done, images, hidden) for name, done in completed.items()}
     masked = complete(images, hidden, torch.full_like(images, 0.5))  # hidden pixels grey
     if has_domain_features(dataset):

@@ -9,7 +9,9 @@ hidden layer, what its output unit reads) is compared with
 - a network trained on the few labelled images alone (784 → 500 ReLU → classes),
 
 each over several random draws of the labelled images (``per_class`` of each class from the
-training split), scored by the error on the whole test split.
+training split), scored by the error on the whole test split. A D that is itself a classifier,
+the K+1-class D of the semi-supervised GAN (Salimans et al. 2016), trained on one such draw,
+is also scored as it is (:func:`classifier_error`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advnets.data.labelled import labelled_draw
 from advnets.sampling import eval_mode
 
 FEATURE_BATCH = 500  # images per pass of D when reading its features
@@ -44,18 +47,18 @@ def discriminator_features(discriminator: nn.Module, images: torch.Tensor) -> to
     return torch.cat(captured)
 
 
-def labelled_draw(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """Indices of ``per_class`` random training images of each class."""
-    rng = torch.Generator().manual_seed(seed)
-    chosen = []
-    for label in labels.unique().tolist():
-        members = (labels == label).nonzero().squeeze(1)
-        if len(members) < per_class:
-            raise ValueError(
-                f"class {label} has {len(members)} training images, fewer than {per_class}."
-            )
-        chosen.append(members[torch.randperm(len(members), generator=rng)[:per_class]])
-    return torch.cat(chosen)
+@torch.no_grad()
+def classifier_error(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of ``images`` whose largest logit of ``classifier`` (evaluation mode, e.g. the
+    K class logits of the semi-supervised GAN's D) is not their label."""
+    with eval_mode(classifier):
+        logits = torch.cat(
+            [
+                classifier(images[i : i + FEATURE_BATCH])
+                for i in range(0, len(images), FEATURE_BATCH)
+            ]
+        )
+    return logits.argmax(dim=1).ne(labels).float().mean().item()
 
 
 def linear_probe_error(

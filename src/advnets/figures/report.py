@@ -194,8 +194,9 @@ def write_report(
         ),
         _figure(
             figures.get("inpaint"),
-            "advnets inpaint: masked test digits, the mean-image, nearest-neighbour and "
-            "latent-search completions, and the originals (scores in inpaint.json).",
+            "advnets inpaint: masked test digits, the mean-image and nearest-neighbour "
+            "completions, those of G's latent search or the context encoder (and of the "
+            "--compare run), and the originals (scores in inpaint.json).",
         ),
         _figure(
             figures.get("infer"),

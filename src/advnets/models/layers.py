@@ -57,6 +57,25 @@ class Dropout(nn.Module):
         return f"keep={self.keep}"
 
 
+class GaussianNoise(nn.Module):
+    """Adds N(0, sigma²) noise to every value in training, nothing in evaluation (the noise
+    layers of Salimans et al. 2016's semi-supervised D). Drawn from the global RNG, as
+    :class:`Dropout`'s masks, so checkpoints keep its state."""
+
+    def __init__(self, sigma: float) -> None:
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.sigma == 0:
+            return x
+        noise = torch.randn(x.shape, device=x.device)  # fp32 whatever the activations' precision
+        return x + (noise * self.sigma).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"sigma={self.sigma}"
+
+
 def _init_linear_(module: nn.Module, fill: Callable[[torch.Tensor], object]) -> None:
     """``fill`` every linear layer's weight in ``module`` (itself included), in module order;
     biases 0."""

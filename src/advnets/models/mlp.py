@@ -36,7 +36,8 @@ def logit_of_mean_pixel(images: torch.Tensor, eps: float = 1e-7) -> torch.Tensor
 
 
 class MLPGenerator(nn.Module):
-    """G(z; theta_g): ReLU hidden layers and a sigmoid output in [0, 1]."""
+    """G(z; theta_g): ReLU hidden layers (or another ``activation``'s) and a sigmoid output
+    in [0, 1]."""
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class MLPGenerator(nn.Module):
         init_range: float = 0.05,
         noise: str = "uniform",
         batchnorm: bool = False,
+        activation: type[nn.Module] = nn.ReLU,
     ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
@@ -55,9 +57,9 @@ class MLPGenerator(nn.Module):
         width = noise_dim
         for size in hidden:
             if batchnorm:  # the normalisation's shift replaces the layer's bias
-                layers += [nn.Linear(width, size, bias=False), nn.BatchNorm1d(size), nn.ReLU()]
+                layers += [nn.Linear(width, size, bias=False), nn.BatchNorm1d(size), activation()]
             else:
-                layers += [nn.Linear(width, size), nn.ReLU()]
+                layers += [nn.Linear(width, size), activation()]
             width = size
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, data_dim)

@@ -38,9 +38,11 @@ from advnets.models.conditional import (
     build_acgan,
     build_cgan_mlp,
 )
+from advnets.models.context_encoder import ContextEncoderSettings, build_context_encoder
 from advnets.models.cyclegan import CycleGANSettings, build_cyclegan
 from advnets.models.dcgan import DCGANSettings, build_dcgan
 from advnets.models.mlp import MaxoutSettings, build_mlp_maxout
+from advnets.models.ssgan import SemiSupervisedSettings, build_ssgan_mlp
 from advnets.models.toy import ToySettings, build_mlp_toy
 
 
@@ -52,13 +54,17 @@ class Family:
     settings: type
     build: Callable[[Any, int, torch.Tensor | None], tuple[nn.Module, nn.Module | None]]
     # the game its networks play (advnets.games): "gan", the paper's; "conditional", G(z | y)
-    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "autoencoder",
-    #   "vae", one network alone (D is None); "bidirectional", BiGAN's G and E against D(x, z);
-    #   "cycle", CycleGAN's two generators and two discriminators on two unpaired domains (G
-    #   and D each hold a pair)
+    #   and D(x | y) on labelled images; "auxiliary-classifier", AC-GAN's; "semi-supervised",
+    #   a K+1-class D and feature matching from a few labels; "context-encoder", a network
+    #   completing images and its D; "autoencoder", "vae", one network alone (D is None);
+    #   "bidirectional", BiGAN's G and E against D(x, z); "cycle", CycleGAN's two generators
+    #   and two discriminators on two unpaired domains (G and D each hold a pair)
     game: str = "gan"
     # builds the encoder E(x) (settings, data dimension) of a family that learns one with G
     encoder: Callable[[Any, int], nn.Module] | None = None
+    # whether its generator draws samples from noise (what sample, evaluate and Table 1 read);
+    #   False: the context encoder, which completes images instead (advnets inpaint)
+    samples: bool = True
 
     def section(self, config: ModelConfig) -> Any:
         """This family's settings, read from the model config."""
@@ -74,6 +80,12 @@ FAMILIES: dict[str, Family] = {
     "cgan-mlp": Family(ConditionalSettings, build_cgan_mlp, game="conditional"),
     # Odena et al. 2017 with DCGAN's networks: D also names the class
     "acgan": Family(AuxiliaryClassifierSettings, build_acgan, game="auxiliary-classifier"),
+    # Salimans et al. 2016: a K+1-class D learns from a few labels, G by feature matching
+    "ssgan-mlp": Family(SemiSupervisedSettings, build_ssgan_mlp, game="semi-supervised"),
+    # Pathak et al. 2016: completes images with a hidden region, against DCGAN's D
+    "context-encoder": Family(
+        ContextEncoderSettings, build_context_encoder, game="context-encoder", samples=False
+    ),
     # autoencoders and the VAE (advnets.models.autoencoder), each trained alone
     "mlp-ae": Family(AutoencoderSettings, build_mlp_autoencoder, "autoencoder"),
     "conv-ae": Family(ConvAutoencoderSettings, build_conv_autoencoder, "autoencoder"),
