@@ -56,13 +56,7 @@ class ContextEncoding(Game):
         self._f, self._d = self.network, self.discriminator  # what the updates call
         train_cfg = config.training
         self.optimizers = {
-            role: build_optimizer(
-                train_cfg.optimizer,
-                net.parameters(),
-                train_cfg.lr,
-                train_cfg.momentum_start,
-                train_cfg.adam_betas,
-            )
+            role: build_optimizer(train_cfg, net.parameters())
             for role, net in (("d", self.discriminator), ("g", self.network))
         }
         self.mask, self.side = config.model.context_mask, self.network.shape[1]
@@ -127,20 +121,13 @@ class ContextEncoding(Game):
             **ckpt.module_tensors("generator", self.generator),
             **ckpt.module_tensors("discriminator", self.discriminator),
         }
-        meta = {}
-        for role in ("d", "g"):
-            opt_tensors, meta[f"optimizer.{role}"] = ckpt.optimizer_tensors(
-                f"optimizer.{role}", self.optimizers[role]
-            )
-            tensors.update(opt_tensors)
-        return tensors, meta
+        optimizer_tensors, meta = self.optimizer_state()
+        return {**tensors, **optimizer_tensors}, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         ckpt.load_module("generator", self.generator, tensors)
         ckpt.load_module("discriminator", self.discriminator, tensors)
-        for role in ("d", "g"):
-            name = f"optimizer.{role}"
-            ckpt.load_optimizer(name, self.optimizers[role], tensors, meta[name])
+        self.load_optimizer_state(tensors, meta)
 
     def flops_per_image(self) -> float:
         """F forward; D forward on both halves and again on the completions; D's weight and
