@@ -5,8 +5,11 @@
 
 Runs the lab's 2-D experiment for each remedy (advnets.config.REMEDIES) and seed, one
 process at a time, prints one JSON line per run (modes covered, high-quality fraction,
-mode KL, seconds) and then a Markdown table of each remedy's runs, with the seconds per run
-and the thread count.
+mode KL, wall and CPU seconds) and then a Markdown table of each remedy's runs, with the
+seconds per run and the thread count. The CPU seconds (this process's) are what a run costs
+on a loaded machine, where the wall time also counts the time other work held the cores.
+Draws OUT/DATA-remedies.png for each dataset: the final G's samples of every seed and the
+mode histograms, one row per remedy.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from advnets.config import REMEDIES
-from advnets.experiments.lab import run_2d
+from advnets.data.toy import toy_distribution
+from advnets.experiments.lab import FINAL_SAMPLES, run_2d
+from advnets.figures.toy import save_remedies_figure
 
 
 def main() -> None:
@@ -38,29 +44,50 @@ def main() -> None:
     rows = []
     for kind in args.datasets:
         for remedy in args.remedies:
-            results, seconds = [], []
+            results, seconds, cpu_seconds = [], [], []
             for seed in args.seeds:
                 out = Path(args.out) / f"{kind}-{remedy}-s{seed}"
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 summary = run_2d(kind, out, [*settings, f"seed={seed}"], remedy, args.preset)
                 seconds.append(time.perf_counter() - start)
+                cpu_seconds.append(time.process_time() - cpu_start)
                 results.append(summary)
                 keys = ("experiment", "remedy", "seed", "modes_covered", "high_quality_fraction")
                 line = {k: summary[k] for k in (*keys, "mode_kl", "epochs")}
-                print(json.dumps({**line, "seconds": round(seconds[-1], 1)}), flush=True)
-            rows.append((kind, remedy, results, seconds))
+                timing = {"seconds": seconds[-1], "cpu_seconds": cpu_seconds[-1]}
+                timing = {key: round(value, 1) for key, value in timing.items()}
+                print(json.dumps({**line, **timing}), flush=True)
+            rows.append((kind, remedy, results, seconds, cpu_seconds))
+        figure = _draw(Path(args.out) / f"{kind}-remedies.png", [r for r in rows if r[0] == kind])
+        print(f"figure: {figure}", flush=True)
     print(f"\n{args.threads} thread(s); seeds {', '.join(map(str, args.seeds))}\n")
-    print("| data | remedy | modes covered (per seed) | high-quality fraction | mode KL | s/run |")
-    print("|---|---|---|---|---|---|")
-    for kind, remedy, results, seconds in rows:
+    print(
+        "| data | remedy | modes covered (per seed) | high-quality fraction | mode KL "
+        "| s/run | CPU s/run |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for kind, remedy, results, seconds, cpu_seconds in rows:
         modes = results[0]["modes"]
         covered = ", ".join(str(r["modes_covered"]) for r in results)
         quality = ", ".join(f"{r['high_quality_fraction']:.2f}" for r in results)
         kl = ", ".join(f"{r['mode_kl']:.2f}" for r in results)
         print(
             f"| {kind} | {remedy} | {covered} (of {modes}) | {quality} | {kl} "
-            f"| {statistics.fmean(seconds):.0f} |"
+            f"| {statistics.fmean(seconds):.0f} | {statistics.fmean(cpu_seconds):.0f} |"
         )
+
+
+def _draw(path: Path, rows: list) -> Path:
+    """Samples and mode histograms of every run of one dataset, one row per remedy."""
+    centres = toy_distribution(rows[0][2][0]["dataset"]).centres
+    figure_rows = [
+        {
+            "label": remedy,
+            "runs": [{**r, "points": np.load(Path(r["run_dir"]) / FINAL_SAMPLES)} for r in results],
+        }
+        for _, remedy, results, *_ in rows
+    ]
+    return save_remedies_figure(path, figure_rows, centres, float(np.abs(centres).max() + 1.5))
 
 
 if __name__ == "__main__":

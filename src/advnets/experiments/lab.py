@@ -10,6 +10,7 @@ need a known data density (``advnets.evaluation.theory``, ``.modes``).
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import textwrap
@@ -59,6 +60,7 @@ from advnets.training.loop import Trainer
 PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
 SNAPSHOT_NOISE_SEED = 7  # the same noise for every 2-D snapshot, so frames are comparable
 SNAPSHOT_POINTS = 2500  # samples per 2-D snapshot (the literature's count)
+FINAL_SAMPLES = "final_samples.npy"  # a 2-D run's last snapshot's samples, in its run directory
 D_FIT_ITERATIONS = 1000  # L-BFGS iterations when D is fitted to D* by quadrature (Proposition 1)
 CRITERION_FIT_POINTS = 20000  # enough for V(D, G) to meet C(G) within ~0.01 nats (Theorem 1)
 CRITERION_FIT_ITERATIONS = 200
@@ -428,6 +430,7 @@ def run_2d(
         ]
         toy_figures.save_gif(figures / "coverage.gif", pngs)
         final = snapshots[-1]
+        _write_points(lab.run.path / FINAL_SAMPLES, final["points"])
         summary = {
             "experiment": kind,
             "preset": preset or PRESETS[kind],
@@ -512,6 +515,13 @@ def run_saturation(out: str | Path, overrides: list[str], steps: int = 20) -> di
     summary["figure"] = str(out / "saturation.png")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _write_points(path: Path, points: np.ndarray) -> None:
+    """The final G's samples as a ``.npy`` array (the figure of `benchmarks/remedies.py`)."""
+    buffer = io.BytesIO()
+    np.save(buffer, points)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _write_summary(run: RunDir, summary: dict) -> None:
