@@ -1,13 +1,14 @@
 """Mode collapse and its remedies: ``advnets toy ring|grid --remedy NAME`` over seeds.
 
     python benchmarks/remedies.py [--seeds 0 1 2] [--remedies none pack2 ...] [--threads 1]
-        [--datasets ring] [--out runs/remedies] [--set KEY=VALUE ...]
+        [--datasets ring] [--out runs/remedies] [--reuse] [--set KEY=VALUE ...]
 
 Runs the lab's 2-D experiment for each remedy (advnets.config.REMEDIES) and seed, one
 process at a time, prints one JSON line per run (modes covered, high-quality fraction,
-mode KL, wall and CPU seconds) and then a Markdown table of each remedy's runs, with the
-seconds per run and the thread count. The CPU seconds (this process's) are what a run costs
-on a loaded machine, where the wall time also counts the time other work held the cores.
+mode KL, wall and CPU seconds of training) and then a Markdown table of each remedy's runs,
+with the seconds per run and the thread count. The CPU seconds (the process's) are what a run
+costs on a loaded machine, where the wall time also counts the time other work held the cores.
+With --reuse, runs already in OUT are read rather than trained again.
 Draws OUT/DATA-remedies.png for each dataset: the final G's samples of every seed and the
 mode histograms, one row per remedy.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,12 @@ def main() -> None:
     parser.add_argument("--preset", help="another preset of the same data (toy-ring-pacgan...)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", default="runs/remedies")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read a run whose directory already holds its summary.json instead of training it "
+        "again (runs made in parallel, then one table and figure)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     settings = [f"training.threads={args.threads}", *args.set]
@@ -47,10 +53,12 @@ def main() -> None:
             results, seconds, cpu_seconds = [], [], []
             for seed in args.seeds:
                 out = Path(args.out) / f"{kind}-{remedy}-s{seed}"
-                start, cpu_start = time.perf_counter(), time.process_time()
-                summary = run_2d(kind, out, [*settings, f"seed={seed}"], remedy, args.preset)
-                seconds.append(time.perf_counter() - start)
-                cpu_seconds.append(time.process_time() - cpu_start)
+                if args.reuse and (out / "summary.json").is_file():
+                    summary = json.loads((out / "summary.json").read_text())
+                else:
+                    summary = run_2d(kind, out, [*settings, f"seed={seed}"], remedy, args.preset)
+                seconds.append(summary["train_seconds"])
+                cpu_seconds.append(summary["train_cpu_seconds"])
                 results.append(summary)
                 keys = ("experiment", "remedy", "seed", "modes_covered", "high_quality_fraction")
                 line = {k: summary[k] for k in (*keys, "mode_kl", "epochs")}

@@ -144,7 +144,8 @@ def test_toy_ring_with_a_remedy_end_to_end(tmp_path, capsys):
     assert main([*argv, "--set", "data.toy_points=300", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     expected = {"remedy", "modes", "modes_covered", "high_quality_fraction", "mode_kl"}
-    assert expected | {"train_seconds", "threads", "dataset", "by_epoch"} <= set(summary)
+    timings = {"train_seconds", "train_cpu_seconds", "threads"}
+    assert expected | timings | {"dataset", "by_epoch"} <= set(summary)
     assert summary["remedy"] == "pack2" and summary["modes"] == 8
     assert 0 <= summary["modes_covered"] <= 8
     points = np.load(tmp_path / "r" / FINAL_SAMPLES)  # what the remedies figure draws
