@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import torch
 
 from advnets.config import REMEDIES
 from advnets.data.toy import toy_distribution
+from advnets.evaluation.modes import coverage_threshold
 from advnets.experiments.lab import FINAL_SAMPLES, run_2d
 from advnets.figures.toy import save_remedies_figure
 
@@ -58,7 +60,7 @@ def main() -> None:
                 else:
                     summary = run_2d(kind, out, [*settings, f"seed={seed}"], remedy, args.preset)
                 seconds.append(summary["train_seconds"])
-                cpu_seconds.append(summary["train_cpu_seconds"])
+                cpu_seconds.append(summary.get("train_cpu_seconds", math.nan))  # older runs
                 results.append(summary)
                 keys = ("experiment", "remedy", "seed", "modes_covered", "high_quality_fraction")
                 line = {k: summary[k] for k in (*keys, "mode_kl", "epochs")}
@@ -95,7 +97,9 @@ def _draw(path: Path, rows: list) -> Path:
         }
         for _, remedy, results, *_ in rows
     ]
-    return save_remedies_figure(path, figure_rows, centres, float(np.abs(centres).max() + 1.5))
+    limit = float(np.abs(centres).max() + 1.5)
+    covered_at = coverage_threshold(len(figure_rows[0]["runs"][0]["points"]), len(centres))
+    return save_remedies_figure(path, figure_rows, centres, limit, covered_at)
 
 
 if __name__ == "__main__":
