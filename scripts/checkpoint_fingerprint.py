@@ -136,6 +136,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "toy-grid": ("toy-grid", SMALL_POINTS),
     "toy-ring": ("toy-ring", SMALL_POINTS),
     "toy-ring-remedies": ("toy-ring-remedies", SMALL_POINTS),
+    "toy-ring-remedies-quick": ("toy-ring-remedies-quick", SMALL_POINTS),
     "toy-ring-pacgan": ("toy-ring-pacgan", SMALL_POINTS),
     "toy-grid-pacgan": ("toy-grid-pacgan", SMALL_POINTS),
     "toy-ring-unrolled5": ("toy-ring", [*SMALL_POINTS, "training.unrolled_steps=5"]),

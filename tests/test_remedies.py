@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from advnets.cli import main
 from advnets.config import REMEDIES, ConfigError, load_config, remedy_overrides
-from advnets.data.toy import load_toy
-from advnets.experiments.lab import Lab, lab_config
+from advnets.data.toy import load_toy, toy_distribution
+from advnets.experiments.lab import FINAL_SAMPLES, SNAPSHOT_POINTS, Lab, lab_config
+from advnets.figures.toy import save_remedies_figure
 from advnets.games import build_game
 from advnets.games.base import Minibatch
 from advnets.games.remedies import pack
@@ -141,6 +144,24 @@ def test_toy_ring_with_a_remedy_end_to_end(tmp_path, capsys):
     assert main([*argv, "--set", "data.toy_points=300", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     expected = {"remedy", "modes", "modes_covered", "high_quality_fraction", "mode_kl"}
-    assert expected | {"train_seconds", "threads", "dataset", "by_epoch"} <= set(summary)
+    timings = {"train_seconds", "train_cpu_seconds", "threads"}
+    assert expected | timings | {"dataset", "by_epoch"} <= set(summary)
     assert summary["remedy"] == "pack2" and summary["modes"] == 8
     assert 0 <= summary["modes_covered"] <= 8
+    points = np.load(tmp_path / "r" / FINAL_SAMPLES)  # what the remedies figure draws
+    assert points.shape == (SNAPSHOT_POINTS, 2)
+
+
+def test_the_remedies_figure_draws_a_row_per_remedy(tmp_path):
+    centres = toy_distribution("ring").centres
+    rng = np.random.default_rng(0)
+    runs = [
+        {"seed": seed, "points": rng.normal(size=(50, 2)), "mode_counts": [seed] * 8}
+        for seed in (0, 1)
+    ]
+    rows = [
+        {"label": "none", "runs": [{**r, "modes_covered": 1} for r in runs]},
+        {"label": "pack4", "runs": [{**r, "modes_covered": 8} for r in runs[:1]]},
+    ]
+    path = save_remedies_figure(tmp_path / "remedies.png", rows, centres, 3.5)
+    assert Image.open(path).size[1] > Image.open(path).size[0] / 3  # two rows of panels

@@ -18,6 +18,13 @@ import math
 
 import numpy as np
 
+MIN_SHARE = 0.2  # a covered mode holds at least this fraction of a perfect generator's share
+
+
+def coverage_threshold(samples: int, modes: int, min_share: float = MIN_SHARE) -> float:
+    """High-quality samples a mode needs to count as covered: ``min_share`` of a fair share."""
+    return min_share * samples / modes
+
 
 def mode_statistics(
     samples: np.ndarray,
@@ -25,7 +32,7 @@ def mode_statistics(
     std: float,
     *,
     n_std: float = 3.0,
-    min_share: float = 0.2,
+    min_share: float = MIN_SHARE,
 ) -> dict:
     """``modes_covered``, ``modes_hit``, ``high_quality_fraction``, ``mode_kl`` and the
     per-mode counts."""
@@ -40,7 +47,7 @@ def mode_statistics(
     good = distances[np.arange(len(samples)), nearest] <= n_std * std
     counts = np.bincount(nearest[good], minlength=len(centres))
     modes = len(centres)
-    covered = int((counts >= min_share * len(samples) / modes).sum())
+    covered = int((counts >= coverage_threshold(len(samples), modes, min_share)).sum())
     if counts.sum() == 0:
         kl = math.log(modes)
     else:

@@ -10,6 +10,7 @@ need a known data density (``advnets.evaluation.theory``, ``.modes``).
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import textwrap
@@ -59,6 +60,7 @@ from advnets.training.loop import Trainer
 PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
 SNAPSHOT_NOISE_SEED = 7  # the same noise for every 2-D snapshot, so frames are comparable
 SNAPSHOT_POINTS = 2500  # samples per 2-D snapshot (the literature's count)
+FINAL_SAMPLES = "final_samples.npy"  # a 2-D run's last snapshot's samples, in its run directory
 D_FIT_ITERATIONS = 1000  # L-BFGS iterations when D is fitted to D* by quadrature (Proposition 1)
 CRITERION_FIT_POINTS = 20000  # enough for V(D, G) to meet C(G) within ~0.01 nats (Theorem 1)
 CRITERION_FIT_ITERATIONS = 200
@@ -411,9 +413,10 @@ def run_2d(
     config = lab_config(kind, overrides, remedy, preset)
     lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
     with lab.writing(f"advnets toy {kind}"):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         lab.train()
         train_seconds = time.perf_counter() - start
+        train_cpu_seconds = time.process_time() - cpu_start
         snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
         centres = lab.distribution.centres
         limit = float(np.abs(centres).max() + 1.5)
@@ -428,6 +431,7 @@ def run_2d(
         ]
         toy_figures.save_gif(figures / "coverage.gif", pngs)
         final = snapshots[-1]
+        _write_points(lab.run.path / FINAL_SAMPLES, final["points"])
         summary = {
             "experiment": kind,
             "preset": preset or PRESETS[kind],
@@ -440,6 +444,8 @@ def run_2d(
             "epochs": lab.trainer.state.epoch,
             "g_updates": lab.trainer.state.g_updates,
             "train_seconds": train_seconds,  # training and the snapshots' scoring
+            # the same in CPU seconds of this process: on a loaded machine, its own cost
+            "train_cpu_seconds": train_cpu_seconds,
             "threads": torch.get_num_threads(),
             "modes": final["modes"],
             "modes_covered": final["modes_covered"],
@@ -512,6 +518,13 @@ def run_saturation(out: str | Path, overrides: list[str], steps: int = 20) -> di
     summary["figure"] = str(out / "saturation.png")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _write_points(path: Path, points: np.ndarray) -> None:
+    """The final G's samples as a ``.npy`` array (the figure of `benchmarks/remedies.py`)."""
+    buffer = io.BytesIO()
+    np.save(buffer, points)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _write_summary(run: RunDir, summary: dict) -> None:

@@ -172,6 +172,48 @@ def save_2d_figure(path, snapshots: list[dict], centres, limit: float) -> Path:
     return atomic_write_bytes(path, figure_png(fig))
 
 
+def save_remedies_figure(
+    path, rows: list[dict], centres, limit: float, covered_at: float | None = None
+) -> Path:
+    """Baseline against each remedy over seeds: one row per remedy, the final G's samples of
+    each seed, then the high-quality samples' mode histogram of every seed side by side (a
+    dashed line at ``covered_at``, the count a covered mode needs, when given).
+
+    ``rows``: ``{"label": str, "runs": [{"seed", "points", "mode_counts", "modes_covered"}]}``.
+    """
+    seeds = max(len(row["runs"]) for row in rows)
+    fig, axes = plt.subplots(
+        len(rows), seeds + 1, figsize=(2.4 * seeds + 3.6, 2.5 * len(rows)), squeeze=False
+    )
+    for row, line in zip(rows, axes, strict=True):
+        for ax in line[:seeds]:
+            ax.axis("off")
+        for ax, run in zip(line, row["runs"], strict=False):
+            ax.axis("on")
+            title = f"{row['label']}, seed {run['seed']}: {run['modes_covered']}/{len(centres)}"
+            draw_2d(ax, run["points"], centres, title, limit)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        _draw_mode_histogram(line[-1], row["runs"], len(centres), covered_at)
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
+def _draw_mode_histogram(ax, runs: list[dict], modes: int, covered_at: float | None) -> None:
+    """High-quality samples per mode, one bar per seed within each mode's group."""
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        offsets = np.arange(modes) - 0.4 + (i + 0.5) * width
+        ax.bar(offsets, run["mode_counts"], width, label=f"seed {run['seed']}")
+    if covered_at is not None:
+        ax.axhline(covered_at, color="black", ls="--", lw=0.8, label="covered")
+    ax.set_xticks(range(modes))
+    ax.set_xlabel("mode", fontsize=8)
+    ax.set_ylabel("high-quality samples", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6)
+
+
 DIVERGENCE_LABELS = {
     "kl_pq": "KL(P‖Q)",
     "kl_qp": "KL(Q‖P)",
