@@ -57,6 +57,8 @@ SMALL_POINTS = ["data.toy_points=600", "training.epochs=2", "training.device=cpu
 
 # name: (preset, overrides); together they reach every branch of the update and the schedules.
 # The precision is pinned: "auto" picks fp32 or bf16 by timing this machine, by design.
+FP32 = ["training.precision=fp32"]  # a preset's `auto` would pick by the machine
+
 CASES: dict[str, tuple[str, list[str]]] = {
     "mnist-paper": ("mnist-paper", [*SMALL_IMAGES, "training.checkpoint_every_steps=2"]),
     "mnist-paper-k2-minimax": (
@@ -74,7 +76,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "dcgan-mnist": ("dcgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
     "dcgan-mnist-quick": (
         "dcgan-mnist-quick",
-        [*SMALL_IMAGES, "model.base_channels=4", "model.dcgan_hidden=16"],
+        [*SMALL_IMAGES, "model.base_channels=4", "model.dcgan_hidden=16", *FP32],
     ),
     "cgan-mnist": ("cgan-mnist", SMALL_IMAGES),
     "acgan-mnist": ("acgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),

@@ -40,7 +40,7 @@ class Shipped:
 SHIPPED: dict[str, Shipped] = {
     # the paper's MNIST adversarial net, the best checkpoint of the long mnist-paper run
     "mnist-paper": Shipped(
-        "generator_mnist_paper", "b50b42e39323c740d0dd5d426c11afceb5aaa038fa9fd8ce9643c4f8d0f24573"
+        "generator_mnist_paper", "0035f72fc38c4f295fdd42f3db75dc9e39b39f7cd6937b1498eafe417ea4f76f"
     ),
 }
 
