@@ -96,6 +96,25 @@ class Game(ABC):
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         """Continue from what :meth:`state_tensors` handed to a checkpoint."""
 
+    def networks_state(
+        self, networks: dict[str, nn.Module]
+    ) -> tuple[dict[str, torch.Tensor], dict]:
+        """What a checkpoint keeps of ``networks`` (keyed by their tensors' name prefix) and of
+        every optimiser: the tensors, and the JSON-ready metadata."""
+        tensors: dict[str, torch.Tensor] = {}
+        for prefix, network in networks.items():
+            tensors.update(ckpt.module_tensors(prefix, network))
+        optimizer_tensors, meta = self.optimizer_state()
+        return {**tensors, **optimizer_tensors}, meta
+
+    def load_networks_state(
+        self, networks: dict[str, nn.Module], tensors: dict[str, torch.Tensor], meta: dict
+    ) -> None:
+        """Restore ``networks`` and every optimiser from what :meth:`networks_state` saved."""
+        for prefix, network in networks.items():
+            ckpt.load_module(prefix, network, tensors)
+        self.load_optimizer_state(tensors, meta)
+
     def optimizer_state(self) -> tuple[dict[str, torch.Tensor], dict]:
         """The tensors and the JSON-ready metadata of every optimiser's state, by role, for a
         checkpoint (``optimizer.d``, ``optimizer.g``)."""

@@ -35,7 +35,6 @@ from advnets.games.losses import discriminator_loss, generator_loss
 from advnets.games.optim import build_optimizer
 from advnets.models import build_encoder, build_models
 from advnets.models.mlp import logit_of_mean_pixel
-from advnets.runs import checkpoint as ckpt
 
 ENCODER = "encoder"  # the checkpoint's prefix of E's tensors
 
@@ -100,20 +99,19 @@ class BiGAN(Game):
         """G itself."""
         return self.generator
 
-    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {
-            **ckpt.module_tensors("generator", self.generator),
-            **ckpt.module_tensors("discriminator", self.discriminator),
-            **ckpt.module_tensors(ENCODER, self.encoder),
+    def _saved(self) -> dict[str, nn.Module]:
+        """The networks a checkpoint keeps, by their tensors' name prefix."""
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            ENCODER: self.encoder,
         }
-        optimizer_tensors, meta = self.optimizer_state()
-        return {**tensors, **optimizer_tensors}, meta
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        return self.networks_state(self._saved())
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        ckpt.load_module("generator", self.generator, tensors)
-        ckpt.load_module("discriminator", self.discriminator, tensors)
-        ckpt.load_module(ENCODER, self.encoder, tensors)
-        self.load_optimizer_state(tensors, meta)
+        self.load_networks_state(self._saved(), tensors, meta)
 
     def flops_per_image(self) -> float:
         """Forward MACs of E, G and D on both pairs, x 3 for the backward passes' weight and

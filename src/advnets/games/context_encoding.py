@@ -32,7 +32,6 @@ from advnets.games.losses import discriminator_loss, non_saturating_generator_lo
 from advnets.games.optim import build_optimizer
 from advnets.models import build_models
 from advnets.models.context_encoder import BLOCKS, complete, context_masks
-from advnets.runs import checkpoint as ckpt
 
 RECONSTRUCTION_WEIGHT = 0.999  # λ_rec of Pathak et al. 2016, Section 3.2
 ADVERSARIAL_WEIGHT = 0.001  # λ_adv
@@ -116,18 +115,15 @@ class ContextEncoding(Game):
         """F completing training images (``models.context_encoder.CompletionSampler``)."""
         return self.generator
 
+    def _saved(self) -> dict[str, nn.Module]:
+        """The networks a checkpoint keeps, by their tensors' name prefix."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {
-            **ckpt.module_tensors("generator", self.generator),
-            **ckpt.module_tensors("discriminator", self.discriminator),
-        }
-        optimizer_tensors, meta = self.optimizer_state()
-        return {**tensors, **optimizer_tensors}, meta
+        return self.networks_state(self._saved())
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        ckpt.load_module("generator", self.generator, tensors)
-        ckpt.load_module("discriminator", self.discriminator, tensors)
-        self.load_optimizer_state(tensors, meta)
+        self.load_networks_state(self._saved(), tensors, meta)
 
     def flops_per_image(self) -> float:
         """F forward; D forward on both halves and again on the completions; D's weight and

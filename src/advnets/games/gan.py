@@ -362,20 +362,14 @@ class GAN(Game):
         return self.average.generator
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {
-            **ckpt.module_tensors("generator", self.generator),
-            **ckpt.module_tensors("discriminator", self.discriminator),
-            **(ckpt.module_tensors(AVERAGE, self.sampler()) if self.average else {}),
-        }
-        optimizer_tensors, meta = self.optimizer_state()
-        return {**tensors, **optimizer_tensors}, meta
+        saved = {"generator": self.generator, "discriminator": self.discriminator}
+        return self.networks_state(saved | ({AVERAGE: self.sampler()} if self.average else {}))
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        ckpt.load_module("generator", self.generator, tensors)
-        ckpt.load_module("discriminator", self.discriminator, tensors)
+        saved = {"generator": self.generator, "discriminator": self.discriminator}
+        self.load_networks_state(saved, tensors, meta)
         if self.average is not None:  # a run forked from one without it starts from G itself
             ckpt.load_module(sampling_prefix(tensors), self.average.generator, tensors)
-        self.load_optimizer_state(tensors, meta)
 
     def flops_per_image(self) -> float:
         return self._update_flops()
