@@ -92,10 +92,10 @@ def test_interrupted_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tm
     interrupted = start(tmp_path, "interrupted", "training.max_steps=50")
     step_once = interrupted.train_minibatch
 
-    def sigint_then_step(real, labels=None):
+    def sigint_then_step(real, *minibatch):
         if interrupted.state.d_updates == 26:  # the signal arrives during update 27, mid-epoch 2
             signal.raise_signal(signal.SIGINT)
-        return step_once(real, labels)
+        return step_once(real, *minibatch)
 
     interrupted.train_minibatch = sigint_then_step
     with pytest.raises(TrainingInterrupted, match="--resume"):
