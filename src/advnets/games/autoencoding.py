@@ -33,7 +33,6 @@ from advnets.games.optim import build_optimizer
 from advnets.models import build_models
 from advnets.models.autoencoder import VAE, Autoencoder
 from advnets.models.latent import sample_latent
-from advnets.runs import checkpoint as ckpt
 
 
 class ReconstructionLoss(nn.Module):
@@ -122,12 +121,10 @@ class Autoencoding(Game):
         return self.generator
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        optimizer_tensors, meta = self.optimizer_state()
-        return {**ckpt.module_tensors("generator", self.sampler()), **optimizer_tensors}, meta
+        return self.networks_state({"generator": self.sampler()})
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        ckpt.load_module("generator", self.generator, tensors)
-        self.load_optimizer_state(tensors, meta)
+        self.load_networks_state({"generator": self.generator}, tensors, meta)
         self._fitted = True  # the checkpoint's Gaussian was fitted to its weights
 
     def flops_per_image(self) -> float:

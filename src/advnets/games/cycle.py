@@ -40,7 +40,6 @@ from advnets.games.optim import build_optimizer
 from advnets.games.pool import ImagePool
 from advnets.models import build_models
 from advnets.models.registry import family
-from advnets.runs import checkpoint as ckpt
 
 POOL_SEED_OFFSET = 5  # the pools' stream is seeded with the run's seed + this (loop.py: 0..2)
 
@@ -178,26 +177,23 @@ class CycleGAN(Game):
         samples."""
         return self.generators
 
+    def _saved(self) -> dict[str, nn.Module]:
+        """The networks a checkpoint keeps, by their tensors' name prefix."""
+        return {"generator": self.generators, "discriminator": self.discriminators}
+
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {
-            **ckpt.module_tensors("generator", self.generators),
-            **ckpt.module_tensors("discriminator", self.discriminators),
-            "pool.a": self.pools[0].images,
-            "pool.b": self.pools[1].images,
-            "rng.pool": self.pool_rng.get_state(),
-        }
-        meta: dict = {"pool_counts": [pool.count for pool in self.pools]}
-        optimizer_tensors, optimizer_meta = self.optimizer_state()
-        return {**tensors, **optimizer_tensors}, {**meta, **optimizer_meta}
+        """The networks and optimisers, and the two pools of fakes with their RNG."""
+        tensors, meta = self.networks_state(self._saved())
+        tensors["pool.a"], tensors["pool.b"] = self.pools[0].images, self.pools[1].images
+        tensors["rng.pool"] = self.pool_rng.get_state()
+        return tensors, {"pool_counts": [pool.count for pool in self.pools], **meta}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        ckpt.load_module("generator", self.generators, tensors)
-        ckpt.load_module("discriminator", self.discriminators, tensors)
+        self.load_networks_state(self._saved(), tensors, meta)
         for pool, name, count in zip(self.pools, "ab", meta["pool_counts"], strict=True):
             pool.images.copy_(tensors[f"pool.{name}"])
             pool.count = count
         self.pool_rng.set_state(tensors["rng.pool"])
-        self.load_optimizer_state(tensors, meta)
 
     def flops_per_image(self) -> float:
         """An estimate per image of A (with one of B): forward multiply-adds of G's 4 passes
