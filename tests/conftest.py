@@ -10,11 +10,30 @@ import urllib.request
 
 import numpy as np
 import pytest
+import torch
 
 from advnets.config import load_config
 from advnets.data import mnist
 from advnets.data.datasets import Dataset
 from advnets.files import sha256_bytes
+from advnets.runs.rundir import RunDir
+from advnets.training.loop import Trainer
+
+
+def new_trainer(folder, config, dataset: Dataset, callbacks=()) -> Trainer:
+    """A trainer of a new run of ``config`` on ``dataset``, its run directory ``folder``."""
+    run = RunDir(folder)
+    run.create(config, dataset.sha256, dataset.source)
+    return Trainer(config, dataset, run, callbacks=callbacks)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny matrices: a second thread only waits, on a busy machine long."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:

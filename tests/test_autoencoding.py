@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import make_dataset, tiny_config
+from conftest import make_dataset, new_trainer, tiny_config
 from test_training import assert_identical, checkpoint_tensors
 
 from advnets.cli import main
@@ -47,10 +47,7 @@ def ae_config(family: str, *overrides: str):
 
 
 def start(tmp_path, name, family, *overrides):
-    config, dataset = ae_config(family, *overrides), make_dataset()
-    run = RunDir(tmp_path / name)
-    run.create(config, dataset.sha256, dataset.source)
-    return Trainer(config, dataset, run)
+    return new_trainer(tmp_path / name, ae_config(family, *overrides), make_dataset())
 
 
 @pytest.mark.parametrize("family", FAMILIES)

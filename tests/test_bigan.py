@@ -9,7 +9,7 @@ import math
 
 import pytest
 import torch
-from conftest import make_dataset, tiny_config
+from conftest import make_dataset, new_trainer, tiny_config
 from test_training import assert_identical, checkpoint_tensors
 
 from advnets.cli import main
@@ -43,10 +43,7 @@ def bigan_config(*overrides: str):
 
 
 def start(tmp_path, name: str, *overrides: str) -> Trainer:
-    config, dataset = bigan_config(*overrides), make_dataset()
-    run = RunDir(tmp_path / name)
-    run.create(config, dataset.sha256, dataset.source)
-    return Trainer(config, dataset, run)
+    return new_trainer(tmp_path / name, bigan_config(*overrides), make_dataset())
 
 
 def test_the_game_trains_g_and_e_together_against_d(tmp_path):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import make_dataset, tiny_config
+from conftest import make_dataset, new_trainer, tiny_config
 
 from advnets.config import ConfigError
 from advnets.games.base import Minibatch
@@ -16,14 +16,7 @@ from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: a second thread only waits, on a busy machine long."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CONTEXT = [
@@ -87,10 +80,7 @@ def test_the_phase_updates_both_networks_with_finite_statistics() -> None:
 
 
 def start(tmp_path, name: str, *overrides: str) -> Trainer:
-    config, dataset = ce_config(*overrides), make_dataset(n_train=120)
-    run = RunDir(tmp_path / name)
-    run.create(config, dataset.sha256, dataset.source)
-    return Trainer(config, dataset, run)
+    return new_trainer(tmp_path / name, ce_config(*overrides), make_dataset(n_train=120))
 
 
 def test_a_resumed_run_continues_exactly(tmp_path) -> None:

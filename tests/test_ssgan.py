@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import make_dataset, tiny_config
+from conftest import make_dataset, new_trainer, tiny_config
 
 from advnets.config import ConfigError
 from advnets.data.datasets import Labels
@@ -17,14 +17,7 @@ from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: a second thread only waits, on a busy machine long."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SSGAN = [
@@ -56,10 +49,7 @@ def ssgan_config(*overrides: str):
 
 
 def start(tmp_path, name: str, *overrides: str, n_train: int = 400) -> Trainer:
-    config, dataset = ssgan_config(*overrides), labelled(n_train=n_train)
-    run = RunDir(tmp_path / name)
-    run.create(config, dataset.sha256, dataset.source)
-    return Trainer(config, dataset, run)
+    return new_trainer(tmp_path / name, ssgan_config(*overrides), labelled(n_train=n_train))
 
 
 def test_d_is_a_classifier_whose_realness_is_z_over_z_plus_one() -> None:

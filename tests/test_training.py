@@ -8,7 +8,7 @@ import signal
 
 import pytest
 import torch
-from conftest import make_dataset, tiny_config
+from conftest import make_dataset, new_trainer, tiny_config
 
 from advnets.experiments.callbacks import training_callbacks
 from advnets.runs import checkpoint as ckpt
@@ -19,11 +19,8 @@ from advnets.training.loop import Trainer, TrainingDiverged, TrainingInterrupted
 
 
 def start(tmp_path, name, *overrides, dataset=None):
-    config = tiny_config(*overrides)
-    dataset = dataset or make_dataset()
-    run = RunDir(tmp_path / name)
-    run.create(config, dataset.sha256, dataset.source)
-    return Trainer(config, dataset, run, callbacks=training_callbacks(config, dataset))
+    config, dataset = tiny_config(*overrides), dataset or make_dataset()
+    return new_trainer(tmp_path / name, config, dataset, training_callbacks(config, dataset))
 
 
 def resume(tmp_path, name, *overrides):
