@@ -20,9 +20,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from advnets.config import ConfigError, RunConfig
-from advnets.data.datasets import Dataset
+from advnets.data.datasets import Dataset, Labels
 from advnets.games.base import Minibatch
 from advnets.games.gan import GAN
+
+
+def class_labels(config: RunConfig, dataset: Dataset, learns: str) -> Labels:
+    """The dataset's labels, refused in one sentence (the family ``learns`` what, for how many
+    classes) unless there are labels of ``model.num_classes`` classes."""
+    classes, labels = config.model.num_classes, dataset.labels
+    if labels is None or len(labels.class_names) != classes:
+        have = "no labels" if labels is None else f"{len(labels.class_names)} classes"
+        raise ConfigError(
+            f"model.family = {config.model.family!r} {learns} model.num_classes = {classes} "
+            f"classes, but {dataset.name} has {have}; train it on labelled images with that "
+            "many classes."
+        )
+    return labels
 
 
 class ConditionalGAN(GAN):
@@ -34,19 +48,11 @@ class ConditionalGAN(GAN):
     def __init__(
         self, config: RunConfig, dataset: Dataset, device: torch.device, world_size: int = 1
     ) -> None:
-        classes = config.model.num_classes
-        labels = dataset.labels
-        if labels is None or len(labels.class_names) != classes:
-            have = "no labels" if labels is None else f"{len(labels.class_names)} classes"
-            raise ConfigError(
-                f"model.family = {config.model.family!r} learns G(z | y) for "
-                f"model.num_classes = {classes} classes, but {dataset.name} has {have}; train "
-                "it on labelled images with that many classes."
-            )
+        labels = class_labels(config, dataset, "learns G(z | y) for")
         super().__init__(config, dataset, device, world_size)
-        counts = torch.bincount(dataset.labels.train, minlength=classes)
+        counts = torch.bincount(labels.train, minlength=config.model.num_classes)
         self.generator.set_class_frequencies(counts.to(device))
-        self.class_names = dataset.labels.class_names
+        self.class_names = labels.class_names
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
         """The paper's game's, and the names of the classes (for ``advnets sample --class``)."""

@@ -39,6 +39,7 @@ from advnets.config import ConfigError, RunConfig
 from advnets.data.datasets import Dataset
 from advnets.data.labelled import labelled_draw
 from advnets.games.base import Minibatch
+from advnets.games.conditional import class_labels
 from advnets.games.gan import GAN, layer_macs
 from advnets.games.losses import discriminator_loss
 from advnets.models.ssgan import realness_logit
@@ -50,13 +51,7 @@ def labelled_subset(config: RunConfig, dataset: Dataset) -> torch.Tensor:
     """The training indices of the labelled images (``data.labelled_per_class`` of each
     class, drawn with ``data.label_draw_seed``), or ConfigError in one sentence."""
     per_class, classes = config.data.labelled_per_class, config.model.num_classes
-    labels = dataset.labels
-    if labels is None or len(labels.class_names) != classes:
-        have = "no labels" if labels is None else f"{len(labels.class_names)} classes"
-        raise ConfigError(
-            f"model.family = 'ssgan-mlp' classifies model.num_classes = {classes} classes, but "
-            f"{dataset.name} has {have}; train it on labelled images with that many classes."
-        )
+    labels = class_labels(config, dataset, "classifies")
     fewest = int(torch.bincount(labels.train, minlength=classes).min())
     if per_class > fewest:
         raise ConfigError(
