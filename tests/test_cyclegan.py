@@ -23,6 +23,7 @@ from advnets.games import build_game
 from advnets.games.base import Minibatch
 from advnets.games.cycle import cycle_loss
 from advnets.games.pool import ImagePool
+from advnets.models.cyclegan import CycleGANSettings, build_cyclegan
 from advnets.training.schedules import linear_decay_factor
 
 TINY = [
@@ -260,3 +261,21 @@ def test_the_mnist_digits_set_holds_both_domains_with_labels(mnist_dir) -> None:
     assert dataset.name == "mnist-digits" and len(dataset.train) == 30
     assert len(dataset.other.train) == digits.SPLIT_SIZES[0]
     assert dataset.labels is not None and dataset.other.labels is not None
+
+
+@pytest.mark.parametrize("side, blocks", [(128, 6), (256, 9)])
+def test_zhus_own_sizes_translate_to_images_of_their_shape(side, blocks) -> None:
+    """Zhu et al.'s 128x128 (6 residual blocks) and 256x256 (9) colour images are taken."""
+    settings = CycleGANSettings(4, blocks, 3, 10.0, 0.5, 50)
+    generators, _ = build_cyclegan(settings, 3 * side * side, None)
+    images = torch.rand(1, 3 * side * side)
+    with torch.no_grad():
+        translated = generators.ab(images)
+    assert translated.shape == images.shape
+    assert translated.min() >= 0 and translated.max() <= 1
+
+
+def test_a_size_cyclegan_does_not_take_is_one_sentence_listing_the_sizes() -> None:
+    settings = CycleGANSettings(4, 1, 3, 10.0, 0.5, 50)
+    with pytest.raises(ConfigError, match=r"3x128x128.*3x256x256.*this data has 30000"):
+        build_cyclegan(settings, 3 * 100 * 100, None)

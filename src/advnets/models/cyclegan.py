@@ -6,7 +6,8 @@ convolution of stride 2, Rk a residual block of two 3x3 convolutions, uk a 3x3 f
 strided convolution of stride 1/2; instance normalisation and ReLU after each but the last,
 which ends in tanh; reflection padding (the authors' code). Zhu: k = 64, n = 6 at 128x128
 and 9 at 256x256 (``model.base_channels``, ``model.residual_blocks``). The side must be a
-multiple of 4 (two halvings): 28x28 runs at 7x7 in the middle.
+multiple of 4 (two halvings): 28x28 runs at 7x7 in the middle. Besides DCGAN's sizes
+(28x28 to 64x64), Zhu's own 128x128 and 256x256 are taken (``CYCLEGAN_SHAPES``).
 
 Discriminator (70x70 PatchGAN, Appendix 7.2): ``C64-C128-C256-C512`` of 4x4 convolutions,
 the first three of stride 2 and without instance norm on the first, LeakyReLU 0.2, then a
@@ -27,10 +28,14 @@ import torch
 from torch import nn
 
 from advnets.config import ConfigError
-from advnets.models.dcgan import LEAKY_SLOPE, image_shape
+from advnets.models.dcgan import IMAGE_SHAPES, LEAKY_SLOPE, image_shape
 
 INIT_STD = 0.02  # the authors' code: weights ~ N(0, 0.02)
 MAX_CHANNEL_FACTOR = 8  # PatchGAN's channels stop doubling at 8k (C512 for k = 64)
+# DCGAN's image sizes and Zhu et al.'s 128x128 and 256x256, grey or colour
+CYCLEGAN_SHAPES = IMAGE_SHAPES | {
+    channels * side * side: (channels, side, side) for side in (128, 256) for channels in (1, 3)
+}
 
 
 def _norm_relu(channels: int) -> list[nn.Module]:
@@ -172,8 +177,8 @@ def build_cyclegan(
     settings: CycleGANSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
 ) -> tuple[CycleGenerators, CycleDiscriminators]:
     """The two generators and the two discriminators for the images ``data_dim`` values
-    describe (28x28, 32x32 or 64x64, grey or colour: models.dcgan.image_shape)."""
-    shape = image_shape(data_dim, "cyclegan")
+    describe (28x28 to 256x256, grey or colour: ``CYCLEGAN_SHAPES``)."""
+    shape = image_shape(data_dim, "cyclegan", CYCLEGAN_SHAPES)
     generators = CycleGenerators(shape, settings.base_channels, settings.residual_blocks)
     discriminators = CycleDiscriminators(shape, settings.base_channels, settings.patch_layers)
     for module in (generators, discriminators):

@@ -192,16 +192,20 @@ IMAGE_SHAPES = {
 }
 
 
-def image_shape(data_dim: int, family: str = "dcgan") -> tuple[int, int, int]:
-    """(C, H, W) of the flat images a run of a convolutional ``family`` trains on: 28x28,
-    32x32 or 64x64 (DCGAN's faces and LSUN size), grey or colour, told apart by the number
-    of values per image."""
-    if data_dim not in IMAGE_SHAPES:
-        sizes = ", ".join(f"{d} ({c}x{h}x{w})" for d, (c, h, w) in IMAGE_SHAPES.items())
+def image_shape(
+    data_dim: int,
+    family: str = "dcgan",
+    shapes: dict[int, tuple[int, int, int]] = IMAGE_SHAPES,
+) -> tuple[int, int, int]:
+    """(C, H, W) of the flat images a run of a convolutional ``family`` trains on, told apart
+    by the number of values per image: by default 28x28, 32x32 or 64x64 (DCGAN's faces and
+    LSUN size), grey or colour; a family with other sizes passes its own ``shapes``."""
+    if data_dim not in shapes:
+        sizes = ", ".join(f"{d} ({c}x{h}x{w})" for d, (c, h, w) in shapes.items())
         raise ConfigError(
             f"the {family} family trains on images of {sizes} values; this data has {data_dim}."
         )
-    return IMAGE_SHAPES[data_dim]
+    return shapes[data_dim]
 
 
 class FlatImageGenerator(nn.Module):
