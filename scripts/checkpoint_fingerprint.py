@@ -80,7 +80,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "cgan-mnist": ("cgan-mnist", SMALL_IMAGES),
     "acgan-mnist": ("acgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
-    "acgan-mnist-quick": ("acgan-mnist-quick", [*SMALL_IMAGES, "model.base_channels=4"]),
+    "acgan-mnist-quick": (
+        "acgan-mnist-quick",
+        [*SMALL_IMAGES, "model.base_channels=4", "model.dcgan_hidden=16", *FP32],
+    ),
     "ssgan-mnist": ("ssgan-mnist", SMALL_IMAGES),
     "ssgan-mnist-quick": ("ssgan-mnist-quick", SMALL_IMAGES),
     "context-encoder-mnist": ("context-encoder-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),

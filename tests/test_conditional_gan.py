@@ -205,7 +205,8 @@ def test_ac_gan_trains_d_to_name_the_class_and_g_to_draw_it(tmp_path) -> None:
     from advnets.runs.rundir import RunDir
     from advnets.training.loop import Trainer
 
-    settings = ["model.base_channels=4", "training.batch_size=20", "training.max_steps=3",
+    settings = ["model.base_channels=4", "model.dcgan_hidden=16", "training.batch_size=20",
+                "training.max_steps=3", "training.precision=fp32",
                 "evaluation.samples=100", "evaluation.valid_images=50",
                 "logging.progress=false", "logging.tensorboard=false"]  # fmt: skip
     config, dataset = load_config("acgan-mnist-quick", settings), labelled()
