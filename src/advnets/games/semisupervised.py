@@ -122,7 +122,7 @@ class SemiSupervisedGAN(GAN):
             fake_features, _ = self.discriminator(fake, with_features=True)
         g_loss = feature_matching_loss(real_features.float(), fake_features.float())
         self.optimizers["g"].zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(self.generator.parameters()))
+        g_loss.backward(inputs=[p for p in self.generator.parameters() if p.requires_grad])
         self.optimizers["g"].step()
         self._update_average()
         return g_loss.detach()[None]
