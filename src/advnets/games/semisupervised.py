@@ -14,6 +14,10 @@ exp l_k (``models.ssgan.realness_logit``). Each minibatch, as their code:
   f D's last hidden layer (d = 250 units; the mean of squares, as their code), both sides
   through D in training mode (its noise on).
 
+Before the first update D is initialised from 500 training images with its noise on
+(``models.ssgan``); both players step with the optimiser of the config, for the presets their
+code's Adam (``training.adam_eps_in_root``).
+
 The labelled subset is ``data.labelled_per_class`` images of each class, drawn from the
 training split with ``data.label_draw_seed`` as ``advnets semisupervised`` draws its labels
 (``advnets.data.labelled``); the unlabelled minibatches are the trainer's, of the whole
