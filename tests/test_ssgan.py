@@ -12,6 +12,7 @@ from conftest import make_dataset, new_trainer, tiny_config
 from advnets.config import ConfigError
 from advnets.data.datasets import Labels
 from advnets.evaluation.semisupervised import classifier_error
+from advnets.games.optim import RootEpsilonAdam
 from advnets.models.ssgan import (
     SemiSupervisedDiscriminator,
     SemiSupervisedGenerator,
@@ -111,6 +112,7 @@ def test_both_phases_run_update_their_player_and_give_finite_statistics() -> Non
     assert not any(scale.requires_grad for scale in hidden_scales)  # their code's fixed g
     assert game.discriminator.output.scale.requires_grad
     assert stats.shape == (1,) and len(game.stat_names) == 6
+    assert all(isinstance(opt, RootEpsilonAdam) for opt in game.optimizers.values())
     assert game.flops_per_image() > 0
 
 

@@ -414,10 +414,6 @@ class TrainingConfig:
     momentum_end: float = 0.7  # sgd: momentum reached at `momentum_saturate_epoch`
     momentum_saturate_epoch: int = 250  # sgd: linear ramp over epochs 1..this
     adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])  # adam only
-    # adam only: step m^ / sqrt(v^ + 1e-8), the epsilon inside the root, as Salimans et al.
-    #   2016's code (improved-gan nn.adam_updates; advnets.games.optim.RootEpsilonAdam), not
-    #   torch's m^ / (sqrt(v^) + 1e-8): coordinates with gradients below ~1e-4 move less
-    adam_eps_in_root: bool = False
     # not in the paper: Zhu et al. 2017's schedule, lr held for this many epochs, then decayed
     #   linearly towards 0 at the end of training.epochs (their 100 + 100), on top of lr_decay;
     #   null: off

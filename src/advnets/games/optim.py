@@ -137,12 +137,9 @@ def build_optimizer(
     training: TrainingConfig, params: Iterable[torch.Tensor]
 ) -> torch.optim.Optimizer:
     """The optimiser a training config names for ``params``: 'sgd' (classical momentum, at
-    its starting momentum) or 'adam' (Salimans et al.'s form with ``adam_eps_in_root``), at
-    the initial learning rate."""
+    its starting momentum) or 'adam', at the initial learning rate."""
     if training.optimizer == "sgd":
         return ClassicalMomentumSGD(params, lr=training.lr, momentum=training.momentum_start)
-    if training.optimizer == "adam" and training.adam_eps_in_root:
-        return RootEpsilonAdam(params, lr=training.lr, betas=training.adam_betas)
     if training.optimizer == "adam":
         return adam(list(params), training.lr, training.adam_betas)
     raise ValueError(f"unknown optimizer {training.optimizer!r}; choose 'sgd' or 'adam'.")

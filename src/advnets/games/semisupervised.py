@@ -15,8 +15,8 @@ exp l_k (``models.ssgan.realness_logit``). Each minibatch, as their code:
   through D in training mode (its noise on).
 
 Before the first update D is initialised from 500 training images with its noise on
-(``models.ssgan``); both players step with the optimiser of the config, for the presets their
-code's Adam (``training.adam_eps_in_root``).
+(``models.ssgan``). Where the config names Adam, both players step with their code's Adam, the
+epsilon inside the square root (``games.optim.RootEpsilonAdam``).
 
 The labelled subset is ``data.labelled_per_class`` images of each class, drawn from the
 training split with ``data.label_draw_seed`` as ``advnets semisupervised`` draws its labels
@@ -36,16 +36,19 @@ theirs 60,000.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 
-from advnets.config import ConfigError, RunConfig
+from advnets.config import ConfigError, RunConfig, TrainingConfig
 from advnets.data.datasets import Dataset
 from advnets.data.labelled import labelled_draw
 from advnets.games.base import Minibatch
 from advnets.games.conditional import class_labels
 from advnets.games.gan import GAN, layer_macs
 from advnets.games.losses import discriminator_loss
+from advnets.games.optim import RootEpsilonAdam
 from advnets.models.ssgan import realness_logit
 
 INIT_IMAGES = 500  # training images of D's data-dependent initialisation (their code's)
@@ -79,6 +82,15 @@ class SemiSupervisedGAN(GAN):
         self.labelled_indices = chosen
         self.labelled_images = dataset.train[chosen].to(device)
         self.labelled_classes = dataset.labels.train[chosen].to(device)
+
+    def _optimizer(
+        self, training: TrainingConfig, params: Iterable[torch.Tensor]
+    ) -> torch.optim.Optimizer:
+        """Their code's Adam (nn.adam_updates, epsilon inside the root) where the config names
+        Adam; else the optimiser it names."""
+        if training.optimizer == "adam":
+            return RootEpsilonAdam(params, lr=training.lr, betas=training.adam_betas)
+        return super()._optimizer(training, params)
 
     def labelled_minibatch(self, batch: Minibatch) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's slice of m labelled images and their classes (module docstring)."""
