@@ -30,8 +30,9 @@ them.
 
 Departures, stated: G's feature matching takes the unlabelled images of the D step (their code
 takes a second, independent minibatch); D is scored as it is, where their code scores a moving
-average of its weights (rate 0.0001); MNIST's training split is the project's 50,000 images,
-theirs 60,000.
+average of its weights (rate 0.0001, started at 0); D's initialisation takes the first 500
+training images (theirs 500 drawn at random); MNIST's training split is the project's 50,000
+images, theirs 60,000.
 """
 
 from __future__ import annotations
