@@ -37,3 +37,25 @@ def test_classical_momentum_update_rule():
         expected = expected + v
         opt.step()
         assert torch.allclose(theta.detach(), expected)
+
+
+def test_root_epsilon_adam_is_salimans_et_al_s_update():
+    """m^ / sqrt(v^ + 1e-8) with the bias corrections, lr a float or a tensor; a gradient of
+    1e-5 moves its coordinate by about 0.1 lr where torch's Adam moves it by about lr."""
+    from advnets.games.optim import RootEpsilonAdam
+
+    theta = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = RootEpsilonAdam([theta], lr=0.1, betas=[0.5, 0.999])
+    m, v, expected = torch.zeros(2), torch.zeros(2), theta.detach().clone()
+    for t, grad in enumerate(([0.3, 1e-5], [-0.2, 1e-5], [0.1, 1e-5]), start=1):
+        g = torch.tensor(grad)
+        theta.grad = g.clone()
+        opt.step()
+        m, v = 0.5 * m + 0.5 * g, 0.999 * v + 0.001 * g**2
+        expected -= 0.1 * (m / (1 - 0.5**t)) / torch.sqrt(v / (1 - 0.999**t) + 1e-8)
+        assert torch.allclose(theta.detach(), expected, atol=1e-6)
+    assert 0.025 < -2.0 - theta[1].item() < 0.035  # three steps of about 0.1 lr
+    opt.param_groups[0]["lr"] = torch.tensor(0.05)  # as hyperparameters_on_device holds it
+    theta.grad = torch.tensor([0.1, 1e-5])
+    opt.step()
+    assert torch.isfinite(theta).all()

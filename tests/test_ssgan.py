@@ -12,7 +12,13 @@ from conftest import make_dataset, new_trainer, tiny_config
 from advnets.config import ConfigError
 from advnets.data.datasets import Labels
 from advnets.evaluation.semisupervised import classifier_error
-from advnets.models.ssgan import SemiSupervisedDiscriminator, realness_logit
+from advnets.games.optim import RootEpsilonAdam
+from advnets.models.ssgan import (
+    SemiSupervisedDiscriminator,
+    SemiSupervisedGenerator,
+    WeightNormLinear,
+    realness_logit,
+)
 from advnets.runs import checkpoint as ckpt
 from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
@@ -61,7 +67,30 @@ def test_d_is_a_classifier_whose_realness_is_z_over_z_plus_one() -> None:
     assert torch.allclose(torch.sigmoid(realness_logit(logits)), z / (z + 1))
     d.initialise_from(x)  # every pre-activation: mean 0, standard deviation 1 on these images
     assert torch.allclose(d(x).mean(0), torch.zeros(3), atol=1e-5)
-    assert torch.allclose(d(x).std(0), torch.ones(3), atol=1e-4)
+    assert torch.allclose(d(x).std(0, unbiased=False), torch.ones(3), atol=1e-4)
+
+
+def test_d_is_initialised_from_data_with_its_noise_on_as_their_code() -> None:
+    d = SemiSupervisedDiscriminator(data_dim=8, units=(6, 5), num_classes=3)  # training mode
+    x = torch.rand(16, 8)
+    torch.manual_seed(1)
+    d.initialise_from(x)
+    torch.manual_seed(1)  # the same noise again: the initialised pass, logit by logit
+    logits = d(x)
+    assert torch.allclose(logits.mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(logits.std(0, unbiased=False), torch.ones(3), atol=1e-4)
+    assert not torch.allclose(d.eval()(x).std(0, unbiased=False), torch.ones(3), atol=1e-2)
+
+
+def test_g_is_their_code_s_shift_only_batch_norm_and_weight_normalised_output() -> None:
+    g = SemiSupervisedGenerator(noise_dim=4, hidden=(6, 5), data_dim=8, noise="uniform-01")
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 2 and all(n.eps == 1e-6 for n in norms)
+    assert all(not n.weight.requires_grad and n.bias.requires_grad for n in norms)  # no g
+    assert isinstance(g.output, WeightNormLinear) and g.output.scale.requires_grad
+    assert torch.equal(g.output.bias, torch.zeros(8))
+    x = g(g.sample_noise(10))
+    assert x.shape == (10, 8) and ((x > 0) & (x < 1)).all()
 
 
 def test_both_phases_run_update_their_player_and_give_finite_statistics() -> None:
@@ -83,6 +112,7 @@ def test_both_phases_run_update_their_player_and_give_finite_statistics() -> Non
     assert not any(scale.requires_grad for scale in hidden_scales)  # their code's fixed g
     assert game.discriminator.output.scale.requires_grad
     assert stats.shape == (1,) and len(game.stat_names) == 6
+    assert all(isinstance(opt, RootEpsilonAdam) for opt in game.optimizers.values())
     assert game.flops_per_image() > 0
 
 

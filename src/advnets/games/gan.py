@@ -30,12 +30,12 @@ Off, both leave the updates exactly as they were.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from torch import nn
 
-from advnets.config import ConfigError, RunConfig
+from advnets.config import ConfigError, RunConfig, TrainingConfig
 from advnets.data.datasets import Dataset
 from advnets.games.average import CHECKPOINT_PREFIX as AVERAGE
 from advnets.games.average import GeneratorAverage, sampling_prefix
@@ -168,7 +168,7 @@ class GAN(Game):
         self._separate_halves = has_batchnorm(self.discriminator)
         train_cfg = config.training
         self.optimizers = {
-            role: build_optimizer(train_cfg, net.parameters())
+            role: self._optimizer(train_cfg, net.parameters())
             for role, net in (("d", self.discriminator), ("g", self.generator))
         }
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
@@ -187,6 +187,12 @@ class GAN(Game):
             )
         # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
         self._g_grad_norm = torch.zeros((), device=device)
+
+    def _optimizer(
+        self, training: TrainingConfig, params: Iterable[torch.Tensor]
+    ) -> torch.optim.Optimizer:
+        """The optimiser of one player, as ``training`` names it."""
+        return build_optimizer(training, params)
 
     # ----- Algorithm 1 as phases ---------------------------------------------------------------
 

@@ -14,6 +14,10 @@ exp l_k (``models.ssgan.realness_logit``). Each minibatch, as their code:
   f D's last hidden layer (d = 250 units; the mean of squares, as their code), both sides
   through D in training mode (its noise on).
 
+Before the first update D is initialised from 500 training images with its noise on
+(``models.ssgan``). Where the config names Adam, both players step with their code's Adam, the
+epsilon inside the square root (``games.optim.RootEpsilonAdam``).
+
 The labelled subset is ``data.labelled_per_class`` images of each class, drawn from the
 training split with ``data.label_draw_seed`` as ``advnets semisupervised`` draws its labels
 (``advnets.data.labelled``); the unlabelled minibatches are the trainer's, of the whole
@@ -26,22 +30,26 @@ them.
 
 Departures, stated: G's feature matching takes the unlabelled images of the D step (their code
 takes a second, independent minibatch); D is scored as it is, where their code scores a moving
-average of its weights (rate 0.0001); MNIST's training split is the project's 50,000 images,
-theirs 60,000.
+average of its weights (rate 0.0001, started at 0); D's initialisation takes the first 500
+training images (theirs 500 drawn at random); MNIST's training split is the project's 50,000
+images, theirs 60,000.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 
-from advnets.config import ConfigError, RunConfig
+from advnets.config import ConfigError, RunConfig, TrainingConfig
 from advnets.data.datasets import Dataset
 from advnets.data.labelled import labelled_draw
 from advnets.games.base import Minibatch
 from advnets.games.conditional import class_labels
 from advnets.games.gan import GAN, layer_macs
 from advnets.games.losses import discriminator_loss
+from advnets.games.optim import RootEpsilonAdam
 from advnets.models.ssgan import realness_logit
 
 INIT_IMAGES = 500  # training images of D's data-dependent initialisation (their code's)
@@ -75,6 +83,15 @@ class SemiSupervisedGAN(GAN):
         self.labelled_indices = chosen
         self.labelled_images = dataset.train[chosen].to(device)
         self.labelled_classes = dataset.labels.train[chosen].to(device)
+
+    def _optimizer(
+        self, training: TrainingConfig, params: Iterable[torch.Tensor]
+    ) -> torch.optim.Optimizer:
+        """Their code's Adam (nn.adam_updates, epsilon inside the root) where the config names
+        Adam; else the optimiser it names."""
+        if training.optimizer == "adam":
+            return RootEpsilonAdam(params, lr=training.lr, betas=training.adam_betas)
+        return super()._optimizer(training, params)
 
     def labelled_minibatch(self, batch: Minibatch) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's slice of m labelled images and their classes (module docstring)."""
@@ -122,7 +139,7 @@ class SemiSupervisedGAN(GAN):
             fake_features, _ = self.discriminator(fake, with_features=True)
         g_loss = feature_matching_loss(real_features.float(), fake_features.float())
         self.optimizers["g"].zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(self.generator.parameters()))
+        g_loss.backward(inputs=[p for p in self.generator.parameters() if p.requires_grad])
         self.optimizers["g"].step()
         self._update_average()
         return g_loss.detach()[None]

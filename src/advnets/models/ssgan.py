@@ -2,8 +2,11 @@
 training GANs", Sections 3.1 and 5; their code improved-gan,
 mnist_svhn_cifar10/train_mnist_feature_matching.py).
 
-Generator: z (100-d, uniform on [0, 1]) -> 500 softplus -> 500 softplus -> 784 sigmoid, batch
-normalisation before each softplus (the normalisation's shift replaces the layer's bias).
+Generator: z (100-d, uniform on [0, 1]) -> 500 softplus -> 500 softplus -> 784 sigmoid, as
+their code builds it: batch normalisation before each softplus with a learned shift and no
+scale (their ``nn.batch_norm(..., g=None)``, epsilon 1e-6), the hidden weights Glorot-uniform
+(Lasagne's ``DenseLayer`` default), the output layer weight-normalised with a learned length g
+(their ``nn.l2normalize``) and a bias starting at 0.
 
 Discriminator: a classifier of K classes. Gaussian noise (sigma 0.3) on the input, then
 weight-normalised (Salimans & Kingma 2016) ReLU layers of 1000, 500, 250, 250, 250 units, each
@@ -13,15 +16,14 @@ l_1 .. l_K. The K+1-th class, "generated", has its logit fixed at 0 (Section 5),
     D(x) = P(real | x) = Z(x) / (Z(x) + 1),  Z(x) = sum_k exp l_k(x),
 
 the sigmoid of log Z(x). The noise is on in training only; in evaluation D is the classifier
-argmax_k l_k(x). Every weight-normalised layer is initialised from data as in their code
-(:meth:`SemiSupervisedDiscriminator.initialise_from`): each unit's pre-activation has mean 0 and
-standard deviation 1 on a batch of training images. As in their code the lengths g then stay
-fixed in the hidden layers (their ``DenseLayer``'s ``train_scale=False``), so D cannot grow its
-activations out of reach of the noise; the output layer learns its g (``train_scale=True``).
-
-Departures, stated: G's layers start as the paper's MLP generator's here (weights ~ U(+-r),
-``model.generator_init_range``; the output bias from the data's mean pixel), where their code
-takes Lasagne's Glorot initialisation and weight-normalises G's output layer.
+argmax_k l_k(x). The directions v start ~ N(0, 0.1²) (their MNIST ``DenseLayer``'s theta); as
+Adam steps each coordinate by about the learning rate whatever its size, this scale sets how
+fast the directions turn. Every weight-normalised layer of D is initialised from data as in
+their code (:meth:`SemiSupervisedDiscriminator.initialise_from`): each unit's pre-activation
+has mean 0 and standard deviation 1 on a batch of training images passed through D with its
+noise on. As in their code the lengths g then stay fixed in the hidden layers (their
+``DenseLayer``'s ``train_scale=False``), so D cannot grow its activations out of reach of the
+noise; the output layer learns its g (``train_scale=True``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from torch import nn
 from advnets.models.layers import GaussianNoise
 from advnets.models.mlp import MLPGenerator
 
-V_STD = 0.05  # the directions v ~ N(0, 0.05²); w depends on their directions alone
+V_STD = 0.1  # D's directions v ~ N(0, 0.1²) (their MNIST DenseLayer's theta=Normal(0.1))
+BATCHNORM_EPS = 1e-6  # their BatchNormLayer's sqrt(1e-6 + var)
 
 
 class WeightNormLinear(nn.Linear):
@@ -88,19 +91,39 @@ class SemiSupervisedDiscriminator(nn.Module):
     @torch.no_grad()
     def initialise_from(self, images: torch.Tensor) -> None:
         """Data-dependent initialisation (Salimans & Kingma 2016, Section 3; their code runs
-        it once on 500 training images): layer by layer, without noise, set g and the bias so
-        that each unit's pre-activation has mean 0 and standard deviation 1 on ``images``."""
+        it once on 500 training images, ``get_output(..., deterministic=False, init=True)``):
+        layer by layer, in D's current mode (training: the noise on, as theirs), set g and the
+        bias so that each unit's pre-activation has mean 0 and standard deviation 1 (over the
+        batch, as theirs: the root mean square about the mean) on ``images``."""
         h = images
-        layers = [m for m in self.hidden if not isinstance(m, GaussianNoise)] + [self.output]
-        for layer in layers:
+        for layer in [*self.hidden, self.output_noise, self.output]:
             if isinstance(layer, WeightNormLinear):
                 layer.scale.fill_(1.0)
                 layer.bias.zero_()
                 out = layer(h)
-                mean, std = out.mean(dim=0), out.std(dim=0).clamp(min=1e-8)
+                mean = out.mean(dim=0)
+                std = out.std(dim=0, unbiased=False).clamp(min=1e-8)
                 layer.scale.copy_(1 / std)
                 layer.bias.copy_(-mean / std)
             h = layer(h)
+
+
+class SemiSupervisedGenerator(MLPGenerator):
+    """Their MNIST G (module docstring): the MLP generator's softplus layers with batch norm,
+    the norm's scale fixed at 1 (a shift only), Glorot-uniform weights and a weight-normalised
+    sigmoid output layer."""
+
+    def __init__(self, noise_dim: int, hidden: tuple[int, ...], data_dim: int, noise: str) -> None:
+        super().__init__(
+            noise_dim, hidden, data_dim, noise=noise, batchnorm=True, activation=nn.Softplus
+        )
+        self.output = WeightNormLinear(self.output.in_features, data_dim, train_scale=True)
+        for layer in self.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+            elif isinstance(layer, nn.BatchNorm1d):
+                layer.eps = BATCHNORM_EPS
+                layer.weight.requires_grad_(False)
 
 
 def realness_logit(class_logits: torch.Tensor) -> torch.Tensor:
@@ -115,7 +138,6 @@ class SemiSupervisedSettings:
     noise_dim: int
     noise: str
     generator_hidden: list[int]
-    generator_init_range: float
     discriminator_units: list[int]
     num_classes: int
     discriminator_input_noise: float
@@ -124,20 +146,16 @@ class SemiSupervisedSettings:
 
 def build_ssgan_mlp(
     settings: SemiSupervisedSettings, data_dim: int, pixel_means_logit: torch.Tensor | None
-) -> tuple[MLPGenerator, SemiSupervisedDiscriminator]:
-    """Salimans et al.'s MNIST G (softplus, batch norm) and K+1-class D (its weights before
-    the data-dependent step, which the game takes with the training images)."""
-    generator = MLPGenerator(
+) -> tuple[SemiSupervisedGenerator, SemiSupervisedDiscriminator]:
+    """Salimans et al.'s MNIST G and K+1-class D (D's weights before the data-dependent step,
+    which the game takes with the training images). G's output bias starts at 0, as theirs,
+    not at ``pixel_means_logit``."""
+    generator = SemiSupervisedGenerator(
         noise_dim=settings.noise_dim,
         hidden=tuple(settings.generator_hidden),
         data_dim=data_dim,
-        init_range=settings.generator_init_range,
         noise=settings.noise,
-        batchnorm=True,
-        activation=nn.Softplus,
     )
-    if pixel_means_logit is not None:
-        generator.set_output_bias(pixel_means_logit)
     discriminator = SemiSupervisedDiscriminator(
         data_dim=data_dim,
         units=tuple(settings.discriminator_units),
