@@ -183,6 +183,9 @@ def test_bad_settings_are_refused_before_any_work(tmp_path) -> None:
         ssgan_config("training.generator_loss=minimax")
     with pytest.raises(ConfigError, match="discriminator_hidden_noise is an option of the ssgan"):
         tiny_config("model.discriminator_hidden_noise=0.1")
+    # their initialisation is the family's own (models.ssgan), not the paper's ranges
+    with pytest.raises(ConfigError, match="generator_init_range is an option of the mlp-maxout"):
+        ssgan_config("model.generator_init_range=0.1")
 
 
 def test_the_classifier_error_counts_wrong_argmaxes() -> None:

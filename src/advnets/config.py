@@ -183,6 +183,8 @@ OWN_GAME_FAMILIES = (*AUTOENCODER_FAMILIES, "cyclegan")
 # model.* options that only some families read (advnets.models.registry), and those families:
 # elsewhere they stay at their defaults
 FAMILY_OPTIONS = {
+    "generator_init_range": ("mlp-maxout", "cgan-mlp"),
+    "discriminator_init_range": ("mlp-maxout", "cgan-mlp"),
     "generator_batchnorm": ("mlp-maxout",),
     "discriminator_minibatch_std": ("mlp-maxout", "mlp-toy"),
     "generator_skip": ("mlp-toy",),
