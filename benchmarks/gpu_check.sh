@@ -20,17 +20,7 @@ train_seconds=${GPU_CHECK_TRAIN_SECONDS:-60}
 mkdir -p "$out"
 export ADVNETS_DATA_DIR=$data PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
 python=${PYTHON:-python3}
-steps=()
-
-step() {  # step NAME LIMIT_S COMMAND...: run, keep its output, note status and time
-    local name=$1 limit=$2 start=$SECONDS status
-    shift 2
-    echo "== $name" >&2
-    timeout -s INT -k 15 "$limit" "$@" >"$out/$name.log" 2>&1
-    status=$?
-    steps+=("| $name | $status | $((SECONDS - start)) |")
-    tail -n 25 "$out/$name.log" >&2
-}
+source "$(dirname "$0")/gpu_steps.sh"  # step NAME LIMIT_S COMMAND...
 
 step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv;
     $python -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda)'"

@@ -24,17 +24,7 @@ export ADVNETS_DATA_DIR=$data PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
 python=${PYTHON:-python3}
 common=(--device "$device" --set logging.progress=false)
 for setting in ${GPU_FAMILIES_SET:-}; do common+=(--set "$setting"); done
-steps=()
-
-step() {  # step NAME LIMIT_S COMMAND...: run, keep its output, note status and time
-    local name=$1 limit=$2 start=$SECONDS status
-    shift 2
-    echo "== $name" >&2
-    timeout -s INT -k 15 "$limit" "$@" >"$out/$name.log" 2>&1
-    status=$?
-    steps+=("| $name | $status | $((SECONDS - start)) |")
-    tail -n 12 "$out/$name.log" >&2
-}
+source "$(dirname "$0")/gpu_steps.sh"  # step NAME LIMIT_S COMMAND...
 
 for preset in dcgan-mnist-quick acgan-mnist-quick; do
     step "$preset" 240 "$python" -m advnets train "$preset" --out "$out/$preset" "${common[@]}"
