@@ -67,3 +67,15 @@ def test_arithmetic_on_a_missing_run_is_one_sentence(tmp_path, capsys) -> None:
 
     assert main(["arithmetic", str(tmp_path / "none")]) != 0
     assert "there is no run directory at" in capsys.readouterr().err
+
+
+def test_without_classes_bright_minus_dark_brightens_every_code() -> None:
+    """Images no classifier reads (a folder run): the brightness direction, added to fresh
+    codes, brightens them, and subtracted, darkens them."""
+    found = arithmetic.attribute_shift(LinearDigits(), 2000, seed=0)
+    summary = found["summary"]
+    bright, dark = summary["group_attribute"]
+    assert bright > dark
+    assert summary["plus_attribute"] > summary["base_attribute"] > summary["minus_attribute"]
+    assert summary["share_brighter"] == 1.0 and summary["share_darker"] == 1.0
+    assert [row.shape for row in found["rows"]] == [(8, 784)] * 3

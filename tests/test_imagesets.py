@@ -670,3 +670,8 @@ def test_your_own_folder_trains_a_64_pixel_colour_dcgan(tmp_path: Path, capsys) 
     grid = Image.open(tmp_path / "run" / "samples" / "latest.png")
     assert grid.mode == "RGB" and grid.size == (2 * 66 + 2, 2 * 66 + 2)
     assert "no domain metrics" in capsys.readouterr().out
+    # latent arithmetic without classes: bright - dark, one row each of z, z plus, z minus
+    assert main(["arithmetic", str(tmp_path / "run"), "--samples", "100"]) == 0
+    assert "grouped by brightness alone" in capsys.readouterr().out
+    figure = Image.open(tmp_path / "run" / "figures" / "arithmetic.png")
+    assert figure.mode == "RGB" and figure.size[0] > 2 * figure.size[1]  # 8 columns, 3 rows

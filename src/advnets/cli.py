@@ -691,6 +691,8 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     """Latent arithmetic (advnets.evaluation.arithmetic) on an unconditional run; the style
     analogy (one z, every class) on a conditional one. Writes RUN/arithmetic.json and
     RUN/figures/arithmetic.png."""
+    import torch
+
     from advnets.data.registry import data_image_shape
     from advnets.evaluation import arithmetic
     from advnets.evaluation.runs import load_generator
@@ -707,17 +709,20 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
         save_grid(out, images.numpy(), shape, generator.num_classes, scale=3)
         summary = {"kind": "style analogy", "rows": args.rows, "classes": generator.num_classes}
     else:
-        if config.data.dataset != "mnist":
-            raise ConfigError(
-                f"{args.run_dir} was trained on {config.data.dataset}: the attribute measures "
-                "group samples by the class the shipped MNIST classifier reads, which is "
-                "unavailable for other data."
+        if config.data.dataset != "mnist":  # no classes: bright - dark, on any images
+            found = arithmetic.attribute_shift(generator, args.samples, args.seed)
+            cells, columns = torch.cat(found["rows"]), arithmetic.VARIANTS
+            print(
+                f"{args.run_dir} was trained on {config.data.dataset}: no classifier reads its "
+                "images, so the samples are grouped by brightness alone, not by class and "
+                f"{args.attribute}."
             )
-        first, second = args.digits
-        found = arithmetic.latent_arithmetic(
-            generator, args.attribute, first, second, args.samples, args.seed
-        )
-        cells, columns = arithmetic.figure_rows(found)
+        else:
+            first, second = args.digits
+            found = arithmetic.latent_arithmetic(
+                generator, args.attribute, first, second, args.samples, args.seed
+            )
+            cells, columns = arithmetic.figure_rows(found)
         save_grid(out, cells.numpy(), shape, columns, scale=3)
         summary = {"kind": "latent arithmetic", **found["summary"]}
     _record(run, "arithmetic", summary, args.json, _arithmetic_words)
@@ -731,6 +736,16 @@ def _arithmetic_words(summary: dict) -> str:
         return (
             f"style analogy: {summary['rows']} noise vectors (rows), each decoded as every one "
             f"of the {summary['classes']} classes (columns)"
+        )
+    if summary["attribute"] == "brightness":
+        return (
+            f"{summary['equation']} (group means of {summary['samples']:,} samples; rows of "
+            "the figure: z, z plus, z minus):\n"
+            f"  brightness of the groups' samples: {summary['group_attribute'][0]:.3f} "
+            f"(brightest quarter), {summary['group_attribute'][1]:.3f} (darkest)\n"
+            f"  brightness of the results: {summary['base_attribute']:.3f} (z), "
+            f"{summary['plus_attribute']:.3f} (plus; {summary['share_brighter']:.0%} brighter), "
+            f"{summary['minus_attribute']:.3f} (minus; {summary['share_darker']:.0%} darker)"
         )
     low, high = min(summary["group_attribute"]), max(summary["group_attribute"])
     return (
@@ -1410,8 +1425,10 @@ def build_parser() -> argparse.ArgumentParser:
         "conditional run's style analogy",
         description="Unconditional MNIST runs: average the codes of samples grouped by the "
         "class the shipped classifier reads and by an attribute, add and subtract them, decode "
-        "(Radford et al. 2016). Conditional runs: one noise vector per row, every class. "
-        "Writes RUN_DIR/arithmetic.json and RUN_DIR/figures/arithmetic.png.",
+        "(Radford et al. 2016). Runs on other images (a folder of your own): bright minus "
+        "dark codes added to and subtracted from fresh codes. Conditional runs: one noise "
+        "vector per row, every class. Writes RUN_DIR/arithmetic.json and "
+        "RUN_DIR/figures/arithmetic.png.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--attribute", choices=["thickness", "slant"], default="thickness")

@@ -13,6 +13,10 @@ by the class the shipped MNIST classifier reads and by a measured attribute:
 A group is the samples of a class whose attribute lies in the top (``high``) or bottom
 (``low``) quarter of that class. Every result states the class the classifier reads and the
 attribute it measures, beside the groups', so the claim can be checked, not only looked at.
+
+Images no classifier knows (a folder of the user's own) have no classes to group by:
+:func:`attribute_shift` takes the brightness (the same mean pixel value) of all the samples,
+and adds the difference of the brightest and the darkest quarter's mean codes to fresh codes.
 """
 
 from __future__ import annotations
@@ -125,6 +129,40 @@ def latent_arithmetic(
             "result_attribute": measure(results).mean().item(),
             "result_classes": result_labels.tolist(),
             "result_share_of_second_class": result_labels.eq(second).float().mean().item(),
+        },
+    }
+
+
+def attribute_shift(generator: torch.nn.Module, samples: int, seed: int) -> dict:
+    """bright − dark without classes: the mean code of the brightest :data:`SHARE` of
+    ``samples`` draws minus that of the darkest, added to and subtracted from
+    :data:`VARIANTS` fresh codes. Returns the decoded rows (the codes, plus, minus) and the
+    brightness of each, so that the direction can be checked, not only looked at."""
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad(), eval_mode(generator):
+        z = generator.sample_noise(samples, rng)
+        values = thickness(generator(z))
+        count = int(samples * SHARE)
+        if count < 2:
+            raise ValueError(f"{samples} samples are too few to average quarters; draw more.")
+        order = values.argsort(descending=True)
+        brightest, darkest = order[:count], order[-count:]
+        direction = z[brightest].mean(dim=0) - z[darkest].mean(dim=0)
+        codes = generator.sample_noise(VARIANTS, rng)
+        rows = [generator(codes), generator(codes + direction), generator(codes - direction)]
+    base, brighter, darker = (thickness(row) for row in rows)
+    return {
+        "rows": rows,
+        "summary": {
+            "attribute": "brightness",
+            "equation": "z + (bright − dark), z − (bright − dark)",
+            "samples": samples,
+            "group_attribute": [values[brightest].mean().item(), values[darkest].mean().item()],
+            "base_attribute": base.mean().item(),
+            "plus_attribute": brighter.mean().item(),
+            "minus_attribute": darker.mean().item(),
+            "share_brighter": (brighter > base).float().mean().item(),
+            "share_darker": (darker < base).float().mean().item(),
         },
     }
 
