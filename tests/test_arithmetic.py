@@ -79,3 +79,5 @@ def test_without_classes_bright_minus_dark_brightens_every_code() -> None:
     assert summary["plus_attribute"] > summary["base_attribute"] > summary["minus_attribute"]
     assert summary["share_brighter"] == 1.0 and summary["share_darker"] == 1.0
     assert [row.shape for row in found["rows"]] == [(8, 784)] * 3
+    cells, columns = arithmetic.figure_rows(found)
+    assert (columns, cells.shape) == (8, (3 * 8, 784))

@@ -691,8 +691,6 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     """Latent arithmetic (advnets.evaluation.arithmetic) on an unconditional run; the style
     analogy (one z, every class) on a conditional one. Writes RUN/arithmetic.json and
     RUN/figures/arithmetic.png."""
-    import torch
-
     from advnets.data.registry import data_image_shape
     from advnets.evaluation import arithmetic
     from advnets.evaluation.runs import load_generator
@@ -711,7 +709,6 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
     else:
         if config.data.dataset != "mnist":  # no classes: bright - dark, on any images
             found = arithmetic.attribute_shift(generator, args.samples, args.seed)
-            cells, columns = torch.cat(found["rows"]), arithmetic.VARIANTS
             print(
                 f"{args.run_dir} was trained on {config.data.dataset}: no classifier reads its "
                 "images, so the samples are grouped by brightness alone, not by class and "
@@ -722,7 +719,7 @@ def cmd_arithmetic(args: argparse.Namespace) -> int:
             found = arithmetic.latent_arithmetic(
                 generator, args.attribute, first, second, args.samples, args.seed
             )
-            cells, columns = arithmetic.figure_rows(found)
+        cells, columns = arithmetic.figure_rows(found)
         save_grid(out, cells.numpy(), shape, columns, scale=3)
         summary = {"kind": "latent arithmetic", **found["summary"]}
     _record(run, "arithmetic", summary, args.json, _arithmetic_words)

@@ -168,10 +168,13 @@ def attribute_shift(generator: torch.nn.Module, samples: int, seed: int) -> dict
 
 
 def figure_rows(found: dict) -> tuple[torch.Tensor, int]:
-    """The cells of the arithmetic's figure, row by row: each group's three examples and the
-    decoding of its average code (then blank), and a last row of the results. Returns the
-    flat images and the number of columns."""
+    """The cells of the arithmetic's figure, row by row. For :func:`latent_arithmetic`: each
+    group's three examples and the decoding of its average code (then blank), and a last row
+    of the results; for :func:`attribute_shift`: its rows z, z plus, z minus. Returns the flat
+    images and the number of columns."""
     columns = VARIANTS
+    if "rows" in found:  # attribute_shift's
+        return torch.cat(found["rows"]), columns
     blank = torch.ones(found["results"].shape[1])  # white, like the grid's padding
     cells = []
     for examples, average in zip(found["examples"], found["averages"], strict=True):
