@@ -38,7 +38,7 @@ def test_images_of_any_size_and_mode_become_one_set(tmp_path: Path, data_dir: Pa
     images = tmp_path / "faces"
     save(images / "a.png", flat((200, 10, 10), 40, 30))  # RGB, portrait
     save(images / "b.PNG", np.full((12, 50), 90, np.uint8))  # grey, landscape
-    save(images / "c.png", flat((0, 0, 255, 128), 16, 16))  # RGBA
+    save(images / "c.png", flat((0, 0, 255, 128), 16, 16))  # RGBA, half transparent
     save(images / "d.jpg", flat((10, 200, 10), 64, 64), quality=95)
     palette = Image.fromarray(np.zeros((8, 8), np.uint8)).convert("P")
     palette.putpalette([0, 0, 200] * 256)
@@ -51,13 +51,28 @@ def test_images_of_any_size_and_mode_become_one_set(tmp_path: Path, data_dir: Pa
     assert str(images) in rgb.source and "8x8" in rgb.source
     np.testing.assert_array_equal(rgb.images[0, :, 4, 4], (200, 10, 10))
     np.testing.assert_array_equal(rgb.images[1, :, 4, 4], (90, 90, 90))
-    np.testing.assert_array_equal(rgb.images[2, :, 4, 4], (0, 0, 255))  # alpha dropped
+    np.testing.assert_array_equal(rgb.images[2, :, 4, 4], (127, 127, 255))  # over white
     assert abs(rgb.images[3, :, 4, 4].astype(int) - (10, 200, 10)).max() <= 3  # JPEG
-    np.testing.assert_array_equal(rgb.images[4, :, 4, 4], (0, 0, 200))
+    np.testing.assert_array_equal(rgb.images[4, :, 4, 4], (255, 255, 255))  # transparent
 
     grey = read_image_folder(images, 6, 1, data_dir)
     assert grey.images.shape == (5, 1, 6, 6)
     assert grey.images[1, 0, 3, 3] == 90
+
+
+def test_hidden_colours_under_transparent_pixels_never_show(tmp_path: Path, data_dir: Path) -> None:
+    """Icons and emoji often store arbitrary colours under fully transparent pixels: they are
+    white in the set, whatever the colour, while opaque pixels keep theirs."""
+    pixels = flat((37, 180, 90, 0), 8, 8)  # green, but fully transparent
+    pixels[2:6, 2:6] = (200, 30, 30, 255)  # an opaque red square
+    save(tmp_path / "icons" / "a.png", pixels)
+    grey_alpha = np.stack([np.full((8, 8), 60, np.uint8), np.zeros((8, 8), np.uint8)], -1)
+    save(tmp_path / "icons" / "b.png", grey_alpha)  # "LA": dark grey, fully transparent
+    rgb = read_image_folder(tmp_path / "icons", 8, 3, data_dir).images
+    assert (rgb[0, :, 0, 0] == 255).all() and (rgb[1] == 255).all()
+    np.testing.assert_array_equal(rgb[0, :, 4, 4], (200, 30, 30))
+    grey = read_image_folder(tmp_path / "icons", 8, 1, data_dir).images
+    assert grey[0, 0, 0, 0] == 255 and (grey[1] == 255).all()
 
 
 def test_the_centre_square_is_kept(tmp_path: Path, data_dir: Path) -> None:

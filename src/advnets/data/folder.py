@@ -6,8 +6,9 @@ are the sub-folders in sorted order, two at least). Names beginning with a dot
 are skipped; every other file must be a ``.png``, ``.jpg`` or ``.jpeg`` image.
 
 Each image is turned upright (its EXIF orientation), converted to grey or RGB
-as the caller states (an alpha channel is dropped, 16-bit grey keeps its high
-byte), and its largest centred square is cropped and resized to ``size`` x
+as the caller states (a transparent image is laid over a white background, so that
+the colours hidden under transparent pixels, which are often arbitrary, never show; 16-bit
+grey keeps its high byte), and its largest centred square is cropped and resized to ``size`` x
 ``size`` pixels with a Lanczos filter. Files are read in sorted order.
 
 Decoding thousands of images takes a while, so the result is cached as
@@ -39,7 +40,8 @@ EXTENSIONS = (".png", ".jpg", ".jpeg")
 FORMATS = ("PNG", "JPEG")  # the only decoders Pillow may use
 MODES = {1: "L", 3: "RGB"}
 CACHE_FOLDER = "image-folders"
-RECIPE = "exif upright, grey or RGB, centre square, Lanczos resize: v1"
+RECIPE = "exif upright, transparency over white, grey or RGB, centre square, Lanczos resize: v2"
+BACKGROUND = (255, 255, 255)  # what transparent pixels show
 
 
 class ImageFolderError(ValueError):
@@ -102,15 +104,24 @@ def list_images(folder: Path) -> tuple[list[Path], np.ndarray | None, tuple[str,
     return files, np.array(labels, dtype=np.int64), tuple(p.name for p in folders)
 
 
+def _over_white(image: Image.Image) -> Image.Image:
+    """``image`` laid over BACKGROUND by its alpha, as RGB; images without transparency as
+    they are (a palette or grey image with a transparent entry counts as transparent)."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return image
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
 def _upright(image: Image.Image, channels: int) -> Image.Image:
-    """``image`` turned by its EXIF orientation and converted to grey ("L") or RGB."""
+    """``image`` turned by its EXIF orientation, laid over white where it is transparent,
+    and converted to grey ("L") or RGB."""
     image = ImageOps.exif_transpose(image)
     if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey: keep the high byte
         high = np.asarray(image).astype(np.uint32) >> 8
         image = Image.fromarray(np.minimum(high, 255).astype(np.uint8))
-    elif image.mode in ("P", "PA"):  # palette: through RGBA, so transparency is honoured
-        image = image.convert("RGBA")
-    return image.convert(MODES[channels])
+    return _over_white(image).convert(MODES[channels])
 
 
 def decode_image(path: Path, size: int, channels: int) -> np.ndarray:
