@@ -102,6 +102,17 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "data.channels=null",
         ],
     ),
+    "dcgan-folder-quick": (
+        "dcgan-folder-quick",
+        [
+            *SMALL_IMAGES,
+            "model.base_channels=4",
+            "data.dataset=mnist",
+            "data.folder=null",
+            "data.channels=null",
+            *FP32,
+        ],
+    ),
     # its settings on the MNIST-shaped files made here (the same format as Fashion-MNIST's)
     "acgan-fashion": (
         "acgan-fashion",

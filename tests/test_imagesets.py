@@ -652,7 +652,8 @@ def test_colour_rows_tile_channel_first_into_an_rgb_grid() -> None:
     assert pixels[0, 0].tolist() == [255, 255, 255]  # the white padding
 
 
-def test_your_own_folder_trains_a_64_pixel_colour_dcgan(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("preset, side", [("dcgan-folder", 64), ("dcgan-folder-quick", 32)])
+def test_your_own_folder_trains_a_colour_dcgan(preset: str, side: int, tmp_path: Path, capsys):
     from PIL import Image
 
     from advnets.cli import main
@@ -665,10 +666,10 @@ def test_your_own_folder_trains_a_64_pixel_colour_dcgan(tmp_path: Path, capsys) 
     settings = [f"data.folder={tmp_path / 'faces'}", f"data.data_dir={tmp_path / 'cache'}",
                 "model.base_channels=4", "evaluation.samples=20", "evaluation.valid_images=2",
                 *TRAIN_QUICKLY]  # fmt: skip
-    args = ["train", "dcgan-folder", "--out", str(tmp_path / "run")]
+    args = ["train", preset, "--out", str(tmp_path / "run")]
     assert main([*args, *(arg for s in settings for arg in ("--set", s))]) == 0
     grid = Image.open(tmp_path / "run" / "samples" / "latest.png")
-    assert grid.mode == "RGB" and grid.size == (2 * 66 + 2, 2 * 66 + 2)
+    assert grid.mode == "RGB" and grid.size == (2 * (side + 2) + 2,) * 2
     assert "no domain metrics" in capsys.readouterr().out
     # latent arithmetic without classes: bright - dark, one row each of z, z plus, z minus
     assert main(["arithmetic", str(tmp_path / "run"), "--samples", "100"]) == 0
