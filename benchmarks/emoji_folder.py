@@ -26,8 +26,7 @@ TARBALL = RemoteFile(
     name="emoji-datasource-google-16.0.0.tgz",
     sha256="fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
     urls=(
-        "https://registry.npmjs.org/emoji-datasource-google/-/"
-        "emoji-datasource-google-16.0.0.tgz",
+        "https://registry.npmjs.org/emoji-datasource-google/-/emoji-datasource-google-16.0.0.tgz",
     ),
 )
 MEMBER = re.compile(r"package/img/google/64/([0-9a-f-]+\.png)")

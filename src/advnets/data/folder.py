@@ -110,7 +110,7 @@ def _over_white(image: Image.Image) -> Image.Image:
     if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
         return image
     rgba = image.convert("RGBA")
-    background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+    background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
