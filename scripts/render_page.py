@@ -59,6 +59,14 @@ def render_page(
                 "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
             )
             title = page.title()
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                problems.append(
+                    f"the page is {overflow} px wider than the {width} px window: "
+                    "something in it does not wrap"
+                )
             page.screenshot(path=str(screenshot), full_page=full_page)
         finally:
             browser.close()

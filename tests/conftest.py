@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
+import os
 import socket
 import struct
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,8 @@ from advnets.data.datasets import Dataset
 from advnets.files import sha256_bytes
 from advnets.runs.rundir import RunDir
 from advnets.training.loop import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def new_trainer(folder, config, dataset: Dataset, callbacks=()) -> Trainer:
@@ -154,3 +159,19 @@ def cli():
     children = Children()
     yield children
     children.close()
+
+
+def render_without_problems(page: Path, screenshot: Path) -> dict:
+    """Render ``page`` in headless Chromium (``scripts/render_page.py``) and assert that every
+    image loaded, nothing failed and nothing is wider than the window; the browser's result.
+    Skipped where no Chromium is installed, unless ADVNETS_REQUIRE_BROWSER=1 (as in CI)."""
+    spec = importlib.util.spec_from_file_location("render_page", ROOT / "scripts/render_page.py")
+    renderer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(renderer)
+    browser_missing = not Path(renderer.chromium_path()).exists()
+    if os.environ.get("ADVNETS_REQUIRE_BROWSER") != "1" and browser_missing:
+        pytest.skip("no Chromium here (CI installs Debian's chromium)")
+    pytest.importorskip("playwright")
+    result = renderer.render_page(page, screenshot)
+    assert result["images_loaded"] == result["images"] and result["problems"] == []
+    return result

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from conftest import render_without_problems
 
 from advnets.data import cifar10, fashion, mnist
 from advnets.data.idx import IDXError, read_idx, read_idx_pair
@@ -676,3 +677,9 @@ def test_your_own_folder_trains_a_colour_dcgan(preset: str, side: int, tmp_path:
     assert "grouped by brightness alone" in capsys.readouterr().out
     figure = Image.open(tmp_path / "run" / "figures" / "arithmetic.png")
     assert figure.mode == "RGB" and figure.size[0] > 2 * figure.size[1]  # 8 columns, 3 rows
+    # the report names the real images it compares with, and its page fits the window
+    assert main(["report", str(tmp_path / "run")]) == 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "<th>16 training images</th>" in page and "no domain metrics" not in page
+    assert "need a classifier of folder images" in page
+    render_without_problems(tmp_path / "run" / "report.html", tmp_path / "report.png")

@@ -111,7 +111,7 @@ def table1_rows(runs: list[tuple[str, dict]], ceiling: dict | None = None) -> li
         parzen = ceiling["parzen"]
         rows.append(
             _row(
-                "10,000 training images (ceiling)",
+                f"{parzen['n_samples']:,} training images (ceiling)",
                 parzen["test_ll"],
                 parzen["test_se"],
                 None,

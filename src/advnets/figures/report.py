@@ -41,6 +41,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; }
 td, th { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; white-space: nowrap; }
 td:first-child, th:first-child, td:last-child, th:last-child { text-align: left; }
 td:first-child { white-space: normal; }
+td.prose { white-space: normal; text-align: left; }
 th { background: #f3f3f3; }
 figure { display: inline-block; margin: 0.5em 1em 1em 0; vertical-align: top; }
 figcaption { font-size: 0.9em; color: #555; max-width: 520px; }
@@ -75,9 +76,9 @@ def _metrics_table(evaluation: dict, reference: dict | None) -> str:
     parzen = evaluation["parzen"]
     ceiling = reference["parzen"] if reference else None
     paper = PAPER_PARZEN if evaluation.get("dataset", "mnist") == "mnist" else "—"
+    real = f"{ceiling['n_samples']:,} training images" if ceiling else "training images"
     rows = [
-        "<tr><th>metric</th><th>this run</th><th>10,000 training images</th>"
-        "<th>paper</th><th>reading</th></tr>",
+        f"<tr><th>metric</th><th>this run</th><th>{real}</th><th>paper</th><th>reading</th></tr>",
         f"<tr><td>Parzen log-likelihood, test (nats)</td>"
         f"<td>{parzen['test_ll']:.1f} ± {parzen['test_se']:.1f}</td>"
         f"<td>{_number(ceiling and ceiling['test_ll'], 1)}</td><td>{paper}</td>"
@@ -85,7 +86,8 @@ def _metrics_table(evaluation: dict, reference: dict | None) -> str:
     ]
     domain, missing = evaluation.get("domain"), evaluation.get("domain_unavailable")
     if missing:
-        rows.append(f"<tr><td>domain metrics</td><td colspan=4>{html.escape(missing)}</td></tr>")
+        missing_cell = f'<td colspan=4 class="prose">{html.escape(missing)}</td>'
+        rows.append(f"<tr><td>domain metrics</td>{missing_cell}</tr>")
     if domain:
         ref_domain = reference and reference.get("domain")
         for key, label, reading, decimals in DOMAIN_ROWS:
