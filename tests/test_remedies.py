@@ -90,11 +90,22 @@ def test_unrolling_leaves_d_and_its_optimiser_untouched():
 
 def test_remedy_names_are_validated():
     assert remedy_overrides("none") == []
-    assert set(REMEDIES) == {"none", "pack2", "pack3", "pack4", "minibatch-std", "unrolled5"}
+    assert set(REMEDIES) == {
+        "none",
+        "pack2",
+        "pack3",
+        "pack4",
+        "minibatch-std",
+        "unrolled5",
+        "pack4-std",
+    }
     with pytest.raises(ConfigError, match="remedy 'pack5' is not valid; choose one of none"):
         remedy_overrides("pack5")
     assert lab_config("ring", [], "pack3").model.discriminator_pack == 3
     assert lab_config("grid", [], "unrolled5").training.unrolled_steps == 5
+    both = lab_config("ring", [], "pack4-std")  # brings its minibatch: every preset takes it
+    assert (both.model.discriminator_pack, both.model.discriminator_minibatch_std) == (4, 50)
+    assert both.training.batch_size == 200
     with pytest.raises(SystemExit):
         main(["toy", "ring", "--remedy", "unrolled"])
 

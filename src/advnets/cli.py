@@ -1391,13 +1391,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="ring, grid: a remedy for mode collapse (default none): pack2, pack3, pack4: D "
         "judges packs of 2, 3, 4 samples (PacGAN, Lin et al. 2018); minibatch-std: D also sees "
         "the spread of groups of 4 samples (Karras et al. 2018); unrolled5: each G step against "
-        "D advanced 5 steps, first order (Metz et al. 2017)",
+        "D advanced 5 steps, first order (Metz et al. 2017); pack4-std: packs of 4 whose D also "
+        "sees the spread of all 50 packs of a minibatch of 200",
     )
     p.add_argument(
         "--preset",
         help="ring, grid: train from this preset instead of toy-ring or toy-grid: "
-        "toy-ring-remedies-quick (100 epochs at lr 3e-3, a short weight average of G: about a "
-        "minute, where packs of 4 cover the ring), toy-ring-remedies (150 epochs at lr 1e-3, "
+        "toy-ring-remedies-quick (200 epochs of minibatches of 200 at lr 3e-3, a short weight "
+        "average of G: about a minute, where pack4-std covers the ring), toy-ring-remedies "
+        "(150 epochs at lr 1e-3, "
         "G's weight average), "
         "toy-ring-pacgan, toy-grid-pacgan (PacGAN's networks and data; hours)",
     )

@@ -218,6 +218,14 @@ REMEDIES = {
     "minibatch-std": ["model.discriminator_minibatch_std=4"],
     # unrolled GAN (Metz et al. 2017): G's step against D advanced 5 steps, first order
     "unrolled5": ["training.unrolled_steps=5"],
+    # packs of 4 whose D also sees the minibatch standard deviation over all 50 packs of a
+    #   minibatch of 200 (Karras et al. 2018 take it over the whole minibatch; minibatch-std
+    #   above over groups of 4), the minibatch set here so that every preset divides into them
+    "pack4-std": [
+        "model.discriminator_pack=4",
+        "model.discriminator_minibatch_std=50",
+        "training.batch_size=200",
+    ],
 }
 
 
