@@ -3,9 +3,12 @@ advnets accepts and refuses, and the decoded cache."""
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import logging
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -221,3 +224,32 @@ def test_the_decoded_set_is_cached_by_files_size_and_channels(
     assert restored.images.tobytes() == first.images.tobytes() and len(decoded) == 8
     assert npz.with_name(npz.name + ".corrupt").is_file() and npz.name in caplog.text
     assert npz.is_file()  # written anew
+
+
+def test_the_emoji_benchmark_copies_only_the_64_pixel_images_by_name(tmp_path: Path) -> None:
+    """benchmarks/emoji_folder.py: nothing in the archive chooses where a file goes."""
+    spec = importlib.util.spec_from_file_location(
+        "emoji_folder", Path(__file__).resolve().parents[1] / "benchmarks" / "emoji_folder.py"
+    )
+    emoji = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(emoji)
+    png = save(tmp_path / "smile.png", flat((250, 200, 0, 255), 64, 64)).read_bytes()
+    tarball = tmp_path / "package.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for name, data in (
+            ("package/img/google/64/1f600.png", png),
+            ("package/img/google/32/1f600.png", b"another size"),
+            ("package/img/google/64/../../../escape.png", b"outside"),
+            ("package/package.json", b"{}"),
+        ):
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+        link = tarfile.TarInfo("package/img/google/64/1f601.png")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(link)
+    out = tmp_path / "out" / "emoji"
+    assert emoji.extract_images(tarball, out) == 1
+    assert [p.name for p in out.iterdir()] == ["1f600.png"]
+    assert (out / "1f600.png").read_bytes() == png
+    assert not (tmp_path / "escape.png").exists() and not (tmp_path / "out" / "escape.png").exists()
