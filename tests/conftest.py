@@ -161,13 +161,20 @@ def cli():
     children.close()
 
 
+def load_script(path: str):
+    """The module of a script outside the package (``scripts/``, ``benchmarks/``), by its
+    path from the repository's root, e.g. ``"scripts/render_page.py"``."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def render_without_problems(page: Path, screenshot: Path) -> dict:
     """Render ``page`` in headless Chromium (``scripts/render_page.py``) and assert that every
     image loaded, nothing failed and nothing is wider than the window; the browser's result.
     Skipped where no Chromium is installed, unless ADVNETS_REQUIRE_BROWSER=1 (as in CI)."""
-    spec = importlib.util.spec_from_file_location("render_page", ROOT / "scripts/render_page.py")
-    renderer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(renderer)
+    renderer = load_script("scripts/render_page.py")
     browser_missing = not Path(renderer.chromium_path()).exists()
     if os.environ.get("ADVNETS_REQUIRE_BROWSER") != "1" and browser_missing:
         pytest.skip("no Chromium here (CI installs Debian's chromium)")

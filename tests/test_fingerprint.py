@@ -10,26 +10,16 @@ run ends.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORD = Path(__file__).parent / "data" / "checkpoint_fingerprints.json"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "checkpoint_fingerprint", ROOT / "scripts" / "checkpoint_fingerprint.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _script()
+script = load_script("scripts/checkpoint_fingerprint.py")
 
 
 @pytest.fixture(scope="module")

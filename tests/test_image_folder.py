@@ -3,7 +3,6 @@ advnets accepts and refuses, and the decoded cache."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import logging
 import re
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 from PIL import Image
 
 from advnets.data import folder as image_folder
@@ -228,11 +228,7 @@ def test_the_decoded_set_is_cached_by_files_size_and_channels(
 
 def test_the_emoji_benchmark_copies_only_the_64_pixel_images_by_name(tmp_path: Path) -> None:
     """benchmarks/emoji_folder.py: nothing in the archive chooses where a file goes."""
-    spec = importlib.util.spec_from_file_location(
-        "emoji_folder", Path(__file__).resolve().parents[1] / "benchmarks" / "emoji_folder.py"
-    )
-    emoji = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(emoji)
+    emoji = load_script("benchmarks/emoji_folder.py")
     png = save(tmp_path / "smile.png", flat((250, 200, 0, 255), 64, 64)).read_bytes()
     tarball = tmp_path / "package.tgz"
     with tarfile.open(tarball, "w:gz") as archive:
