@@ -1349,7 +1349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write RUN_DIR/report.html, one self-contained page")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument(
-        "--no-ceiling", action="store_true", help="skip scoring 10,000 real training images"
+        "--no-ceiling", action="store_true", help="skip scoring up to 10,000 real training images"
     )
     _add_run_options(p)
     p.set_defaults(func=cmd_report)
@@ -1362,7 +1362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.add_argument(
-        "--no-ceiling", action="store_true", help="skip scoring 10,000 real training images"
+        "--no-ceiling", action="store_true", help="skip scoring up to 10,000 real training images"
     )
     _add_run_options(p)
     p.set_defaults(func=cmd_table1)

@@ -91,7 +91,7 @@ def table1_rows(runs: list[tuple[str, dict]], ceiling: dict | None = None) -> li
     """Rows: the paper's, one per run, their mean over seeds (if more than one), the ceiling.
 
     ``runs`` pairs a label with a run's evaluation (``evaluation.json``);
-    ``ceiling`` holds the scores of 10,000 real training images.
+    ``ceiling`` holds the scores of up to 10,000 real training images (all a smaller set has).
     """
     families: dict[str, list[tuple[str, dict]]] = {}
     for label, ev in runs:  # evaluations from before families were recorded: the paper's

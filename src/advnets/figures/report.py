@@ -147,8 +147,8 @@ def write_report(
 ) -> Path:
     """Write RUN_DIR/report.html from the run's files, its evaluation and its figures.
 
-    ``reference`` holds the scores of 10,000 real training images (the ceiling
-    row of Table 1), or None to leave that column empty.
+    ``reference`` holds the scores of up to 10,000 real training images (all a smaller set
+    has; the ceiling row of Table 1), or None to leave that column empty.
     """
     info = run.load_info()
     memo = evaluation["memorisation"]
