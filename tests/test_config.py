@@ -51,6 +51,8 @@ def test_paper_preset_has_the_paper_values():
         ("training.epochs=2.5", ["training.epochs", "an integer"]),
         ("model.discriminator_input_keep=1.5", ["discriminator_input_keep must be in (0, 1]"]),
         ("training.k=3", ["training.update: alternating"]),
+        ("model.max_col_norm=0", ["model.max_col_norm must be > 0"]),
+        ("evaluation.select=last", ["'parzen'", "'reference-ll'"]),
     ],
 )
 def test_bad_values_give_one_clear_sentence(override, words):

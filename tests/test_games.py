@@ -51,3 +51,23 @@ def test_a_game_continues_from_the_tensors_it_hands_a_checkpoint():
     again, again_meta = second.state_tensors()
     assert again.keys() == tensors.keys() and again_meta == meta
     assert all(torch.equal(again[name], tensors[name]) for name in tensors)
+
+
+def test_column_norm_limits_hold_after_every_update_of_both_networks():
+    """Pylearn2's max_col_norm: each unit's incoming weights at most the limit, the limit
+    reached where the update pushed past it, nothing else moved but by its 1e-7."""
+    limit = 0.3
+    played = game("model.max_col_norm=0.3", "training.lr=0.5")
+    free = game("training.lr=0.5")
+    batch = Minibatch(make_dataset().train[:20], 20, torch.Generator().manual_seed(1))
+    for _ in range(3):
+        played.phases()[0].run(batch)
+        free.phases()[0].run(batch)
+    limited, unlimited = played.state_tensors()[0], free.state_tensors()[0]
+    names = [n for n in limited if n.endswith("weight") and limited[n].ndim == 2]
+    assert any(n.startswith("generator.") for n in names)
+    assert any(n.startswith("discriminator.") for n in names)
+    for name in names:
+        norms = limited[name].norm(dim=1)
+        assert float(norms.max()) <= limit * (1 + 1e-6), name
+    assert any(float(unlimited[n].norm(dim=1).max()) > limit for n in names)  # it bound

@@ -14,6 +14,7 @@ from advnets.evaluation.parzen import (
     ParzenResult,
     parzen_log_likelihood,
     parzen_protocol,
+    reference_monitor_ll,
     squared_distances,
     validate_samples,
 )
@@ -209,3 +210,33 @@ def test_validate_samples_keeps_a_tensor_a_tensor() -> None:
     out = validate_samples(torch.from_numpy(array).T)
     assert out.dtype == torch.float32 and out.is_contiguous() and out.shape == (3, 784)
     assert np.array_equal(out.numpy(), validate_samples(array.T))
+
+
+def theano_parzen_transcribed(x: np.ndarray, mu: np.ndarray, sigma: float) -> np.ndarray:
+    """The reference code's ``theano_parzen`` in NumPy: log_mean_exp(−½‖(x − μ)/σ‖²) −
+    d·log(σ√(2π))."""
+    a = (x[:, None, :].astype(np.float64) - mu[None, :, :]) / sigma
+    e = -0.5 * (a**2).sum(2)
+    top = e.max(1, keepdims=True)
+    return (top[:, 0] + np.log(np.exp(e - top).mean(1))) - mu.shape[1] * np.log(
+        sigma * np.sqrt(2 * np.pi)
+    )
+
+
+def test_reference_monitor_scores_each_batch_of_100_against_its_own_100_samples():
+    rng = np.random.default_rng(3)
+    valid = rng.random((350, 12), dtype=np.float32)  # three whole batches and a remainder
+    samples = rng.random((400, 12), dtype=np.float32)
+    batches = [
+        theano_parzen_transcribed(
+            valid[b * 100 : (b + 1) * 100], samples[b * 100 : (b + 1) * 100], 0.2
+        )
+        for b in range(3)
+    ]
+    expected = float(np.concatenate(batches).mean())
+    assert reference_monitor_ll(samples, valid) == pytest.approx(expected, rel=1e-6)
+    assert reference_monitor_ll(torch.from_numpy(samples), torch.from_numpy(valid)) == (
+        pytest.approx(expected, rel=1e-6)
+    )
+    with pytest.raises(ValueError, match="at least 100 samples"):
+        reference_monitor_ll(samples[:99], valid)

@@ -237,3 +237,19 @@ def test_a_seed_whose_patience_ran_out_stays_as_it_ended_while_the_others_go_on(
     assert [t.state.epoch for t in resumed.trainers] == [4, 1]
     assert ckpt.read_state(runs[1].checkpoint("last"))["state"]["epoch"] == 1
     assert ckpt.read_state(runs[0].checkpoint("last"))["state"]["epoch"] == 4
+
+
+def test_seeds_with_column_norm_limits_equal_their_runs_alone(tmp_path):
+    """The limit (model.max_col_norm) applies to the stacked weights as to each run's own."""
+    settings = (*NO_DROPOUT, "training.max_steps=20", "model.max_col_norm=0.1")
+    together = many(tmp_path, "together", [0, 3], *settings)
+    together.train()
+    for seed, trainer in zip([0, 3], together.trainers, strict=True):
+        solo = alone(tmp_path, f"alone-{seed}", seed, *settings)
+        solo.train()
+        tensors, solo_tensors = checkpoint(trainer.run)[0], checkpoint(solo.run)[0]
+        weights = [n for n in tensors if n.startswith(WEIGHTS[:2]) and n.endswith("weight")]
+        norms = torch.cat([tensors[n].norm(dim=1) for n in weights])
+        assert float(norms.max()) <= 0.1 + 1e-6 and float(norms.max()) > 0.1 - 1e-5
+        for name in weights:
+            assert torch.allclose(tensors[name], solo_tensors[name], atol=1e-5), name

@@ -30,7 +30,7 @@ from advnets.evaluation.metrics import (
     inception_score,
 )
 from advnets.evaluation.neighbours import ball_membership, nearest_neighbours
-from advnets.evaluation.parzen import parzen_protocol
+from advnets.evaluation.parzen import parzen_protocol, reference_monitor_ll
 from advnets.experiments.callbacks import VALID_NOISE_SEED, Validation
 from advnets.sampling import generate
 from advnets.training.loop import TrainState
@@ -158,6 +158,8 @@ def test_validation_on_the_cpu_scores_exactly_what_the_replaced_implementation_d
         parzen.test_se,
     )
     assert records["valid_parzen"]["sigma"] == parzen.sigma
+    monitor = reference_monitor_ll(samples, dataset.valid.numpy())  # 6 batches of 100
+    assert records["valid_parzen"]["reference_ll"] == pytest.approx(monitor, rel=1e-9)
     classifier = load_classifier()
     expected = replaced_domain_metrics(
         embed(classifier, dataset.valid), embed(classifier, torch.from_numpy(samples))
@@ -249,4 +251,11 @@ def test_selection_by_fid_needs_the_classifier(digits):
         "mnist-paper", ["evaluation.select=fid", "evaluation.domain_metrics=false"]
     )
     with pytest.raises(ConfigError, match=r"evaluation\.select = fid needs the validation FID"):
+        Validation(config, dataset)
+
+
+def test_selection_by_the_reference_monitor_needs_a_batch_of_100(digits):
+    dataset, _ = digits
+    config = load_config("mnist-paper", ["evaluation.select=reference-ll", "evaluation.samples=99"])
+    with pytest.raises(ConfigError, match="batches of 100 validation images"):
         Validation(config, dataset)

@@ -271,9 +271,12 @@ def _report_training(args: argparse.Namespace, run, dataset, state, seconds: flo
     images = dataset.image_shape is not None and dataset.other is None
     samples = family(run.load_config().model.family).samples  # a context encoder draws none
     minutes, rest = divmod(round(seconds), 60)
+    select = run.load_config().evaluation.select
     best = f"Parzen {state.best_valid_ll:.1f} nats"
-    if run.load_config().evaluation.select == "fid":
+    if select == "fid":
         best = f"FID {-state.best_valid_ll:.2f}"
+    elif select == "reference-ll":
+        best = f"reference-monitor Parzen {state.best_valid_ll:.1f} nats"
     print(
         f"finished: {state.epoch} epochs, {state.g_updates} generator updates in "
         f"{minutes} min {rest:02d} s"

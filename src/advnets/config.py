@@ -186,6 +186,7 @@ FAMILY_OPTIONS = {
     "generator_init_range": ("mlp-maxout", "cgan-mlp"),
     "discriminator_init_range": ("mlp-maxout", "cgan-mlp"),
     "generator_batchnorm": ("mlp-maxout",),
+    "max_col_norm": ("mlp-maxout",),
     "discriminator_minibatch_std": ("mlp-maxout", "mlp-toy"),
     "generator_skip": ("mlp-toy",),
     "toy_layers": ("mlp-toy",),
@@ -286,6 +287,11 @@ class ModelConfig:
     discriminator_init_range: float = 0.005  # weights ~ U(-r, r)
     discriminator_input_keep: float = 0.8  # dropout keep probability on D's input
     discriminator_hidden_keep: float = 0.5  # dropout keep probability on D's hidden layers
+    # not in the published config: the earliest reference config (late May 2014) limited the
+    #   norm of each unit's incoming weights (each maxout piece's), in every layer of G and D,
+    #   to 1.9365 after each update (Pylearn2's max_col_norm); removed days later. None: no
+    #   limit (the paper's). mlp-maxout only
+    max_col_norm: float | None = None
     # not in the paper: minibatch standard deviation (Karras et al. 2018), groups of this many
     #   samples give D their spread as one more feature, so a G that collapses is seen at once;
     #   0: off. mlp-maxout and mlp-toy; the minibatch (per process) must divide into whole groups
@@ -388,6 +394,10 @@ class ModelConfig:
         )
         for name in ("generator_init_range", "discriminator_init_range", "autoencoder_init_std"):
             _check(getattr(self, name) > 0, f"model.{name} must be > 0, got {getattr(self, name)}.")
+        _check(
+            self.max_col_norm is None or self.max_col_norm > 0,
+            f"model.max_col_norm must be > 0 (or null: no limit), got {self.max_col_norm}.",
+        )
         for name in ("discriminator_input_noise", "discriminator_hidden_noise"):
             value = getattr(self, name)
             _check(0 <= value <= 10, f"model.{name} must be in [0, 10], got {value}.")
@@ -510,8 +520,10 @@ class EvaluationConfig:
     domain_metrics: bool = True  # also FID, KID, IS, precision/recall... vs validation (MNIST only)
     # what picks the best checkpoint: parzen, the validation Parzen estimate (the paper's);
     #   fid, the validation FID in the shipped classifier's features (needs domain_metrics;
-    #   MNIST only), which follows the convolutional families' progress where Parzen does not
-    select: Literal["parzen", "fid"] = "parzen"
+    #   MNIST only), which follows the convolutional families' progress where Parzen does not;
+    #   reference-ll, the estimate the reference code monitored (100 samples per 100
+    #   validation images, sigma 0.2; advnets.evaluation.parzen.reference_monitor_ll)
+    select: Literal["parzen", "fid", "reference-ll"] = "parzen"
 
 
 @dataclass

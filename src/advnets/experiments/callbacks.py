@@ -18,7 +18,12 @@ from advnets.evaluation.metrics import (
     compare_embeddings,
     has_domain_features,
 )
-from advnets.evaluation.parzen import ParzenResult, parzen_protocol
+from advnets.evaluation.parzen import (
+    REFERENCE_MONITOR_BATCH,
+    ParzenResult,
+    parzen_protocol,
+    reference_monitor_ll,
+)
 from advnets.evaluation.translation import FIGURE_COLUMNS, FIGURE_ROWS, translation_rows
 from advnets.figures.curves import plot_curves
 from advnets.figures.grid import save_grid, tile_images
@@ -76,6 +81,9 @@ class Validation(Callback):
     """Every few epochs, model selection by the validation Parzen estimate (PAPER.md), and
     where a domain classifier is shipped FID, KID, IS, precision/recall, density/coverage and
     classes against the validation images; patience ends a run that stopped improving.
+    Each validation also records the reference code's own monitoring estimate
+    (``reference_ll``: advnets.evaluation.parzen.reference_monitor_ll) on the whole
+    validation set, scored with the same samples.
 
     All of it runs on the training device: the samples stay where they are drawn, and the
     validation images and their reference embedding are moved there once."""
@@ -83,6 +91,15 @@ class Validation(Callback):
     def __init__(self, config: RunConfig, dataset: Dataset) -> None:
         self.config = config.evaluation
         self.valid = dataset.valid[: self.config.valid_images]
+        monitored = min(len(dataset.valid), self.config.samples) // REFERENCE_MONITOR_BATCH
+        self.monitor_valid = dataset.valid[: monitored * REFERENCE_MONITOR_BATCH]
+        if self.config.select == "reference-ll" and not monitored:
+            raise ConfigError(
+                f"evaluation.select = reference-ll scores batches of {REFERENCE_MONITOR_BATCH} "
+                f"validation images against {REFERENCE_MONITOR_BATCH} samples each; this run "
+                f"has {len(dataset.valid)} validation images and evaluation.samples = "
+                f"{self.config.samples}."
+            )
         domain = self.config.domain_metrics and has_domain_features(dataset)
         if self.config.select == "fid" and not domain:
             raise ConfigError(
@@ -98,6 +115,7 @@ class Validation(Callback):
         """Move the validation images and the reference to ``device`` (once: then a no-op)."""
         if self.valid.device != device:
             self.valid = self.valid.to(device)
+            self.monitor_valid = self.monitor_valid.to(device)
             if self.domain_reference is not None:
                 self.domain_reference = self.domain_reference.to(device)
 
@@ -110,9 +128,13 @@ class Validation(Callback):
         )
         valid = self.valid
         parzen = parzen_protocol(samples, valid, n_valid=len(valid))
+        monitor = (
+            reference_monitor_ll(samples, self.monitor_valid) if len(self.monitor_valid) else None
+        )
         fid = self._domain_metrics(trainer, samples) if self.domain_reference is not None else None
-        improved = self._select(trainer, parzen.test_ll if self.config.select == "parzen" else -fid)
-        self._write_parzen(trainer, parzen, improved)
+        scores = {"parzen": parzen.test_ll, "fid": -fid if fid is not None else None}
+        improved = self._select(trainer, {**scores, "reference-ll": monitor}[self.config.select])
+        self._write_parzen(trainer, parzen, monitor, improved)
         patience = self.config.patience
         if patience is not None and trainer.state.evals_since_best >= patience:
             trainer.state.finished = True
@@ -132,9 +154,11 @@ class Validation(Callback):
         return improved
 
     @staticmethod
-    def _write_parzen(trainer: Trainer, result: ParzenResult, best: bool) -> None:
-        """Record a validation Parzen estimate (``best``: its validation made the best
-        checkpoint, by evaluation.select)."""
+    def _write_parzen(
+        trainer: Trainer, result: ParzenResult, monitor: float | None, best: bool
+    ) -> None:
+        """Record a validation Parzen estimate and the reference's monitoring estimate
+        (``best``: its validation made the best checkpoint, by evaluation.select)."""
         state = trainer.state
         trainer.metrics.write(
             {
@@ -147,6 +171,7 @@ class Validation(Callback):
                 "samples": result.n_samples,
                 "valid_images": result.n_test,
                 "seconds": result.seconds,
+                "reference_ll": monitor,
                 "best": best,
                 "time": time.time(),
             }

@@ -41,7 +41,11 @@ from advnets.games.average import CHECKPOINT_PREFIX as AVERAGE
 from advnets.games.average import GeneratorAverage, sampling_prefix
 from advnets.games.base import Game, Minibatch, Phase
 from advnets.games.losses import discriminator_loss, generator_loss
-from advnets.games.optim import build_optimizer
+from advnets.games.optim import (
+    build_optimizer,
+    limit_column_norms_after_steps,
+    weight_matrices,
+)
 from advnets.games.remedies import UnrolledDiscriminator, pack
 from advnets.models import build_models
 from advnets.models.mlp import logit_of_mean_pixel
@@ -171,6 +175,11 @@ class GAN(Game):
             role: self._optimizer(train_cfg, net.parameters())
             for role, net in (("d", self.discriminator), ("g", self.generator))
         }
+        if config.model.max_col_norm is not None:
+            for role, net in (("d", self.discriminator), ("g", self.generator)):
+                limit_column_norms_after_steps(
+                    self.optimizers[role], weight_matrices(net), config.model.max_col_norm
+                )
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
         decay = train_cfg.generator_average
         self.average = GeneratorAverage(self.generator, decay) if decay else None

@@ -143,3 +143,25 @@ def build_optimizer(
     if training.optimizer == "adam":
         return adam(list(params), training.lr, training.adam_betas)
     raise ValueError(f"unknown optimizer {training.optimizer!r}; choose 'sgd' or 'adam'.")
+
+
+def weight_matrices(module: torch.nn.Module) -> list[torch.Tensor]:
+    """The weight matrices of ``module``'s linear layers (rows: one unit or maxout piece)."""
+    return [p for name, p in module.named_parameters() if name.endswith("weight") and p.ndim == 2]
+
+
+@torch.no_grad()
+def limit_column_norms_(weights: Iterable[torch.Tensor], max_norm: float) -> None:
+    """Pylearn2's ``max_col_norm`` constraint, applied in place after an update: each unit's
+    incoming weight vector w (a row here, a column of Pylearn2's W; a stacked weight's last
+    axis) becomes w · min(‖w‖, c) / (1e-7 + ‖w‖), the 1e-7 included as Pylearn2 has it."""
+    for weight in weights:
+        norms = torch.linalg.vector_norm(weight, dim=-1, keepdim=True)
+        weight.mul_(norms.clamp(max=max_norm) / (norms + 1e-7))
+
+
+def limit_column_norms_after_steps(
+    optimizer: torch.optim.Optimizer, weights: list[torch.Tensor], max_norm: float
+) -> None:
+    """Apply :func:`limit_column_norms_` to ``weights`` after every step of ``optimizer``."""
+    optimizer.register_step_post_hook(lambda *_: limit_column_norms_(weights, max_norm))

@@ -32,7 +32,11 @@ from advnets import limits
 from advnets.config import ConfigError, RunConfig, apply_overrides, config_from_dict
 from advnets.data.datasets import Dataset
 from advnets.games.losses import discriminator_loss
-from advnets.games.optim import ClassicalMomentumSGD, set_hyperparameters
+from advnets.games.optim import (
+    ClassicalMomentumSGD,
+    limit_column_norms_after_steps,
+    set_hyperparameters,
+)
 from advnets.models import model_parameters
 from advnets.models.stacked import StackedNetworks, stacked_discriminator, stacked_generator
 from advnets.runs import checkpoint as ckpt
@@ -182,6 +186,14 @@ class ManySeeds:
                 optimizer.state[parameter]["velocity"] = velocity
                 for s, state in enumerate(states):
                     state["velocity"] = velocity[s]
+            max_norm = self.trainers[0].config.model.max_col_norm
+            if max_norm is not None:
+                weights = [
+                    p
+                    for name, p in zip(stacked.names, stacked.parameters, strict=True)
+                    if name.endswith("weight")
+                ]
+                limit_column_norms_after_steps(optimizer, weights, max_norm)
             self.optimizers[role] = optimizer
 
     # ----- one minibatch -----------------------------------------------------------------------
