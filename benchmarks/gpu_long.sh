@@ -78,7 +78,7 @@ tar czf "$out/back/runs.tar.gz" --exclude=checkpoints --exclude=tensorboard --ex
     echo "## Table 1"
     cat "$out/table1.log"
     echo
-    echo "## the validation estimate over epochs (every 50th validation, and the last)"
+    echo "## the validation estimate over epochs (every 10th validation, and the last)"
     for run in "${runs[@]}"; do
         echo "$run: $(grep '"valid_parzen"' "$run/metrics.jsonl" | "$python" -c "
 import json, sys
