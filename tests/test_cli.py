@@ -233,6 +233,32 @@ def test_fork_continues_another_run_with_new_training_settings(trained_run, tmp_
     assert (fork / "checkpoints" / "best.safetensors").is_file()
 
 
+def test_a_fork_whose_decay_moves_the_learning_rate_says_how_to_continue_from_it(
+    trained_run, tmp_path, capsys
+):
+    """The decay counts updates from the start: a steeper one set in a fork drops the lr at
+    once, which the fork says, with the training.lr that decays from the parent's lr."""
+
+    def fork(name: str, *settings: str) -> str:
+        config = str(trained_run / "config.yaml")
+        options = ["--fork-from", str(trained_run), "--set", "training.epochs=3", "--no-eval"]
+        for setting in settings:
+            options += ["--set", setting]
+        assert main(["train", config, "--out", str(tmp_path / name), *options]) == 0
+        return capsys.readouterr().out
+
+    out = fork("steep", "training.lr_decay=1.5")
+    assert "note: the schedule sets the learning rate to" in out
+    suggested = out.split("set training.lr=")[1].split()[0].rstrip(".")
+    out = fork("continued", "training.lr_decay=1.5", f"training.lr={suggested}")
+    assert "note:" not in out
+    records = [json.loads(line) for line in (tmp_path / "continued" / "metrics.jsonl").open()]
+    first = next(r for r in records if r["kind"] == "train")
+    parent = [json.loads(line) for line in (trained_run / "metrics.jsonl").open()]
+    last_lr = [r["lr"] for r in parent if r["kind"] == "train"][-1]
+    assert last_lr / 1.5**3 < first["lr"] < last_lr  # decaying from the parent's lr on
+
+
 def test_fork_into_another_model_is_refused(trained_run, tmp_path, capsys):
     assert (
         main(

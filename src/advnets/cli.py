@@ -248,6 +248,9 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
             f"training into {run.path}, forked from {source} at epoch {trainer.state.epoch}, "
             f"step {trainer.state.g_updates}"
         )
+        note = _fork_learning_rate_note(trainer)
+        if note:
+            say(note)
     else:
         if main:
             run.create(config, dataset.sha256, dataset.source)
@@ -259,6 +262,29 @@ def _start_trainer(args: argparse.Namespace, config, run, processes):
             f"{config.training.batch_size // processes.world_size} examples each per minibatch"
         )
     return trainer, dataset
+
+
+def _fork_learning_rate_note(trainer) -> str | None:
+    """A note where a fork's schedule puts the learning rate far (over 5%) from where the
+    parent run left it: the decay counts updates from the start of training, so a new
+    ``training.lr_decay`` applies as if it had been set from update 0."""
+    optimizers = trainer.game.optimizers
+    role = "g" if "g" in optimizers else next(iter(optimizers))
+    inherited = trainer.current_learning_rate(role)
+    scheduled = trainer.scheduled_learning_rate(role)
+    if math.isclose(inherited, scheduled, rel_tol=0.05):
+        return None
+    updates = trainer.state.updates()[role]
+    note = (
+        f"note: the schedule sets the learning rate to {scheduled:.3g} at update {updates:,}, "
+        f"where the forked run left it at {inherited:.3g}: training.lr_decay divides "
+        "training.lr once per update since the start of training."
+    )
+    cfg = trainer.config.training
+    if cfg.lr_constant_epochs is None:
+        continuing = inherited * cfg.lr_decay**updates
+        note += f" To decay from {inherited:.3g} on, set training.lr={continuing:.6g}."
+    return note
 
 
 def _report_training(args: argparse.Namespace, run, dataset, state, seconds: float) -> None:

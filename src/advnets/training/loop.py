@@ -196,13 +196,23 @@ class Trainer:
                 cfg.momentum_saturate_epoch,
                 self.state.epoch + 1,
             )
-        updates = self.state.updates()
         for role, optimizer in self.game.optimizers.items():
-            lr = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, updates[role])
-            if cfg.lr_constant_epochs is not None:  # Zhu et al.'s linear decay, per epoch
-                epoch = self.state.epoch + 1
-                lr *= linear_decay_factor(epoch, cfg.lr_constant_epochs, cfg.epochs)
-            set_hyperparameters(optimizer, lr, momentum)
+            set_hyperparameters(optimizer, self.scheduled_learning_rate(role), momentum)
+
+    def scheduled_learning_rate(self, role: str) -> float:
+        """The lr the schedules give ``role``'s optimiser for its next update: training.lr
+        divided by training.lr_decay once per update since the start (floor lr_min), times
+        Zhu et al.'s linear factor of the epoch where set."""
+        cfg = self.config.training
+        updates = self.state.updates()[role]
+        lr = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, updates)
+        if cfg.lr_constant_epochs is not None:
+            lr *= linear_decay_factor(self.state.epoch + 1, cfg.lr_constant_epochs, cfg.epochs)
+        return lr
+
+    def current_learning_rate(self, role: str) -> float:
+        """The lr ``role``'s optimiser holds now (after a fork: the parent run's last)."""
+        return hyperparameter(self.game.optimizers[role].param_groups[0], "lr")
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast of the forward passes when the run's precision is bf16."""
