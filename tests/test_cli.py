@@ -257,6 +257,9 @@ def test_a_fork_whose_decay_moves_the_learning_rate_says_how_to_continue_from_it
     parent = [json.loads(line) for line in (trained_run / "metrics.jsonl").open()]
     last_lr = [r["lr"] for r in parent if r["kind"] == "train"][-1]
     assert last_lr / 1.5**3 < first["lr"] < last_lr  # decaying from the parent's lr on
+    updates = json.loads((trained_run / "metrics.jsonl").read_text().splitlines()[-1])["step"]
+    out = fork("annealed", f"training.anneal_after_updates={updates}", "training.anneal_decay=1.5")
+    assert "note:" not in out  # the anneal starts where the parent's decay stood
 
 
 def test_fork_into_another_model_is_refused(trained_run, tmp_path, capsys):

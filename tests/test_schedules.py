@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from advnets.games.optim import ClassicalMomentumSGD
-from advnets.training.schedules import decayed_learning_rate, ramped_momentum
+from advnets.training.schedules import (
+    annealed_learning_rate,
+    decayed_learning_rate,
+    ramped_momentum,
+)
 
 
 def test_learning_rate_decays_per_update_to_the_floor():
@@ -59,3 +64,20 @@ def test_root_epsilon_adam_is_salimans_et_al_s_update():
     theta.grad = torch.tensor([0.1, 1e-5])
     opt.step()
     assert torch.isfinite(theta).all()
+
+
+def test_the_anneal_continues_from_where_the_paper_decay_stood():
+    paper = (0.1, 1.000004, 1e-6)
+    at = 240_500  # epoch 481 at batch 100
+    start = decayed_learning_rate(*paper, at)
+    assert annealed_learning_rate(*paper, at, at, 1.0002) == start
+    assert annealed_learning_rate(*paper, at - 7, at, 1.0002) == decayed_learning_rate(
+        *paper, at - 7
+    )
+    assert annealed_learning_rate(*paper, at + 5000, at, 1.0002) == pytest.approx(
+        start / 1.0002**5000
+    )  # e-fold in 10 epochs
+    assert annealed_learning_rate(*paper, at + 10**6, at, 1.0002) == 1e-6  # the floor
+    assert annealed_learning_rate(*paper, at + 5000, None, 1.0002) == decayed_learning_rate(
+        *paper, at + 5000
+    )

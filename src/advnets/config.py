@@ -430,6 +430,12 @@ class TrainingConfig:
     lr: float = 0.1  # initial learning rate
     lr_decay: float = 1.000004  # sgd: lr is divided by this after every update
     lr_min: float = 1e-6  # sgd: floor of the decayed learning rate
+    # not in the paper: after this many updates (of each network) divide lr by anneal_decay
+    #   per update instead of lr_decay, from where the schedule stood: the end of the paper's
+    #   schedule compressed (e.g. 240500, epoch 481 at batch 100, with 1.0002: e-fold every
+    #   10 epochs). null: lr_decay throughout, as the paper
+    anneal_after_updates: int | None = None
+    anneal_decay: float = 1.0002
     momentum_start: float = 0.5  # sgd: classical momentum at epoch 1
     momentum_end: float = 0.7  # sgd: momentum reached at `momentum_saturate_epoch`
     momentum_saturate_epoch: int = 250  # sgd: linear ramp over epochs 1..this
@@ -482,6 +488,13 @@ class TrainingConfig:
             )
         _check(self.lr > 0, f"training.lr must be > 0, got {self.lr}.")
         _check(self.lr_decay >= 1, f"training.lr_decay must be >= 1, got {self.lr_decay}.")
+        _check(
+            self.anneal_decay >= 1, f"training.anneal_decay must be >= 1, got {self.anneal_decay}."
+        )
+        _check(
+            self.anneal_after_updates is None or self.anneal_after_updates >= 0,
+            f"training.anneal_after_updates must be >= 0 or null, got {self.anneal_after_updates}.",
+        )
         _check(
             0 <= self.lr_min <= self.lr, f"training.lr_min must be in [0, lr], got {self.lr_min}."
         )

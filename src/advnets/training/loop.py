@@ -55,7 +55,7 @@ from advnets.training.domain_b import DomainB
 from advnets.training.graphs import GraphedPhases, graphs_supported
 from advnets.training.precision import autocast, resolve_precision
 from advnets.training.schedules import (
-    decayed_learning_rate,
+    annealed_learning_rate,
     linear_decay_factor,
     ramped_momentum,
 )
@@ -201,11 +201,14 @@ class Trainer:
 
     def scheduled_learning_rate(self, role: str) -> float:
         """The lr the schedules give ``role``'s optimiser for its next update: training.lr
-        divided by training.lr_decay once per update since the start (floor lr_min), times
+        divided by training.lr_decay once per update since the start (floor lr_min), by
+        training.anneal_decay instead after training.anneal_after_updates where set, times
         Zhu et al.'s linear factor of the epoch where set."""
         cfg = self.config.training
         updates = self.state.updates()[role]
-        lr = decayed_learning_rate(cfg.lr, cfg.lr_decay, cfg.lr_min, updates)
+        lr = annealed_learning_rate(
+            cfg.lr, cfg.lr_decay, cfg.lr_min, updates, cfg.anneal_after_updates, cfg.anneal_decay
+        )
         if cfg.lr_constant_epochs is not None:
             lr *= linear_decay_factor(self.state.epoch + 1, cfg.lr_constant_epochs, cfg.epochs)
         return lr

@@ -16,6 +16,23 @@ def decayed_learning_rate(initial: float, decay: float, minimum: float, updates:
     return max(initial / decay**updates, minimum)
 
 
+def annealed_learning_rate(
+    initial: float,
+    decay: float,
+    minimum: float,
+    updates: int,
+    anneal_after: int | None,
+    anneal_decay: float,
+) -> float:
+    """lr after ``updates`` updates: :func:`decayed_learning_rate` up to ``anneal_after``
+    updates, then divided by ``anneal_decay`` per update from where it stood (floor
+    ``minimum``); ``anneal_after`` None: the plain decay throughout."""
+    if anneal_after is None or updates <= anneal_after:
+        return decayed_learning_rate(initial, decay, minimum, updates)
+    start = decayed_learning_rate(initial, decay, minimum, anneal_after)
+    return decayed_learning_rate(start, anneal_decay, minimum, updates - anneal_after)
+
+
 def linear_decay_factor(epoch: int, constant_epochs: int, epochs: int) -> float:
     """Zhu et al.'s lr multiplier during 1-based ``epoch`` of ``epochs``: 1 for the first
     ``constant_epochs``, then 1 − (epoch − constant) / (epochs − constant + 1), the authors'
