@@ -40,7 +40,7 @@ class Shipped:
 SHIPPED: dict[str, Shipped] = {
     # the paper's MNIST adversarial net, the best checkpoint of the long mnist-paper run
     "mnist-paper": Shipped(
-        "generator_mnist_paper", "0035f72fc38c4f295fdd42f3db75dc9e39b39f7cd6937b1498eafe417ea4f76f"
+        "generator_mnist_paper", "5eade96d4ee21af170ff4cc8f9a1351dbc6299bc677623133d6ec4d78176db24"
     ),
 }
 
