@@ -46,9 +46,7 @@ step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
     echo
     cat "$out/machine.log"
     echo
-    echo "| step | exit status | seconds |"
-    echo "|---|---|---|"
-    printf '%s\n' "${steps[@]}"
+    steps_table
     echo
     echo "## tests"
     grep -E "^(PASSED|FAILED|SKIPPED|ERROR)|relative difference|largest (weight|difference)|passed|failed" \

@@ -42,12 +42,9 @@ step costs 30 "$python" benchmarks/run_costs.py "$out"/dcgan-mnist-quick "$out"/
     echo
     [ "$device" = cuda ] && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
     echo
-    echo "| step | exit status | seconds |"
-    echo "|---|---|---|"
-    printf '%s\n' "${steps[@]}"
+    steps_table
     echo
-    echo "## where the time went"
-    cat "$out/costs.log"
+    costs_section
     for preset in dcgan-mnist-quick acgan-mnist-quick; do
         echo
         echo "## $preset"

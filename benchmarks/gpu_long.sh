@@ -68,12 +68,9 @@ tar czf "$out/back/runs.tar.gz" --exclude=checkpoints --exclude=tensorboard --ex
     echo
     echo "seeds $seeds, $train_seconds s of training each, side by side"
     echo
-    echo "| step | exit status | seconds |"
-    echo "|---|---|---|"
-    printf '%s\n' "${steps[@]}"
+    steps_table
     echo
-    echo "## where the time went"
-    cat "$out/costs.log"
+    costs_section
     echo
     echo "## Table 1"
     cat "$out/table1.log"
