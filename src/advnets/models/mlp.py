@@ -146,6 +146,7 @@ class MaxoutSettings:
     discriminator_input_keep: float
     discriminator_hidden_keep: float
     discriminator_minibatch_std: int
+    max_col_norm: float | None  # a limit the game applies after each update (games.optim)
 
 
 def build_mlp_maxout(
