@@ -49,9 +49,9 @@ step table1 300 "$python" -m advnets table1 "${runs[@]}" --allow-unfinished \
 step costs 30 "$python" benchmarks/run_costs.py "${runs[@]}"
 # the generator of the seed with the best test Parzen score, in the shipped format
 best=$("$python" -c "
-import json, sys
+import json, os, sys
 scores = {run: json.load(open(run + '/evaluation.json'))['parzen']['test_ll'] for run in sys.argv[1:]
-          if __import__('os').path.isfile(run + '/evaluation.json')}
+          if os.path.isfile(run + '/evaluation.json')}
 print(max(scores, key=scores.get) if scores else '')" "${runs[@]}")
 if [ -n "$best" ]; then
     step ship 180 "$python" scripts/ship_generator.py "$best" --name mnist-paper --preset mnist-paper

@@ -132,8 +132,12 @@ class Validation(Callback):
             reference_monitor_ll(samples, self.monitor_valid) if len(self.monitor_valid) else None
         )
         fid = self._domain_metrics(trainer, samples) if self.domain_reference is not None else None
-        scores = {"parzen": parzen.test_ll, "fid": -fid if fid is not None else None}
-        improved = self._select(trainer, {**scores, "reference-ll": monitor}[self.config.select])
+        scores = {
+            "parzen": parzen.test_ll,
+            "fid": -fid if fid is not None else None,
+            "reference-ll": monitor,
+        }
+        improved = self._select(trainer, scores[self.config.select])
         self._write_parzen(trainer, parzen, monitor, improved)
         patience = self.config.patience
         if patience is not None and trainer.state.evals_since_best >= patience:

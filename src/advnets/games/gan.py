@@ -178,7 +178,9 @@ class GAN(Game):
         if config.model.max_col_norm is not None:
             for role, net in (("d", self.discriminator), ("g", self.generator)):
                 limit_column_norms_after_steps(
-                    self.optimizers[role], weight_matrices(net), config.model.max_col_norm
+                    self.optimizers[role],
+                    weight_matrices(net.named_parameters()),
+                    config.model.max_col_norm,
                 )
         self.g_loss_fn = generator_loss(train_cfg.generator_loss)
         decay = train_cfg.generator_average

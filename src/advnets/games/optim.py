@@ -145,9 +145,11 @@ def build_optimizer(
     raise ValueError(f"unknown optimizer {training.optimizer!r}; choose 'sgd' or 'adam'.")
 
 
-def weight_matrices(module: torch.nn.Module) -> list[torch.Tensor]:
-    """The weight matrices of ``module``'s linear layers (rows: one unit or maxout piece)."""
-    return [p for name, p in module.named_parameters() if name.endswith("weight") and p.ndim == 2]
+def weight_matrices(named: Iterable[tuple[str, torch.Tensor]]) -> list[torch.Tensor]:
+    """The weight matrices among ``named`` parameters (a module's ``named_parameters()``, or
+    stacked copies' names and tensors): rows are units or maxout pieces, the last axis their
+    inputs; biases and batch-norm scales are left out."""
+    return [p for name, p in named if name.endswith("weight") and p.ndim >= 2]
 
 
 @torch.no_grad()

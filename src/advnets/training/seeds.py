@@ -36,6 +36,7 @@ from advnets.games.optim import (
     ClassicalMomentumSGD,
     limit_column_norms_after_steps,
     set_hyperparameters,
+    weight_matrices,
 )
 from advnets.models import model_parameters
 from advnets.models.stacked import StackedNetworks, stacked_discriminator, stacked_generator
@@ -188,12 +189,8 @@ class ManySeeds:
                     state["velocity"] = velocity[s]
             max_norm = self.trainers[0].config.model.max_col_norm
             if max_norm is not None:
-                weights = [
-                    p
-                    for name, p in zip(stacked.names, stacked.parameters, strict=True)
-                    if name.endswith("weight")
-                ]
-                limit_column_norms_after_steps(optimizer, weights, max_norm)
+                named = zip(stacked.names, stacked.parameters, strict=True)
+                limit_column_norms_after_steps(optimizer, weight_matrices(named), max_norm)
             self.optimizers[role] = optimizer
 
     # ----- one minibatch -----------------------------------------------------------------------
