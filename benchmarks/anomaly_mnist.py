@@ -10,8 +10,8 @@ data.exclude_class=D --no-eval`` (plus any ``--set``), which trains on the other
 other nine (figures/anomaly.png shows the best and worst reconstructions). Prints one
 Markdown row per digit and the mean.
 
-Fashion-MNIST against MNIST, the other usual out-of-distribution check, is not part of it:
-``advnets anomaly`` scores MNIST digits only.
+Fashion-MNIST against MNIST, the other usual out-of-distribution check, is ``advnets anomaly
+RUN --against fashion-mnist`` (or ``--against FOLDER``, see ``benchmarks/fashion_folder.py``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from test_training import assert_identical, checkpoint_tensors
 
 from advnets.cli import main
 from advnets.config import ConfigError
-from advnets.evaluation.anomaly import anomaly_protocol
+from advnets.evaluation.anomaly import anomaly_protocol, separation
 from advnets.evaluation.table1 import table1_rows, to_markdown
 from advnets.games.autoencoding import Autoencoding, VariationalAutoencoding
 from advnets.models.autoencoder import MLPAutoencoder
@@ -114,6 +114,18 @@ def test_anomaly_protocol_separates_a_class_scored_higher():
     assert flipped.auroc < 0.5
 
 
+def test_separation_scores_each_class_of_the_anomalies_alone():
+    images = torch.zeros(7, 784)
+    images[:, 0] = torch.tensor([1.0, 2.0, 3.0, 10.0, 0.5, 20.0, 2.5])  # the scores
+    anomalous = np.array([False, False, False, True, True, True, True])
+    classes = (np.array([0, 1, 0, 1]), ("coat", "bag", "never seen"))
+    result = separation(SumError(hidden=2, code_dim=2), images, anomalous, classes=classes)
+    assert (result.n_normal, result.n_anomalous) == (3, 4)
+    # coats score 10 and 20, above all normal images; bags 0.5 and 2.5: below all, then 2 of 3
+    assert result.auroc_by_class == {"coat": 1.0, "bag": pytest.approx(2 / 6)}
+    assert result.auroc == pytest.approx((3 + 3 + 0 + 2) / 12)
+
+
 def test_table1_gives_each_family_its_mean_and_a_vae_its_bounds():
     def evaluation(family: str, ll: float, likelihood: dict | None = None) -> dict:
         ev = {"family": family, "parzen": {"test_ll": ll, "test_se": 1.0}}
@@ -190,6 +202,33 @@ def test_an_autoencoder_trained_without_a_digit_scores_it_as_the_anomaly(tmp_pat
     assert record["held_out"] == 3 and record["trained_without"] == 3
     assert record["n_anomalous"] == 10 and record["n_normal"] == 90  # labels cycle 0..9
     assert 0 <= record["auroc"] <= 1 and (run / "figures" / "anomaly.png").is_file()
+
+
+def test_another_image_set_is_scored_against_the_digits_the_run_saw(tmp_path, mnist_dir, capsys):
+    from PIL import Image
+
+    run = tmp_path / "ae"
+    argv = ["train", "ae-mnist-quick", "--out", str(run), *CLI_TINY, "--no-eval"]
+    assert main([*argv, "--set", "data.exclude_class=3"]) == 0
+    clothes = tmp_path / "clothes"
+    rng = np.random.default_rng(0)
+    for name in ("0-coat", "1-bag"):
+        (clothes / name).mkdir(parents=True)
+        for i in range(15):
+            pixels = rng.integers(0, 256, (28, 28), dtype=np.uint8)
+            Image.fromarray(pixels, mode="L").save(clothes / name / f"{i}.png")
+    assert main(["anomaly", str(run), "--against", str(clothes), "--json"]) == 0
+    record = json.loads((run / "anomaly-folder.json").read_text())
+    assert record["against"] == "folder" and record["trained_without"] == 3
+    assert record["n_normal"] == 90 and record["n_anomalous"] == 3  # 10% of 30 images
+    assert set(record["auroc_by_class"]) <= {"0-coat", "1-bag"} and record["auroc_by_class"]
+    assert 0 <= record["auroc"] <= 1 and (run / "figures" / "anomaly-folder.png").is_file()
+    assert not (run / "anomaly.json").exists()
+    capsys.readouterr()
+    assert main(["anomaly", str(run), "--against", str(clothes), "--class", "3"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert main(["anomaly", str(run), "--against", str(tmp_path / "none")]) == 2
+    assert "neither fashion-mnist nor a folder" in capsys.readouterr().err
 
 
 def test_a_vae_run_is_evaluated_with_its_likelihood_bounds(tmp_path, mnist_dir, capsys):

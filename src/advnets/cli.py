@@ -524,20 +524,33 @@ def cmd_anomaly(args: argparse.Namespace) -> int:
     from advnets.figures.anomaly import save_reconstructions
 
     [(run, _, _)], _ = _open_runs([args.run_dir], args, load_data=False)
-    record, autoencoder, test = run_anomaly(run, args.checkpoint, args.held_out, args.data_dir)
+    if args.against is not None and args.held_out is not None:
+        raise ConfigError("--class and --against are two protocols: give one of them.")
+    record, autoencoder, test = run_anomaly(
+        run, args.checkpoint, args.held_out, args.data_dir, args.against
+    )
+    name = "anomaly" if args.against is None else f"anomaly-{record['against']}"
     picture = save_reconstructions(
-        run.figures / "anomaly.png", autoencoder, test, record["best"], record["worst"]
+        run.figures / f"{name}.png", autoencoder, test, record["best"], record["worst"]
     )
     if args.json:
         print(json.dumps(record, indent=2))
         return 0
+    without = record["trained_without"]
+    trained = "trained on all ten digits" if without is None else f"trained without {without}"
+    if args.against is None:
+        anomaly = f"digit {record['held_out']} ({record['n_anomalous']} test images)"
+        normal = f"the other {record['n_normal']}"
+    else:
+        anomaly = f"{record['n_anomalous']} test images of {args.against}"
+        normal = f"{record['n_normal']} MNIST test digits"
     print(
-        f"AUROC {record['auroc']:.4f}: digit {record['held_out']} ({record['n_anomalous']} test "
-        f"images) against the other {record['n_normal']}, by reconstruction error (mean "
-        f"{record['mean_anomalous']:.1f} vs {record['mean_normal']:.1f}; "
-        f"{record['checkpoint']} checkpoint, epoch {record['epoch']}, trained without digit "
-        f"{record['trained_without']})"
+        f"AUROC {record['auroc']:.4f}: {anomaly} against {normal}, by reconstruction error "
+        f"(mean {record['mean_anomalous']:.1f} vs {record['mean_normal']:.1f}; "
+        f"{record['checkpoint']} checkpoint, epoch {record['epoch']}, {trained})"
     )
+    for name, value in (record["auroc_by_class"] or {}).items():
+        print(f"  {name}: AUROC {value:.4f}")
     print(f"best and worst reconstructions: {picture}")
     return 0
 
@@ -1315,10 +1328,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "anomaly",
         help="an autoencoder run as an anomaly detector: AUROC of one MNIST digit against the "
-        "others by reconstruction error (writes anomaly.json, figures/anomaly.png)",
-        description="Scores every MNIST test image by the run's reconstruction error and "
-        "reports the AUROC of one digit (by default the one the run was trained without, "
-        "data.exclude_class) against the other nine.",
+        "others, or of another image set against MNIST, by reconstruction error (writes "
+        "anomaly.json or anomaly-NAME.json, and a figure)",
+        description="Scores MNIST test images by the run's reconstruction error and reports "
+        "the AUROC of one digit (by default the one the run was trained without, "
+        "data.exclude_class) against the other nine; with --against, of another set's test "
+        "images against the MNIST test digits the run was trained on.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
@@ -1328,6 +1343,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_bounded(0, 9),
         default=None,
         help="the digit scored as the anomaly (default: the run's data.exclude_class)",
+    )
+    p.add_argument(
+        "--against",
+        metavar="SET",
+        help="score this set's test images as the anomalies instead: fashion-mnist, or a "
+        "folder of PNG/JPEG images (its test split, as 28x28 grey)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON object")
     _add_run_options(p)

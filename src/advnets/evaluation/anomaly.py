@@ -1,9 +1,13 @@
 """Anomaly detection with an autoencoder: an image it reconstructs badly is unlike its training
 data (the seed's use of the autoencoder). The score of an image is its reconstruction error
 under the autoencoder's own loss (``Autoencoder.reconstruction_error``); AUROC measures how
-well the scores separate normal from anomalous images. :func:`anomaly_protocol` trains
-nothing: given an autoencoder trained on nine MNIST digits (``data.exclude_class``), it scores
-the test images of all ten and reports how well the tenth stands out.
+well the scores separate normal from anomalous images. Nothing is trained here. Two protocols:
+
+- :func:`anomaly_protocol`: given an autoencoder trained on nine MNIST digits
+  (``data.exclude_class``), score the test images of all ten; how well the tenth stands out;
+- :func:`run_anomaly` with ``against``: the MNIST test digits the autoencoder was trained on
+  (normal) against the test images of another set of 28x28 grey images (anomalous), the usual
+  out-of-distribution check being Fashion-MNIST (Xiao et al. 2017).
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from advnets.config import ConfigError, DataConfig
 from advnets.data.mnist import load_mnist
+from advnets.data.registry import load_dataset
 from advnets.evaluation.runs import load_generator
 from advnets.files import atomic_write_text
 from advnets.models.autoencoder import Autoencoder
@@ -57,21 +64,59 @@ def auroc(normal: np.ndarray, anomalous: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class AnomalyResult:
-    """Outcome of :func:`anomaly_protocol`: the AUROC of one held-out class, and which test
-    images the autoencoder reconstructs best and worst."""
+    """How well an autoencoder's reconstruction error tells anomalous images from normal
+    ones (the AUROC), and which images it reconstructs best and worst."""
 
     auroc: float
-    held_out: int  # the class left out of training: the anomaly
-    n_normal: int  # test images of the other classes
+    n_normal: int
     n_anomalous: int
     mean_normal: float  # mean reconstruction error of each group
     mean_anomalous: float
-    best: list[int]  # test indices of the lowest errors, lowest first
-    worst: list[int]  # test indices of the highest errors, highest first
+    best: list[int]  # indices of the lowest errors, lowest first
+    worst: list[int]  # indices of the highest errors, highest first
     seconds: float
+    # the AUROC of each class of the anomalous images alone against all normal ones
+    auroc_by_class: dict[str, float] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def separation(
+    autoencoder: Autoencoder,
+    images: torch.Tensor,
+    anomalous: np.ndarray,
+    shown: int = 8,
+    classes: tuple[np.ndarray, tuple[str, ...]] | None = None,
+) -> AnomalyResult:
+    """Score every image by its reconstruction error; the AUROC of the images marked
+    ``anomalous`` (a boolean mask) against the others, and the ``shown`` best and worst
+    reconstructed. With ``classes`` (the labels of the anomalous images, in order, and the
+    class names), also the AUROC of each class of them."""
+    start = time.perf_counter()
+    scores = reconstruction_scores(autoencoder, images)
+    anomalous = np.asarray(anomalous, bool)
+    order = np.argsort(scores, kind="stable")
+    by_class = None
+    if classes is not None:
+        labels, names = classes
+        normal, odd = scores[~anomalous], scores[anomalous]
+        by_class = {
+            name: auroc(normal, odd[labels == k])
+            for k, name in enumerate(names)
+            if (labels == k).any()
+        }
+    return AnomalyResult(
+        auroc=auroc(scores[~anomalous], scores[anomalous]),
+        n_normal=int((~anomalous).sum()),
+        n_anomalous=int(anomalous.sum()),
+        mean_normal=float(scores[~anomalous].mean()),
+        mean_anomalous=float(scores[anomalous].mean()),
+        best=order[:shown].tolist(),
+        worst=order[::-1][:shown].tolist(),
+        seconds=time.perf_counter() - start,
+        auroc_by_class=by_class,
+    )
 
 
 def anomaly_protocol(
@@ -81,23 +126,9 @@ def anomaly_protocol(
     held_out: int,
     shown: int = 8,
 ) -> AnomalyResult:
-    """Score every test image by its reconstruction error; the AUROC of the ``held_out`` class
-    (anomalous) against all others (normal), and the ``shown`` best and worst reconstructed."""
-    start = time.perf_counter()
-    scores = reconstruction_scores(autoencoder, test)
-    anomalous = np.asarray(labels) == held_out
-    order = np.argsort(scores, kind="stable")
-    return AnomalyResult(
-        auroc=auroc(scores[~anomalous], scores[anomalous]),
-        held_out=held_out,
-        n_normal=int((~anomalous).sum()),
-        n_anomalous=int(anomalous.sum()),
-        mean_normal=float(scores[~anomalous].mean()),
-        mean_anomalous=float(scores[anomalous].mean()),
-        best=order[:shown].tolist(),
-        worst=order[::-1][:shown].tolist(),
-        seconds=time.perf_counter() - start,
-    )
+    """The AUROC of the ``held_out`` class of the test images (anomalous) against all the
+    others (normal), by :func:`separation`."""
+    return separation(autoencoder, test, np.asarray(labels) == held_out, shown)
 
 
 def autoencoder_of(generator: torch.nn.Module) -> Autoencoder:
@@ -111,37 +142,82 @@ def autoencoder_of(generator: torch.nn.Module) -> Autoencoder:
     return net
 
 
+def other_images(
+    against: str, data_dir: str | None, download: bool
+) -> tuple[torch.Tensor, tuple[np.ndarray, tuple[str, ...]] | None, str]:
+    """The test images of the set named ``against`` as flat 28x28 grey images, their labels
+    and class names (None if unlabelled), and a short name for the set: ``fashion-mnist`` (its
+    10,000 t10k images, checksummed), or a folder of PNG/JPEG images (its test split, as
+    ``data.dataset: folder`` splits it, converted to 28x28 grey)."""
+    if against == "fashion-mnist":
+        config = DataConfig(dataset="fashion-mnist", data_dir=data_dir, download=download)
+        name = against
+    elif Path(against).is_dir():
+        config = DataConfig(
+            dataset="folder", folder=against, image_size=28, channels=1, data_dir=data_dir
+        )
+        name = "folder"
+    else:
+        raise ConfigError(
+            f"--against {against!r} is neither fashion-mnist nor a folder of images: name "
+            "fashion-mnist, or a folder of PNG/JPEG images (one sub-folder per class allowed)."
+        )
+    dataset = load_dataset(config)
+    labels = dataset.labels
+    classes = None if labels is None else (labels.test.numpy(), labels.class_names)
+    return dataset.test, classes, name
+
+
 def run_anomaly(
     run: RunDir,
     checkpoint: str = "best",
     held_out: int | None = None,
     data_dir: str | None = None,
+    against: str | None = None,
 ) -> tuple[dict, Autoencoder, torch.Tensor]:
-    """The anomaly protocol of a run's autoencoder on the MNIST test set (from ``data_dir``,
-    by default the run's), ``held_out`` (by default the run's data.exclude_class) as the
-    anomaly; writes anomaly.json in the run. Returns the record, the autoencoder and the test
-    images."""
+    """An anomaly protocol of a run's autoencoder on the MNIST test set (from ``data_dir``, by
+    default the run's). Without ``against``: digit ``held_out`` (by default the run's
+    data.exclude_class) against the other nine, written to anomaly.json. With ``against`` (see
+    :func:`other_images`): the test digits the run was trained on against that set's test
+    images, written to anomaly-NAME.json. Returns the record, the autoencoder and the images
+    scored (normal first)."""
     generator, config, meta = load_generator(run, checkpoint)
     autoencoder = autoencoder_of(generator)
-    held_out = config.data.exclude_class if held_out is None else held_out
-    if held_out is None:
-        raise RunDirError(
-            f"{run.path} was trained on all ten digits (data.exclude_class unset): name the "
-            "digit to score as the anomaly with --class."
-        )
-    splits = load_mnist(data_dir or config.data.data_dir, download=config.data.download)
+    data_dir = data_dir or config.data.data_dir
+    splits = load_mnist(data_dir, download=config.data.download)
     ckpt.check_data(meta, splits.sha256, run.path)
     test = torch.from_numpy(splits.test_x)
-    result = anomaly_protocol(autoencoder, test, splits.test_y, held_out)
+    if against is None:
+        held_out = config.data.exclude_class if held_out is None else held_out
+        if held_out is None:
+            raise RunDirError(
+                f"{run.path} was trained on all ten digits (data.exclude_class unset): name the "
+                "digit to score as the anomaly with --class, or a set to score against with "
+                "--against."
+            )
+        result = anomaly_protocol(autoencoder, test, splits.test_y, held_out)
+        described, path = {"held_out": held_out}, run.path / "anomaly.json"
+    else:
+        others, classes, name = other_images(against, data_dir, config.data.download)
+        if others.shape[1] != test.shape[1]:
+            raise RunDirError(f"{against}'s images are not 28x28 grey as MNIST's are.")
+        seen = np.ones(len(test), bool)
+        if config.data.exclude_class is not None:
+            seen = splits.test_y != config.data.exclude_class
+        test = torch.cat([test[torch.from_numpy(seen)], others])
+        anomalous = np.arange(len(test)) >= len(test) - len(others)
+        result = separation(autoencoder, test, anomalous, classes=classes)
+        described, path = {"against": name}, run.path / f"anomaly-{name}.json"
     record = {
         "kind": "test_anomaly",
         "step": meta["state"]["g_updates"],
         "epoch": meta["state"]["epoch"],
         "checkpoint": meta["checkpoint"],
         "trained_without": config.data.exclude_class,
+        **described,
         **result.to_dict(),
         "time": time.time(),
     }
-    atomic_write_text(run.path / "anomaly.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     MetricsLog(run.metrics).write(record)
     return record, autoencoder, test
