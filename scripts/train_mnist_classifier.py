@@ -51,9 +51,12 @@ def accuracy(model: MNISTClassifier, x: torch.Tensor, y: torch.Tensor) -> float:
     return correct / len(x)
 
 
-def arguments(epochs: int, batch_size: int) -> argparse.Namespace:
-    """The command line of a classifier's training (the defaults differ by data set)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(
+    epochs: int, batch_size: int, parser: argparse.ArgumentParser | None = None
+) -> argparse.Namespace:
+    """The command line of a classifier's training (the defaults differ by data set), on top
+    of ``parser``'s own options if given."""
+    parser = parser or argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)

@@ -186,7 +186,7 @@ def test_class_accuracy_is_one_for_a_faithful_generator_and_low_for_one_that_ign
     from advnets.evaluation import conditional
 
     monkeypatch.setattr(conditional, "embed_images", read_the_stamp)
-    monkeypatch.setattr(conditional, "load_classifier", lambda: None)
+    monkeypatch.setattr(conditional, "domain_classifier", lambda dataset: None)
     dataset = labelled()
     faithful = StampSampler(faithful=True)
     scores = conditional.conditional_scores(faithful, dataset, seed=0, per_class=200)

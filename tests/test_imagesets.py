@@ -233,7 +233,7 @@ def test_an_idx_pair_must_agree(tmp_path: Path) -> None:
 
 # --- Fashion-MNIST --------------------------------------------------------------------------
 
-FASHION_SIZES = (8, 3, 5)  # train, valid, test
+FASHION_SIZES = (8, 3, 12)  # train, valid, test (12: enough for the domain metrics)
 
 
 @pytest.fixture
@@ -328,7 +328,7 @@ def test_fashion_files_of_the_wrong_size_are_refused(
     fashion_files[fashion.TEST_IMAGES] = wrong
     monkeypatch.setitem(fashion.SHA256, fashion.TEST_IMAGES, sha256_bytes(wrong))
     place(tmp_path / "fashion-mnist", fashion_files)
-    with pytest.raises(IDXError, match="holds 5 images of 28x27 pixels, expected 5 of 28x28"):
+    with pytest.raises(IDXError, match="holds 12 images of 28x27 pixels, expected 12 of 28x28"):
         fashion.load_fashion_mnist(tmp_path, download=False)
 
 
@@ -568,11 +568,14 @@ def test_cifar10_trains_a_colour_dcgan_judged_without_domain_metrics(
     assert grid.mode == "RGB" and grid.size == (2 * 34 + 2, 2 * 34 + 2)
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert evaluation["dataset"] == "cifar10" and evaluation["domain"] is None
-    assert "MNIST digits only" in evaluation["domain_unavailable"]
+    assert "MNIST digits and Fashion-MNIST clothes only" in evaluation["domain_unavailable"]
     assert main(["sample", str(tmp_path / "run"), "-n", "4", "-o", str(tmp_path / "s.png")]) == 0
     assert Image.open(tmp_path / "s.png").mode == "RGB"
     assert main(["report", str(tmp_path / "run")]) == 0
-    assert "MNIST digits only" in (tmp_path / "run" / "report.html").read_text()
+    assert (
+        "MNIST digits and Fashion-MNIST clothes only"
+        in (tmp_path / "run" / "report.html").read_text()
+    )
 
 
 def test_a_grey_preset_refuses_colour_data_before_any_work(tmp_path: Path) -> None:
@@ -606,6 +609,25 @@ def test_fashion_mnist_reaches_the_trainer_with_its_labels(tmp_path: Path, fashi
     assert dataset.labels.class_names == fashion.CLASS_NAMES
     assert dataset.labels.train.tolist() == splits.train.labels[:6].tolist()
     assert np.array_equal(dataset.test.numpy(), splits.test.flat())
+
+
+def test_a_fashion_mnist_run_is_judged_in_the_clothes_classifier_features(
+    tmp_path: Path, fashion_files
+) -> None:
+    import json
+
+    from advnets.cli import main
+
+    place(tmp_path / "data" / "fashion-mnist", fashion_files)
+    args = ["train", "mnist-quick", "--out", str(tmp_path / "run"), "--data-dir"]
+    args += [str(tmp_path / "data")]
+    settings = ["data.dataset=fashion-mnist", "data.download=false"]
+    for setting in settings + TRAIN_QUICKLY:
+        args += ["--set", setting]
+    assert main(args) == 0
+    evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert evaluation["dataset"] == "fashion-mnist" and evaluation["domain_unavailable"] is None
+    assert evaluation["domain"]["fid"] >= 0 and evaluation["domain"]["n_reference"] == 12
 
 
 def test_an_image_folder_is_split_80_10_10_with_its_class_labels(tmp_path: Path) -> None:

@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from advnets.data.datasets import Dataset
 from advnets.evaluation import classifier as clf
 from advnets.evaluation.metrics import (
     Reference,
     class_histogram,
     compare_embeddings,
+    domain_classifier,
     domain_metrics,
     embed_images,
     frechet_distance,
+    has_domain_features,
     inception_score,
     kernel_inception_distance,
     knn_radii,
@@ -158,6 +161,27 @@ def test_tampered_classifier_weights_are_refused(monkeypatch):
     monkeypatch.setattr(clf, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(ShippedFileError, match="damaged or was replaced"):
         clf.weights_bytes()
+
+
+def test_fashion_mnist_runs_are_judged_by_the_shipped_clothes_classifier(digits, monkeypatch):
+    """Its card records at least 90% test accuracy; its weights are verified like MNIST's and
+    are not MNIST's; a data set's name picks the classifier."""
+    card = clf.card(clf.FASHION_CARD_FILE)
+    assert card["test_accuracy"] >= 0.90 and card["weights_sha256"] == clf.FASHION_WEIGHTS_SHA256
+    fashion = make_named("fashion-mnist")
+    assert has_domain_features(fashion) and not has_domain_features(make_named("cifar10"))
+    clothes, mnist = domain_classifier(fashion), domain_classifier(make_named("mnist"))
+    assert clothes is clf.load_classifier("cpu", clf.FASHION_WEIGHTS_FILE)
+    images = torch.from_numpy(digits["test_x"][:200])
+    assert not torch.equal(clothes(images), mnist(images))
+    monkeypatch.setattr(clf, "FASHION_WEIGHTS_SHA256", "0" * 64)
+    with pytest.raises(ShippedFileError, match=r"fashion_classifier\.safetensors has SHA-256"):
+        clf.weights_bytes(clf.FASHION_WEIGHTS_FILE)
+
+
+def make_named(name: str) -> Dataset:
+    images = np.zeros((3, 784), np.float32)
+    return Dataset.from_arrays(name, images, images, images, (28, 28), "-", "-")
 
 
 def test_real_digits_score_near_the_ideal_and_one_class_does_not(digits):

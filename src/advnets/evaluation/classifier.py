@@ -10,7 +10,9 @@ reproducibly and ``mnist_classifier.json`` records how they were made and their 
 A second set of weights of the same network reads scikit-learn's 8x8 digits up-sampled to
 28x28 (``advnets.data.digits``), the B domain of CycleGAN's MNIST <-> digits pair
 (``digits_classifier.safetensors``, ``scripts/train_digits_classifier.py``): it judges
-whether a translation into that domain kept the digit.
+whether a translation into that domain kept the digit. A third reads Fashion-MNIST's clothes
+(``fashion_classifier.safetensors``, ``scripts/train_fashion_classifier.py``): the domain
+features of runs on ``fashion-mnist`` (``advnets.evaluation.metrics.DOMAIN_WEIGHTS``).
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ IMAGE_SHAPE = (28, 28)
 DIGITS_WEIGHTS_FILE = "digits_classifier.safetensors"  # the 8x8 digits' (up-sampled) weights
 DIGITS_CARD_FILE = "digits_classifier.json"
 DIGITS_WEIGHTS_SHA256 = "6b6cf7303079a3403e52f6d2097b92b0df188cacf00a8c90a7d3e416dd3bc2de"
+FASHION_WEIGHTS_FILE = "fashion_classifier.safetensors"  # Fashion-MNIST's clothes
+FASHION_CARD_FILE = "fashion_classifier.json"
+FASHION_WEIGHTS_SHA256 = "3f625152515b374b0e7a256fc41dd06f0ead3e6567d9e1e1f50bdfc0bbc3f654"
 SCRIPTS = {  # what retrains each set of weights
     WEIGHTS_FILE: "scripts/train_mnist_classifier.py",
     DIGITS_WEIGHTS_FILE: "scripts/train_digits_classifier.py",
+    FASHION_WEIGHTS_FILE: "scripts/train_fashion_classifier.py",
 }
 
 
@@ -109,7 +115,11 @@ def embed(classifier: MNISTClassifier, images: torch.Tensor, batch_size: int = 5
 
 def weights_bytes(file: str = WEIGHTS_FILE) -> bytes:
     """A shipped weight file (MNIST's by default), verified against its SHA-256."""
-    expected = DIGITS_WEIGHTS_SHA256 if file == DIGITS_WEIGHTS_FILE else WEIGHTS_SHA256
+    expected = {  # read at call time
+        WEIGHTS_FILE: WEIGHTS_SHA256,
+        DIGITS_WEIGHTS_FILE: DIGITS_WEIGHTS_SHA256,
+        FASHION_WEIGHTS_FILE: FASHION_WEIGHTS_SHA256,
+    }[file]
     remedy = f"reinstall advnets or run {SCRIPTS[file]}."
     return shipped_bytes("advnets.evaluation", file, expected, remedy)
 

@@ -13,8 +13,12 @@ from __future__ import annotations
 import torch
 
 from advnets.data.datasets import Dataset
-from advnets.evaluation.classifier import load_classifier
-from advnets.evaluation.metrics import Embedding, embed_images, frechet_distance
+from advnets.evaluation.metrics import (
+    Embedding,
+    domain_classifier,
+    embed_images,
+    frechet_distance,
+)
 from advnets.sampling import generate
 
 SAMPLES_PER_CLASS = 1000  # as many as the test set has of each digit
@@ -30,7 +34,7 @@ def conditional_scores(
     """Conditional accuracy and per-class FID of ``generator`` (a ClassSampler) against the
     test images of ``dataset``, ``per_class`` samples of each class (noise seed ``seed + y``);
     ``test``: the classifier's embedding of the test images, if already made."""
-    classifier = load_classifier()
+    classifier = domain_classifier(dataset)
     if test is None:
         test = embed_images(dataset.test, "test images", classifier)
     accuracy, fid = [], []

@@ -85,7 +85,7 @@ def reconstruction_scores(
     if has_domain_features(dataset):
         labels = dataset.labels.test[:n]
         for name, shown in [("original", images), *reconstructions.items()]:
-            accuracy = classifier_accuracy(shown, labels, name)
+            accuracy = classifier_accuracy(shown, labels, name, dataset)
             scores.setdefault(name, {})["classifier_accuracy"] = accuracy
     columns = min(10, n)
     rows = [images[:columns], *(done[:columns] for done in reconstructions.values())]

@@ -186,7 +186,7 @@ def inpaint_test_images(
         labels = dataset.labels.test[:n]
         for name, done in [("masked", masked), *completed.items(), ("original", images)]:
             scores.setdefault(name, {})["classifier_accuracy"] = classifier_accuracy(
-                done, labels, name
+                done, labels, name, dataset
             )
     shown = min(10, n)
     rows = [masked[:shown], *(done[:shown] for done in completed.values()), images[:shown]]

@@ -32,7 +32,14 @@ import numpy as np
 import torch
 
 from advnets.data.datasets import Dataset
-from advnets.evaluation.classifier import Embedding, MNISTClassifier, embed, load_classifier
+from advnets.evaluation.classifier import (
+    FASHION_WEIGHTS_FILE,
+    WEIGHTS_FILE,
+    Embedding,
+    MNISTClassifier,
+    embed,
+    load_classifier,
+)
 from advnets.evaluation.neighbours import ball_membership, nearest_neighbours
 from advnets.evaluation.parzen import validate_samples
 
@@ -55,9 +62,21 @@ SCALAR_DOMAIN_METRICS = (
 )
 
 
+DOMAIN_WEIGHTS = {  # the data sets a shipped classifier reads, and its weights
+    "mnist": WEIGHTS_FILE,
+    "fashion-mnist": FASHION_WEIGHTS_FILE,
+}
+
+
 def has_domain_features(dataset: Dataset) -> bool:
-    """Whether the shipped feature extractor fits this dataset (MNIST digits only)."""
-    return dataset.name == "mnist"
+    """Whether a shipped feature extractor fits this dataset (MNIST's digits, Fashion-MNIST's
+    clothes)."""
+    return dataset.name in DOMAIN_WEIGHTS
+
+
+def domain_classifier(dataset: Dataset, device: torch.device | str = "cpu") -> MNISTClassifier:
+    """The shipped classifier of ``dataset``'s images (see :func:`has_domain_features`)."""
+    return load_classifier(device, DOMAIN_WEIGHTS[dataset.name])
 
 
 def domain_unavailable(dataset: Dataset) -> str | None:
@@ -66,7 +85,8 @@ def domain_unavailable(dataset: Dataset) -> str | None:
         return None
     return (
         f"FID, KID, IS, precision/recall, density/coverage and class coverage need a "
-        f"classifier of {dataset.name} images, and advnets ships one for MNIST digits only; "
+        f"classifier of {dataset.name} images, and advnets ships them for MNIST digits and "
+        f"Fashion-MNIST clothes only; "
         f"this run is judged by Parzen, memorisation and its samples."
     )
 
@@ -326,23 +346,27 @@ def embed_images(
 
 
 def classifier_accuracy(
-    images: np.ndarray | torch.Tensor, labels: torch.Tensor, name: str
+    images: np.ndarray | torch.Tensor, labels: torch.Tensor, name: str, dataset: Dataset
 ) -> float:
-    """The share of flat 28x28 ``images`` (called ``name`` in an error) that the shipped
-    classifier reads as their ``labels``."""
-    return embed_images(images, name).probs.argmax(1).eq(labels).float().mean().item()
+    """The share of flat 28x28 ``images`` (called ``name`` in an error) that the classifier
+    shipped for ``dataset`` reads as their ``labels``."""
+    embedding = embed_images(images, name, domain_classifier(dataset))
+    return embedding.probs.argmax(1).eq(labels).float().mean().item()
 
 
 def domain_metrics(
     images: np.ndarray | torch.Tensor,
     reference: np.ndarray | torch.Tensor | Embedding,
     seed: int = 0,
+    classifier: MNISTClassifier | None = None,
 ) -> DomainMetrics:
-    """All metrics of ``images`` against real ``reference`` images (or their embedding).
+    """All metrics of ``images`` against real ``reference`` images (or their embedding), in the
+    features of ``classifier`` (default: the shipped MNIST classifier).
 
     Both must be flat 28x28 images (N x 784) with pixels in [0, 1]; anything
     else is refused with a clear error rather than scored.
     """
     if not isinstance(reference, Embedding):
-        reference = embed_images(reference, "reference images")
-    return compare_embeddings(Reference.of(reference), embed_images(images, "samples"), seed=seed)
+        reference = embed_images(reference, "reference images", classifier)
+    samples = embed_images(images, "samples", classifier)
+    return compare_embeddings(Reference.of(reference), samples, seed=seed)

@@ -28,13 +28,13 @@ from advnets.config import RunConfig
 from advnets.data.datasets import Dataset
 from advnets.data.derived import cached_array
 from advnets.data.registry import load_dataset
-from advnets.evaluation.classifier import load_classifier
 from advnets.evaluation.conditional import conditional_scores
 from advnets.evaluation.likelihood import likelihood_protocol
 from advnets.evaluation.metrics import (
     Embedding,
     Reference,
     compare_embeddings,
+    domain_classifier,
     domain_unavailable,
     embed_images,
     has_domain_features,
@@ -189,7 +189,7 @@ def score_images(
     parzen = score_samples(samples, dataset)
     domain, reference_counts = None, None
     if has_domain_features(dataset):
-        classifier = load_classifier()
+        classifier = domain_classifier(dataset)
         reference = test_embedding
         if reference is None:
             reference = embed_images(dataset.test, "test images", classifier)
@@ -261,7 +261,9 @@ def evaluate_run(
     ckpt.check_data(meta, dataset.sha256, run.path)
     conditional = getattr(generator, "num_classes", 0) and has_domain_features(dataset)
     # a conditional run's scores and its per-class scores share one embedding of the test set
-    test_embedding = embed_images(dataset.test, "test images") if conditional else None
+    test_embedding = None
+    if conditional:
+        test_embedding = embed_images(dataset.test, "test images", domain_classifier(dataset))
     samples = generate(generator, n_samples, seed)
     scores = score_images(samples, dataset, test_embedding=test_embedding)
     if conditional:

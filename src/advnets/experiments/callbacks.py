@@ -13,6 +13,7 @@ from advnets.config import ConfigError, RunConfig
 from advnets.data.datasets import Dataset, ImageShape
 from advnets.evaluation.classifier import embed, load_classifier
 from advnets.evaluation.metrics import (
+    DOMAIN_WEIGHTS,
     SCALAR_DOMAIN_METRICS,
     Reference,
     compare_embeddings,
@@ -103,12 +104,16 @@ class Validation(Callback):
         domain = self.config.domain_metrics and has_domain_features(dataset)
         if self.config.select == "fid" and not domain:
             raise ConfigError(
-                "evaluation.select = fid needs the validation FID, in the features of the "
-                f"classifier shipped for MNIST: set evaluation.domain_metrics = true, train on "
-                f"MNIST, or select by parzen ({dataset.name} has no classifier)."
+                "evaluation.select = fid needs the validation FID, in the features of a "
+                "classifier shipped for MNIST or Fashion-MNIST: set evaluation.domain_metrics = "
+                f"true, train on one of them, or select by parzen ({dataset.name} has no "
+                "classifier)."
             )
+        self.domain_weights = DOMAIN_WEIGHTS[dataset.name] if domain else None
         self.domain_reference = (
-            Reference.of(embed(load_classifier(), dataset.valid)) if domain else None
+            Reference.of(embed(load_classifier("cpu", self.domain_weights), dataset.valid))
+            if domain
+            else None
         )
 
     def _hold_on(self, device: torch.device) -> None:
@@ -186,7 +191,7 @@ class Validation(Callback):
         """The classifier-feature metrics of the samples against the validation images (in
         metrics.jsonl); returns the FID."""
         started = time.perf_counter()
-        fake = embed(load_classifier(trainer.device), samples)
+        fake = embed(load_classifier(trainer.device, self.domain_weights), samples)
         values = compare_embeddings(self.domain_reference, fake)
         record = {
             "kind": "valid_domain",
