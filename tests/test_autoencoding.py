@@ -228,7 +228,33 @@ def test_another_image_set_is_scored_against_the_digits_the_run_saw(tmp_path, mn
     assert main(["anomaly", str(run), "--against", str(clothes), "--class", "3"]) == 2
     assert "give one of them" in capsys.readouterr().err
     assert main(["anomaly", str(run), "--against", str(tmp_path / "none")]) == 2
-    assert "neither fashion-mnist nor a folder" in capsys.readouterr().err
+    assert "neither mnist nor fashion-mnist nor a folder" in capsys.readouterr().err
+
+
+def test_an_autoencoder_of_a_folder_scores_mnist_against_its_own_images(tmp_path, mnist_dir):
+    from PIL import Image
+
+    clothes = tmp_path / "clothes"
+    rng = np.random.default_rng(1)
+    for name in ("0-coat", "1-bag"):
+        (clothes / name).mkdir(parents=True)
+        for i in range(30):
+            pixels = rng.integers(0, 256, (28, 28), dtype=np.uint8)
+            Image.fromarray(pixels, mode="L").save(clothes / name / f"{i}.png")
+    run = tmp_path / "ae"
+    folder = ["data.dataset=folder", f"data.folder={clothes}", "data.image_size=28"]
+    argv = ["train", "ae-mnist-quick", "--out", str(run), *CLI_TINY, "--no-eval"]
+    for setting in [*folder, "data.channels=1", "training.batch_size=16"]:
+        argv += ["--set", setting]
+    assert main(argv) == 0
+    assert main(["anomaly", str(run), "--against", "mnist", "--json"]) == 0
+    record = json.loads((run / "anomaly-mnist.json").read_text())
+    assert record["dataset"] == "folder" and record["against"] == "mnist"
+    assert (record["n_normal"], record["n_anomalous"]) == (6, 100)  # 10% of 60; MNIST's test
+    assert set(record["auroc_by_class"]) == {str(d) for d in range(10)}
+    assert main(["anomaly", str(run), "--class", "1", "--json"]) == 0  # bags against coats
+    record = json.loads((run / "anomaly.json").read_text())
+    assert record["held_out"] == 1 and record["n_normal"] + record["n_anomalous"] == 6
 
 
 def test_a_vae_run_is_evaluated_with_its_likelihood_bounds(tmp_path, mnist_dir, capsys):

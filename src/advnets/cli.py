@@ -537,13 +537,13 @@ def cmd_anomaly(args: argparse.Namespace) -> int:
         print(json.dumps(record, indent=2))
         return 0
     without = record["trained_without"]
-    trained = "trained on all ten digits" if without is None else f"trained without {without}"
+    trained = "trained on every class" if without is None else f"trained without class {without}"
     if args.against is None:
-        anomaly = f"digit {record['held_out']} ({record['n_anomalous']} test images)"
+        anomaly = f"class {record['held_out']} ({record['n_anomalous']} test images)"
         normal = f"the other {record['n_normal']}"
     else:
         anomaly = f"{record['n_anomalous']} test images of {args.against}"
-        normal = f"{record['n_normal']} MNIST test digits"
+        normal = f"{record['n_normal']} {record['dataset']} test images"
     print(
         f"AUROC {record['auroc']:.4f}: {anomaly} against {normal}, by reconstruction error "
         f"(mean {record['mean_anomalous']:.1f} vs {record['mean_normal']:.1f}; "
@@ -1327,13 +1327,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "anomaly",
-        help="an autoencoder run as an anomaly detector: AUROC of one MNIST digit against the "
-        "others, or of another image set against MNIST, by reconstruction error (writes "
-        "anomaly.json or anomaly-NAME.json, and a figure)",
-        description="Scores MNIST test images by the run's reconstruction error and reports "
-        "the AUROC of one digit (by default the one the run was trained without, "
-        "data.exclude_class) against the other nine; with --against, of another set's test "
-        "images against the MNIST test digits the run was trained on.",
+        help="an autoencoder run as an anomaly detector: AUROC of one class of its data "
+        "against the others, or of another image set against its data, by reconstruction "
+        "error (writes anomaly.json or anomaly-NAME.json, and a figure)",
+        description="Scores the test images of the run's data by its reconstruction error and "
+        "reports the AUROC of one class (by default the one the run was trained without, "
+        "data.exclude_class) against the others; with --against, of another set's test "
+        "images against the test images of the classes the run was trained on.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
@@ -1342,13 +1342,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="held_out",
         type=_bounded(0, 9),
         default=None,
-        help="the digit scored as the anomaly (default: the run's data.exclude_class)",
+        help="the class scored as the anomaly (default: the run's data.exclude_class)",
     )
     p.add_argument(
         "--against",
         metavar="SET",
-        help="score this set's test images as the anomalies instead: fashion-mnist, or a "
-        "folder of PNG/JPEG images (its test split, as 28x28 grey)",
+        help="score this set's test images as the anomalies instead: mnist, fashion-mnist, or "
+        "a folder of PNG/JPEG images (its test split, at the run's image size)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON object")
     _add_run_options(p)

@@ -3,15 +3,17 @@ data (the seed's use of the autoencoder). The score of an image is its reconstru
 under the autoencoder's own loss (``Autoencoder.reconstruction_error``); AUROC measures how
 well the scores separate normal from anomalous images. Nothing is trained here. Two protocols:
 
-- :func:`anomaly_protocol`: given an autoencoder trained on nine MNIST digits
-  (``data.exclude_class``), score the test images of all ten; how well the tenth stands out;
-- :func:`run_anomaly` with ``against``: the MNIST test digits the autoencoder was trained on
-  (normal) against the test images of another set of 28x28 grey images (anomalous), the usual
-  out-of-distribution check being Fashion-MNIST (Xiao et al. 2017).
+- :func:`anomaly_protocol`: given an autoencoder trained without one class of its data
+  (``data.exclude_class``, e.g. nine MNIST digits), score the test images of all; how well the
+  left-out class stands out;
+- :func:`run_anomaly` with ``against``: the test images of the classes the autoencoder was
+  trained on (normal) against the test images of another set (anomalous): Fashion-MNIST
+  (Xiao et al. 2017) against MNIST, the usual out-of-distribution check, and the reverse.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 
 from advnets.config import ConfigError, DataConfig
-from advnets.data.mnist import load_mnist
+from advnets.data.datasets import Dataset
 from advnets.data.registry import load_dataset
 from advnets.evaluation.runs import load_generator
 from advnets.files import atomic_write_text
@@ -142,27 +144,38 @@ def autoencoder_of(generator: torch.nn.Module) -> Autoencoder:
     return net
 
 
+AGAINST_SETS = ("mnist", "fashion-mnist")  # data sets --against names; else a folder
+
+
 def other_images(
-    against: str, data_dir: str | None, download: bool
+    against: str, like: Dataset, data_dir: str | None, download: bool
 ) -> tuple[torch.Tensor, tuple[np.ndarray, tuple[str, ...]] | None, str]:
-    """The test images of the set named ``against`` as flat 28x28 grey images, their labels
-    and class names (None if unlabelled), and a short name for the set: ``fashion-mnist`` (its
-    10,000 t10k images, checksummed), or a folder of PNG/JPEG images (its test split, as
-    ``data.dataset: folder`` splits it, converted to 28x28 grey)."""
-    if against == "fashion-mnist":
-        config = DataConfig(dataset="fashion-mnist", data_dir=data_dir, download=download)
+    """The test images of the set named ``against``, their labels and class names (None if
+    unlabelled), and a short name for the set: ``mnist`` or ``fashion-mnist`` (their 10,000
+    test images, checksummed), or a folder of PNG/JPEG images (its test split, as ``data.dataset:
+    folder`` splits it, converted to the size and channels of ``like``'s images). ConfigError
+    if they are not images of ``like``'s shape."""
+    if against in AGAINST_SETS:
+        config = DataConfig(dataset=against, data_dir=data_dir, download=download)
         name = against
     elif Path(against).is_dir():
+        side, channels = like.image_shape[-1], like.channels
         config = DataConfig(
-            dataset="folder", folder=against, image_size=28, channels=1, data_dir=data_dir
+            dataset="folder", folder=against, image_size=side, channels=channels, data_dir=data_dir
         )
         name = "folder"
     else:
         raise ConfigError(
-            f"--against {against!r} is neither fashion-mnist nor a folder of images: name "
-            "fashion-mnist, or a folder of PNG/JPEG images (one sub-folder per class allowed)."
+            f"--against {against!r} is neither {' nor '.join(AGAINST_SETS)} nor a folder of "
+            "images: name one of them, or a folder of PNG/JPEG images (one sub-folder per "
+            "class allowed)."
         )
     dataset = load_dataset(config)
+    if dataset.image_shape != like.image_shape:
+        raise ConfigError(
+            f"--against {against}: its images are {dataset.image_shape}, the run's "
+            f"{like.name} images {like.image_shape}; an autoencoder scores images of its own shape."
+        )
     labels = dataset.labels
     classes = None if labels is None else (labels.test.numpy(), labels.class_names)
     return dataset.test, classes, name
@@ -175,36 +188,34 @@ def run_anomaly(
     data_dir: str | None = None,
     against: str | None = None,
 ) -> tuple[dict, Autoencoder, torch.Tensor]:
-    """An anomaly protocol of a run's autoencoder on the MNIST test set (from ``data_dir``, by
-    default the run's). Without ``against``: digit ``held_out`` (by default the run's
-    data.exclude_class) against the other nine, written to anomaly.json. With ``against`` (see
-    :func:`other_images`): the test digits the run was trained on against that set's test
-    images, written to anomaly-NAME.json. Returns the record, the autoencoder and the images
-    scored (normal first)."""
+    """An anomaly protocol of a run's autoencoder on the test images of the data it was trained
+    on (from ``data_dir``, by default the run's). Without ``against``: class ``held_out`` (by
+    default the run's data.exclude_class) against the other classes, written to anomaly.json.
+    With ``against`` (see :func:`other_images`): the test images of the classes the run was
+    trained on against that set's test images, written to anomaly-NAME.json. Returns the
+    record, the autoencoder and the images scored (normal first)."""
     generator, config, meta = load_generator(run, checkpoint)
     autoencoder = autoencoder_of(generator)
-    data_dir = data_dir or config.data.data_dir
-    splits = load_mnist(data_dir, download=config.data.download)
-    ckpt.check_data(meta, splits.sha256, run.path)
-    test = torch.from_numpy(splits.test_x)
+    data = dataclasses.replace(config.data, data_dir=data_dir or config.data.data_dir)
+    dataset = load_dataset(data)
+    ckpt.check_data(meta, dataset.sha256, run.path)
+    test = dataset.test
+    labels = None if dataset.labels is None else dataset.labels.test.numpy()
     if against is None:
         held_out = config.data.exclude_class if held_out is None else held_out
-        if held_out is None:
+        if held_out is None or labels is None:
             raise RunDirError(
-                f"{run.path} was trained on all ten digits (data.exclude_class unset): name the "
-                "digit to score as the anomaly with --class, or a set to score against with "
-                "--against."
+                f"{run.path} was trained on every class of {dataset.name} (data.exclude_class "
+                "unset), or on unlabelled images: name the class to score as the anomaly with "
+                "--class, or a set to score against with --against."
             )
-        result = anomaly_protocol(autoencoder, test, splits.test_y, held_out)
+        result = anomaly_protocol(autoencoder, test, labels, held_out)
         described, path = {"held_out": held_out}, run.path / "anomaly.json"
     else:
-        others, classes, name = other_images(against, data_dir, config.data.download)
-        if others.shape[1] != test.shape[1]:
-            raise RunDirError(f"{against}'s images are not 28x28 grey as MNIST's are.")
-        seen = np.ones(len(test), bool)
+        others, classes, name = other_images(against, dataset, data.data_dir, data.download)
         if config.data.exclude_class is not None:
-            seen = splits.test_y != config.data.exclude_class
-        test = torch.cat([test[torch.from_numpy(seen)], others])
+            test = test[torch.from_numpy(labels != config.data.exclude_class)]
+        test = torch.cat([test, others])
         anomalous = np.arange(len(test)) >= len(test) - len(others)
         result = separation(autoencoder, test, anomalous, classes=classes)
         described, path = {"against": name}, run.path / f"anomaly-{name}.json"
@@ -213,6 +224,7 @@ def run_anomaly(
         "step": meta["state"]["g_updates"],
         "epoch": meta["state"]["epoch"],
         "checkpoint": meta["checkpoint"],
+        "dataset": dataset.name,
         "trained_without": config.data.exclude_class,
         **described,
         **result.to_dict(),
