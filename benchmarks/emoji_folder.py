@@ -19,7 +19,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from advnets.data.sources import RemoteFile, data_directory, fetch_verified
+from advnets.data.sources import RemoteFile, data_directory, fetch_required
 from advnets.files import atomic_write_bytes
 
 TARBALL = RemoteFile(
@@ -53,13 +53,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="where the PNG files go (created)")
     parser.add_argument("--data-dir", help="dataset cache directory (advnets' default)")
     args = parser.parse_args()
-    cache = data_directory(args.data_dir)
-    tarball = fetch_verified(TARBALL, cache)
-    if tarball is None:
-        sys.exit(
-            f"could not fetch {TARBALL.name} (SHA-256 {TARBALL.sha256}) from "
-            f"{TARBALL.urls[0]}; place it in {cache} and run again."
-        )
+    tarball = fetch_required("Noto's emoji", TARBALL, data_directory(args.data_dir))
     copied = extract_images(tarball, args.folder)
     if copied != EXPECTED_IMAGES:
         sys.exit(f"{tarball} held {copied} 64x64 emoji images, expected {EXPECTED_IMAGES}.")

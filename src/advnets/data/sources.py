@@ -207,3 +207,12 @@ def unavailable_message(
         f"Place{listed}\nin {cache_dir}, or point --data-dir (or {ENV_DATA_DIR}) at a "
         f"directory whose {cache_dir.name}/ folder holds them."
     )
+
+
+def fetch_required(title: str, spec: RemoteFile, cache_dir: Path) -> Path:
+    """A verified copy of ``spec`` in ``cache_dir``, fetched if missing; DataUnavailableError
+    saying which file to put where if none can be had."""
+    path = fetch_verified(spec, cache_dir)
+    if path is None:
+        raise DataUnavailableError(unavailable_message(title, (spec,), cache_dir, True))
+    return path
