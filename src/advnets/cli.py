@@ -526,12 +526,17 @@ def cmd_anomaly(args: argparse.Namespace) -> int:
     [(run, _, _)], _ = _open_runs([args.run_dir], args, load_data=False)
     if args.against is not None and args.held_out is not None:
         raise ConfigError("--class and --against are two protocols: give one of them.")
-    record, autoencoder, test = run_anomaly(
+    record, autoencoder, images, image_shape = run_anomaly(
         run, args.checkpoint, args.held_out, args.data_dir, args.against
     )
     name = "anomaly" if args.against is None else f"anomaly-{record['against']}"
     picture = save_reconstructions(
-        run.figures / f"{name}.png", autoencoder, test, record["best"], record["worst"]
+        run.figures / f"{name}.png",
+        autoencoder,
+        images,
+        record["best"],
+        record["worst"],
+        image_shape,
     )
     if args.json:
         print(json.dumps(record, indent=2))

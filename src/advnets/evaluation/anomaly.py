@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from advnets.config import ConfigError, DataConfig
-from advnets.data.datasets import Dataset
+from advnets.data.datasets import Dataset, ImageShape
 from advnets.data.registry import load_dataset
 from advnets.evaluation.runs import load_generator
 from advnets.files import atomic_write_text
@@ -187,13 +187,13 @@ def run_anomaly(
     held_out: int | None = None,
     data_dir: str | None = None,
     against: str | None = None,
-) -> tuple[dict, Autoencoder, torch.Tensor]:
+) -> tuple[dict, Autoencoder, torch.Tensor, ImageShape]:
     """An anomaly protocol of a run's autoencoder on the test images of the data it was trained
     on (from ``data_dir``, by default the run's). Without ``against``: class ``held_out`` (by
     default the run's data.exclude_class) against the other classes, written to anomaly.json.
     With ``against`` (see :func:`other_images`): the test images of the classes the run was
     trained on against that set's test images, written to anomaly-NAME.json. Returns the
-    record, the autoencoder and the images scored (normal first)."""
+    record, the autoencoder, the images scored (normal first) and their shape."""
     generator, config, meta = load_generator(run, checkpoint)
     autoencoder = autoencoder_of(generator)
     data = dataclasses.replace(config.data, data_dir=data_dir or config.data.data_dir)
@@ -232,4 +232,4 @@ def run_anomaly(
     }
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     MetricsLog(run.metrics).write(record)
-    return record, autoencoder, test
+    return record, autoencoder, test, dataset.image_shape

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advnets.data.datasets import ImageShape
 from advnets.figures.grid import save_grid
 from advnets.models.autoencoder import Autoencoder
 from advnets.sampling import eval_mode
@@ -20,6 +21,7 @@ def save_reconstructions(
     images: torch.Tensor,
     best: list[int],
     worst: list[int],
+    image_shape: ImageShape = (28, 28),
     scale: int = 2,
 ) -> Path:
     """Four rows: the best reconstructed images, their reconstructions, the worst, theirs."""
@@ -30,4 +32,4 @@ def save_reconstructions(
         with eval_mode(autoencoder):
             rows += [originals.cpu(), autoencoder(originals).cpu()]
     grid = torch.cat(rows).numpy().astype(np.float32)
-    return save_grid(path, grid, (28, 28), columns=max(len(best), 1), scale=scale)
+    return save_grid(path, grid, image_shape, columns=max(len(best), 1), scale=scale)
