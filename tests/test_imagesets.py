@@ -628,6 +628,9 @@ def test_a_fashion_mnist_run_is_judged_in_the_clothes_classifier_features(
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert evaluation["dataset"] == "fashion-mnist" and evaluation["domain_unavailable"] is None
     assert evaluation["domain"]["fid"] >= 0 and evaluation["domain"]["n_reference"] == 12
+    assert main(["report", str(tmp_path / "run")]) == 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "shipped Fashion-MNIST classifier" in page
 
 
 def test_an_image_folder_is_split_80_10_10_with_its_class_labels(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 The Parzen score of the paper rewards blur and memorisation and misses quality
 and coverage (Theis et al., 2016), so runs are also judged in the feature space
-of a digit classifier (``advnets.evaluation.classifier``):
+of a classifier of the data set's images (``advnets.evaluation.classifier``: MNIST's
+digits, Fashion-MNIST's clothes):
 
 * FID (Heusel et al., 2017): ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2(Σ_r Σ_g)^{1/2}).
 * KID (Bińkowski et al., 2018): the unbiased MMD² with kernel

@@ -114,8 +114,11 @@ def _metrics_note(evaluation: dict) -> str:
         f"every score uses the same {parzen['n_samples']:,} samples (noise seed "
         f"{evaluation['seed']}) against the {parzen['n_test']:,} test images."
     )
-    if evaluation.get("dataset", "mnist") != "mnist":
-        return f'<p class="muted">{html.escape(evaluation["dataset"])}: {same}</p>'
+    dataset = evaluation.get("dataset", "mnist")
+    if dataset == "fashion-mnist":
+        same = f"domain metrics use the features of the shipped Fashion-MNIST classifier; {same}"
+    if dataset != "mnist":
+        return f'<p class="muted">{html.escape(dataset)}: {same}</p>'
     return (
         f'<p class="muted">Paper baselines (Table 1, MNIST): {PAPER_BASELINES}. Domain metrics '
         f"use the features of the shipped MNIST classifier; {same}</p>"
