@@ -40,7 +40,7 @@ class Shipped:
 SHIPPED: dict[str, Shipped] = {
     # the paper's MNIST adversarial net, the best checkpoint of the long mnist-paper run
     "mnist-paper": Shipped(
-        "generator_mnist_paper", "5eade96d4ee21af170ff4cc8f9a1351dbc6299bc677623133d6ec4d78176db24"
+        "generator_mnist_paper", "fc9f837f15897c251d6286938203600075a9282b64527293381d64dd8ec1486c"
     ),
 }
 
