@@ -73,6 +73,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "mnist-quick": ("mnist-quick", [*SMALL_IMAGES, "training.precision=fp32"]),
     "mnist-quick-bf16": ("mnist-quick", [*SMALL_IMAGES, "training.precision=bf16"]),
+    "mnist-fast": ("mnist-fast", [*SMALL_IMAGES, "training.precision=fp32"]),
     "dcgan-mnist": ("dcgan-mnist", [*SMALL_IMAGES, "model.base_channels=4"]),
     "dcgan-mnist-quick": (
         "dcgan-mnist-quick",

@@ -107,6 +107,25 @@ def test_table1_prints_markdown_and_csv(tmp_path, mnist_dir, capsys):
     assert float(rows[7]["FID"]) >= 0 and rows[7]["± std (seeds)"] == ""
 
 
+def test_table1_averages_each_recipe_over_its_own_seeds(tmp_path, mnist_dir, capsys):
+    # two seeds of one recipe (their thread counts differ: a resumable setting) and one run
+    # of another learning rate: one mean, over the two seeds only
+    runs = [
+        train(tmp_path, "paper-s0", "--set", "seed=0"),
+        train(tmp_path, "paper-s1", "--set", "seed=1", "--set", "training.threads=1"),
+        train(tmp_path, "fast-s0", "--set", "seed=0", "--set", "training.lr=0.05"),
+    ]
+    capsys.readouterr()
+    assert main(["table1", *map(str, runs), "--no-ceiling", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    names = [row["model"] for row in rows[4:]]
+    assert names[:2] == ["advnets paper-s0 (seed 0, epoch 1)", "advnets paper-s1 (seed 1, epoch 1)"]
+    assert names[2:] == ["advnets paper-s0, paper-s1, mean over 2 seeds", names[3]]
+    assert names[3].startswith("advnets fast-s0 (seed 0")
+    lls = [float(row["Parzen LL (nats)"]) for row in rows[4:6]]
+    assert float(rows[6]["Parzen LL (nats)"]) == pytest.approx(statistics.fmean(lls))
+
+
 def test_report_renders_in_headless_chromium(run, tmp_path):
     inpaint = ["inpaint", str(run), "-n", "3", "--steps", "5", "--restarts", "1"]
     assert main(inpaint) == 0  # its figure joins the report

@@ -614,6 +614,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recipe_names(runs: list, families: list[str]) -> list[str]:
+    """Each run's recipe for Table 1's means: its model family where every family has one
+    recipe, else the names of the runs that share its settings up to the seed."""
+    keys = [run.recipe() for run in runs]
+    if len(set(keys)) == len(set(families)):
+        return families
+    members: dict[str, list[str]] = {}
+    for key, run in zip(keys, runs, strict=True):
+        members.setdefault(key, []).append(run.path.name)
+    return [", ".join(members[key]) for key in keys]
+
+
 @_writes_into_runs
 def cmd_table1(args: argparse.Namespace) -> int:
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
@@ -633,7 +645,8 @@ def cmd_table1(args: argparse.Namespace) -> int:
         evaluation = ensure_evaluation(run, dataset)
         label = f"advnets {run.path.name} (seed {config.seed}, epoch {evaluation['epoch']})"
         runs.append((label, evaluation))
-    rows = table1_rows(runs, None if args.no_ceiling else ceiling_scores(dataset))
+    recipes = _recipe_names([run for run, _, _ in opened], [c.model.family for _, c, _ in opened])
+    rows = table1_rows(runs, None if args.no_ceiling else ceiling_scores(dataset), recipes)
     print(to_csv(rows) if args.format == "csv" else to_markdown(rows), end="")
     if args.csv:
         atomic_write_text(args.csv, to_csv(rows))

@@ -87,25 +87,35 @@ def _mean_row(name: str, runs: list[tuple[str, dict]], rows: list[dict]) -> dict
     return mean
 
 
-def table1_rows(runs: list[tuple[str, dict]], ceiling: dict | None = None) -> list[dict]:
-    """Rows: the paper's, one per run, their mean over seeds (if more than one), the ceiling.
+def table1_rows(
+    runs: list[tuple[str, dict]],
+    ceiling: dict | None = None,
+    recipes: list[str] | None = None,
+) -> list[dict]:
+    """Rows: the paper's, one per run, a mean over seeds per recipe (if it has more than one
+    run), the ceiling.
 
-    ``runs`` pairs a label with a run's evaluation (``evaluation.json``);
-    ``ceiling`` holds the scores of up to 10,000 real training images (all a smaller set has).
+    ``runs`` pairs a label with a run's evaluation (``evaluation.json``); ``recipes`` names
+    each run's recipe (runs of one recipe differ only in their seed), by default its model
+    family; ``ceiling`` holds the scores of up to 10,000 real training images (all a smaller
+    set has).
     """
-    families: dict[str, list[tuple[str, dict]]] = {}
-    for label, ev in runs:  # evaluations from before families were recorded: the paper's
-        families.setdefault(ev.get("family", "mlp-maxout"), []).append((label, ev))
+    if recipes is None:  # evaluations from before families were recorded: the paper's
+        recipes = [ev.get("family", "mlp-maxout") for _, ev in runs]
+    families = dict.fromkeys(ev.get("family", "mlp-maxout") for _, ev in runs)
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    for recipe, (label, ev) in zip(recipes, runs, strict=True):
+        groups.setdefault(recipe, []).append((label, ev))
     published = PAPER_ROWS + [FAMILY_PAPER_ROWS[f] for f in families if f in FAMILY_PAPER_ROWS]
     rows = [_row(name, ll, se, None, None) for name, ll, se in published]
-    for family, members in families.items():
+    for recipe, members in groups.items():
         own = [
             _row(label, ev["parzen"]["test_ll"], ev["parzen"]["test_se"], None, ev)
             for label, ev in members
         ]
         rows += own
         if len(members) > 1:
-            name = "advnets" if len(families) == 1 else f"advnets {family}"
+            name = "advnets" if len(groups) == 1 else f"advnets {recipe}"
             rows.append(_mean_row(name, members, own))
     if ceiling is not None:
         parzen = ceiling["parzen"]
