@@ -126,6 +126,24 @@ def test_table1_averages_each_recipe_over_its_own_seeds(tmp_path, mnist_dir, cap
     assert float(rows[6]["Parzen LL (nats)"]) == pytest.approx(statistics.fmean(lls))
 
 
+def test_table1_shows_a_shipped_generator_from_its_card(tmp_path, mnist_dir, capsys):
+    from advnets.evaluation import pretrained
+
+    card = pretrained.card("mnist-paper")
+    run = train(tmp_path, "mine")
+    capsys.readouterr()
+    table1 = ["table1", str(run), "--pretrained", "mnist-paper", "--no-ceiling"]
+    assert main([*table1, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[4]["model"].startswith("advnets mine (seed 0")
+    shipped = rows[5]
+    assert shipped["model"].startswith("advnets mnist-paper, shipped (mnist-paper, seed 0")
+    assert float(shipped["Parzen LL (nats)"]) == card["parzen"]["test_ll"]
+    assert float(shipped["FID"]) == card["domain"]["fid"] and len(rows) == 6  # no mean
+    assert main(["table1", "--pretrained", "mnist-papr"]) == 2
+    assert "shipped: mnist-paper" in capsys.readouterr().err
+
+
 def test_report_renders_in_headless_chromium(run, tmp_path):
     inpaint = ["inpaint", str(run), "-n", "3", "--steps", "5", "--restarts", "1"]
     assert main(inpaint) == 0  # its figure joins the report

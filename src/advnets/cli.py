@@ -462,7 +462,7 @@ def _writes_into_runs(command: Callable[[argparse.Namespace], int]):
 
     @functools.wraps(command)
     def holding_locks(args: argparse.Namespace) -> int:
-        paths = getattr(args, "run_dirs", None) or [args.run_dir]
+        paths = args.run_dirs if hasattr(args, "run_dirs") else [args.run_dir]
         paths = [path for path in paths if path is not None]  # none: a shipped generator's
         with contextlib.ExitStack() as held:
             for path in {Path(p).resolve(): p for p in paths}.values():  # each run once
@@ -614,26 +614,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recipe_names(runs: list, families: list[str]) -> list[str]:
-    """Each run's recipe for Table 1's means: its model family where every family has one
-    recipe, else the names of the runs that share its settings up to the seed."""
+def _recipe_names(runs: list, families: list[str], shipped: list[str]) -> list[str]:
+    """Each row's recipe for Table 1's means: a shipped generator its own; a run its model
+    family where every family has one recipe and nothing is shipped, else the names of the
+    runs that share its settings up to the seed."""
     keys = [run.recipe() for run in runs]
-    if len(set(keys)) == len(set(families)):
+    if len(set(keys)) == len(set(families)) and not shipped:
         return families
     members: dict[str, list[str]] = {}
     for key, run in zip(keys, runs, strict=True):
         members.setdefault(key, []).append(run.path.name)
-    return [", ".join(members[key]) for key in keys]
+    return [", ".join(members[key]) for key in keys] + [f"shipped {name}" for name in shipped]
 
 
 @_writes_into_runs
 def cmd_table1(args: argparse.Namespace) -> int:
+    from advnets.config import DataConfig
+    from advnets.data.registry import load_dataset
+    from advnets.evaluation import pretrained
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
     from advnets.evaluation.table1 import table1_rows, to_csv, to_markdown
     from advnets.files import atomic_write_text
     from advnets.runs.rundir import RunDirError
 
-    opened, dataset = _open_runs(args.run_dirs, args)
+    shipped = args.pretrained or []
+    if not args.run_dirs and not shipped:
+        raise ConfigError("table1 needs run directories, --pretrained NAME, or both.")
+    for name in shipped:
+        pretrained.shipped(name)  # an unknown name: one sentence, before any work
+    if args.run_dirs:
+        opened, dataset = _open_runs(args.run_dirs, args)
+    else:
+        opened, dataset = [], load_dataset(DataConfig(data_dir=args.data_dir))
     for run, config, _ in opened:
         if config.data.dataset != "mnist":
             raise RunDirError(
@@ -645,7 +657,14 @@ def cmd_table1(args: argparse.Namespace) -> int:
         evaluation = ensure_evaluation(run, dataset)
         label = f"advnets {run.path.name} (seed {config.seed}, epoch {evaluation['epoch']})"
         runs.append((label, evaluation))
-    recipes = _recipe_names([run for run, _, _ in opened], [c.model.family for _, c, _ in opened])
+    for name in shipped:  # the card holds the same test scores as a run's evaluation
+        card = pretrained.card(name)
+        made = f"{card['preset']}, seed {card['seed']}, epoch {card['epoch']}"
+        label = f"advnets {name}, shipped ({made})"
+        scores = {key: card[key] for key in ("parzen", "domain", "memorisation")}
+        runs.append((label, {"family": card["model"]["family"], **scores}))
+    families = [config.model.family for _, config, _ in opened]
+    recipes = _recipe_names([run for run, _, _ in opened], families, shipped)
     rows = table1_rows(runs, None if args.no_ceiling else ceiling_scores(dataset), recipes)
     print(to_csv(rows) if args.format == "csv" else to_markdown(rows), end="")
     if args.csv:
@@ -1425,7 +1444,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "table1", help="Table 1's MNIST row: the paper's numbers beside your runs (seeds)"
     )
-    p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+")
+    p.add_argument("run_dirs", metavar="RUN_DIR", nargs="*")
+    p.add_argument(
+        "--pretrained",
+        metavar="NAME",
+        action="append",
+        help="also a shipped generator's row, from its model card (repeatable; "
+        "`advnets pretrained` lists them)",
+    )
     p.add_argument("--format", choices=["markdown", "csv"], default="markdown")
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
