@@ -39,9 +39,10 @@ def test_an_unknown_name_lists_the_shipped_ones():
         pretrained.load_pretrained("mnist-papr")
 
 
-def test_the_shipped_generator_scores_what_its_card_says():
+@pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
+def test_the_shipped_generator_scores_what_its_card_says(name):
     """The card's smaller score, recomputed from the shipped weights on real digits."""
-    generator, card = pretrained.load_pretrained("mnist-paper")
+    generator, card = pretrained.load_pretrained(name)
     with np.load(SAMPLE) as digits:
         valid, test = (torch.from_numpy(digits[k] / np.float32(255)) for k in ("valid_x", "test_x"))
     score = pretrained.check_score(generator, valid.float(), test.float())
