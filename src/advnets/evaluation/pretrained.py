@@ -42,6 +42,10 @@ SHIPPED: dict[str, Shipped] = {
     "mnist-paper": Shipped(
         "generator_mnist_paper", "fc9f837f15897c251d6286938203600075a9282b64527293381d64dd8ec1486c"
     ),
+    # the fast recipe's seed 0 (the preset's own), its best checkpoint by validation FID
+    "mnist-fast": Shipped(
+        "generator_mnist_fast", "5e8b5de7dbfa47cbaa76513de625f455a3e7b74769316161ebb42b30883d168f"
+    ),
 }
 
 
