@@ -614,15 +614,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recipe_names(runs: list, families: list[str], shipped: list[str]) -> list[str]:
-    """Each row's recipe for Table 1's means: a shipped generator its own; a run its model
-    family where every family has one recipe and nothing is shipped, else the names of the
-    runs that share its settings up to the seed."""
-    keys = [run.recipe() for run in runs]
+def _recipe_names(opened: list, shipped: list[str]) -> list[str]:
+    """Each row's recipe for Table 1's means: a shipped generator its own; a run (as
+    _open_runs gives it) its model family where every family has one recipe and nothing is
+    shipped, else the names of the runs that share its settings up to the seed."""
+    from advnets.runs.rundir import recipe
+
+    keys = [recipe(config) for _, config, _ in opened]
+    families = [config.model.family for _, config, _ in opened]
     if len(set(keys)) == len(set(families)) and not shipped:
         return families
     members: dict[str, list[str]] = {}
-    for key, run in zip(keys, runs, strict=True):
+    for key, (run, _, _) in zip(keys, opened, strict=True):
         members.setdefault(key, []).append(run.path.name)
     return [", ".join(members[key]) for key in keys] + [f"shipped {name}" for name in shipped]
 
@@ -663,8 +666,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
         label = f"advnets {name}, shipped ({made})"
         scores = {key: card[key] for key in ("parzen", "domain", "memorisation")}
         runs.append((label, {"family": card["model"]["family"], **scores}))
-    families = [config.model.family for _, config, _ in opened]
-    recipes = _recipe_names([run for run, _, _ in opened], families, shipped)
+    recipes = _recipe_names(opened, shipped)
     rows = table1_rows(runs, None if args.no_ceiling else ceiling_scores(dataset), recipes)
     print(to_csv(rows) if args.format == "csv" else to_markdown(rows), end="")
     if args.csv:

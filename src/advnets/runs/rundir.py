@@ -108,6 +108,14 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def recipe(config: RunConfig) -> str:
+    """A run's settings less its seed and the resumable ones, canonically: runs with equal
+    recipes differ only in their seed (the unit Table 1 averages over)."""
+    settings = _flatten(config.to_dict())
+    kept = {k: v for k, v in settings.items() if k != "seed" and k not in RESUMABLE_KEYS}
+    return json.dumps(kept, sort_keys=True, default=str)
+
+
 class RunDir:
     """Paths inside one run directory."""
 
@@ -265,13 +273,6 @@ class RunDir:
             for k in sorted(saved.keys() | wanted.keys())
             if saved.get(k) != wanted.get(k) and not allowed(k)
         ]
-
-    def recipe(self) -> str:
-        """This run's settings less its seed and the resumable ones, canonically: runs with
-        equal recipes differ only in their seed (the unit Table 1 averages over)."""
-        settings = _flatten(self.load_config().to_dict())
-        kept = {k: v for k, v in settings.items() if k != "seed" and k not in RESUMABLE_KEYS}
-        return json.dumps(kept, sort_keys=True, default=str)
 
     def check_resumable(self, config: RunConfig) -> None:
         """Refuse to resume with a config that changes what the run computes (a run that
