@@ -311,14 +311,14 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(
 def test_gpu_runs_cap_their_cpu_threads_unless_the_config_sets_them(device, threads, expected):
     import torch
 
-    from advnets.cli import _cap_gpu_threads
+    from advnets.cli.training import cap_gpu_threads
     from advnets.config import load_config
 
     overrides = [] if threads is None else [f"training.threads={threads}"]
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(16)
-        _cap_gpu_threads(
+        cap_gpu_threads(
             load_config("mnist-paper", overrides), SimpleNamespace(device=torch.device(device))
         )
         assert torch.get_num_threads() == expected

@@ -73,7 +73,7 @@ def run(command):
     subprocess.run = offline
     urllib.request.urlopen = mirror(command["mirror"]) if command["mirror"] else offline
     if command["fault"]:
-        advnets.cli.cmd_presets = fault(command["fault"])
+        advnets.cli.training.cmd_presets = fault(command["fault"])
     try:
         code = advnets.cli.main(command["argv"])
     except SystemExit as exit:  # argparse
