@@ -48,16 +48,16 @@ def cmd_toy(args: argparse.Namespace) -> int:
 
 
 def _toy_divergences(args: argparse.Namespace, out: str | Path) -> int:
-    from advnets.experiments import lab
+    from advnets.experiments import divergences
 
     trained = ("mixture", "loss", "k", "lr", "epochs")
     given = [f"--{flag}" for flag in trained if getattr(args, flag) not in (None, False)]
     if given or args.set:
         options = ", ".join(given + ["--set"] * bool(args.set))
         raise ValueError(f"toy divergences trains nothing: {options} do not apply to it.")
-    samples = lab.DIVERGENCE_SAMPLES if args.samples is None else args.samples
-    summary = lab.run_divergences(out, samples, args.seed or 0)
-    print(json.dumps(summary, indent=2) if args.json else lab.describe_divergences(summary))
+    samples = divergences.DIVERGENCE_SAMPLES if args.samples is None else args.samples
+    summary = divergences.run_divergences(out, samples, args.seed or 0)
+    print(json.dumps(summary, indent=2) if args.json else divergences.describe_divergences(summary))
     return 0
 
 
