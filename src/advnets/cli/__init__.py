@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (the command line by default), run the command and return its exit code."""
     from advnets.training import distributed
 
     args = build_parser().parse_args(argv)

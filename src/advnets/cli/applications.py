@@ -193,6 +193,7 @@ def _check_minibatch_groups(discriminator, rows: int, what: str, remedy: str) ->
 
 
 def _inpainting_words(summary: dict) -> str:
+    """What advnets inpaint found, in a few lines."""
     lines = [f"{summary['images']} test images, mask {summary['mask']}:"]
     for name, score in summary["scores"].items():
         parts = []
@@ -276,6 +277,7 @@ def _inference_methods(path: str, requested: str | None) -> list[str]:
 
 
 def _inference_words(summary: dict) -> str:
+    """What advnets infer found, in a few lines."""
     lines = [f"{summary['images']} test images reconstructed as G(z):"]
     for name, score in summary["reconstruction"].items():
         parts = [f"pixel MSE {score['mse']:.4f}"] if "mse" in score else []
@@ -332,6 +334,7 @@ def cmd_semisupervised(args: argparse.Namespace) -> int:
 
 
 def _semisupervised_words(summary: dict) -> str:
+    """What advnets semisupervised found, in a few lines."""
     lines = [
         f"test error with {summary['labelled_per_class']} labelled images per class, "
         f"{summary['draws']} draws:"

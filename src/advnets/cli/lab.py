@@ -14,6 +14,8 @@ from advnets.config import REMEDIES
 
 
 def cmd_toy(args: argparse.Namespace) -> int:
+    """One theory-lab experiment (advnets.experiments.lab; divergences: .divergences), its
+    options turned into overrides of the toy preset; prints its summary."""
     from advnets.experiments import lab
 
     overrides = list(args.set)
@@ -48,6 +50,7 @@ def cmd_toy(args: argparse.Namespace) -> int:
 
 
 def _toy_divergences(args: argparse.Namespace, out: str | Path) -> int:
+    """``toy divergences``: refuses the options of a training, then computes and prints."""
     from advnets.experiments import divergences
 
     trained = ("mixture", "loss", "k", "lr", "epochs")
@@ -62,6 +65,8 @@ def _toy_divergences(args: argparse.Namespace, out: str | Path) -> int:
 
 
 def _print_toy(summary: dict) -> None:
+    """A lab experiment's summary in words: Proposition 1 and Theorem 1, the two losses, or
+    the modes covered."""
     if summary["experiment"] == "1d":
         print(
             f"Proposition 1: max |D - D*| on the data's support = "

@@ -66,6 +66,8 @@ def _generator_to_sample(args: argparse.Namespace):
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    """Samples of a run's G or a shipped one, as a .npy array or a PNG grid, checked for size
+    before any is drawn."""
     from advnets.figures.grid import check_picture, save_grid
     from advnets.files import atomic_write_bytes, check_writable
 
@@ -99,6 +101,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrained(args: argparse.Namespace) -> int:
+    """The shipped generators, one line each (or their model cards as JSON)."""
     from advnets.evaluation.pretrained import SHIPPED, card, describe
 
     if args.json:

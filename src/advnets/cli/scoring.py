@@ -15,6 +15,7 @@ from advnets.config import ConfigError
 
 
 def _print_parzen(result, as_json: bool, extra: dict | None = None) -> None:
+    """A Parzen score in one line beside the paper's, or as JSON with ``extra``."""
     if as_json:
         print(json.dumps({**result.to_dict(), **(extra or {})}, indent=2))
     else:
@@ -60,6 +61,7 @@ def _print_evaluation(evaluation: dict) -> None:
 
 @writes_into_runs
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """The test scores of a run's checkpoint (advnets.evaluation.runs); evaluation.json."""
     from advnets.evaluation.runs import evaluate_run
 
     [(run, _, _)], dataset = open_runs([args.run_dir], args)
@@ -74,6 +76,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_parzen(args: argparse.Namespace) -> int:
+    """The paper's Parzen protocol on any sample file, checked before scoring."""
     from advnets.arrays import read_npy
     from advnets.config import DataConfig
     from advnets.data.registry import load_dataset
@@ -108,6 +111,8 @@ def _recipe_names(opened: list, shipped: list[str]) -> list[str]:
 
 @writes_into_runs
 def cmd_table1(args: argparse.Namespace) -> int:
+    """Table 1's MNIST row: the paper's rows, each run's and shipped generator's test scores,
+    the means of each recipe over seeds, and the ceiling of real images."""
     from advnets.config import DataConfig
     from advnets.data.registry import load_dataset
     from advnets.evaluation import pretrained
@@ -154,6 +159,8 @@ def cmd_table1(args: argparse.Namespace) -> int:
 
 @writes_into_runs
 def cmd_report(args: argparse.Namespace) -> int:
+    """RUN/report.html: scores, curves, the paper's figures and the run's records on one page
+    (a CycleGAN run's: its translations)."""
     from advnets.evaluation.runs import ceiling_scores, ensure_evaluation
     from advnets.evaluation.translation import current_translation
     from advnets.figures.report import write_report, write_translation_report
@@ -173,6 +180,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 @writes_into_runs
 def cmd_figures(args: argparse.Namespace) -> int:
+    """The paper's Figures 2 and 3 and the run's other figures, or Figures 2 and 3 of a
+    shipped generator."""
     from advnets.figures.run_figures import Drawing, paper_figures, write_figures
 
     drawing = Drawing(
@@ -197,6 +206,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 @writes_into_runs
 def cmd_anomaly(args: argparse.Namespace) -> int:
+    """An autoencoder's reconstruction error as an anomaly score: AUROC of a held-out class
+    or of another image set (advnets.evaluation.anomaly), with a figure."""
     from advnets.evaluation.anomaly import run_anomaly
     from advnets.figures.anomaly import save_reconstructions
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    """The shipped presets, one line each."""
     width = max(len(name) for name in preset_names())
     for name in preset_names():
         print(f"{name:<{width}}  {preset_summary(name)}")
@@ -36,6 +37,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train a new, resumed or forked run (one process or a rank of torchrun's), or many seeds
+    together (``--seeds``); print what it reached."""
     from advnets.training import distributed
     from advnets.training.loop import TrainingDiverged, TrainingInterrupted
     from advnets.training.seeds import seeds_of_run
