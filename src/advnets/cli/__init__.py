@@ -46,10 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` (the command line by default), run the command and return its exit code."""
+    """Parse ``argv`` (the command line by default), run the command and return its exit code.
+    PyTorch is imported after parsing: --help, --version and usage errors answer at once."""
+    args = build_parser().parse_args(argv)
     from advnets.training import distributed
 
-    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

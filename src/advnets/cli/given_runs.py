@@ -14,10 +14,11 @@ from pathlib import Path
 def writes_into_runs(command: Callable[[argparse.Namespace], int]):
     """A command that writes into the runs it is given (``run_dir`` or ``run_dirs``): it
     holds their locks while it runs, taken before any of its checks."""
-    from advnets.runs.rundir import RunDir
 
     @functools.wraps(command)
     def holding_locks(args: argparse.Namespace) -> int:
+        from advnets.runs.rundir import RunDir  # torch: imported when a command runs
+
         paths = args.run_dirs if hasattr(args, "run_dirs") else [args.run_dir]
         paths = [path for path in paths if path is not None]  # none: a shipped generator's
         with contextlib.ExitStack() as held:
