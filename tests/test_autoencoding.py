@@ -173,7 +173,7 @@ def test_table1_gives_each_family_its_mean_and_a_vae_its_bounds():
         ),
         (
             ["data.dataset=ring", "model.family=mlp-toy", "data.exclude_class=3"],
-            "leaves a digit out of mnist",
+            "leaves one class out of a labelled set of ten",
         ),
     ],
 )
@@ -202,6 +202,25 @@ def test_an_autoencoder_trained_without_a_digit_scores_it_as_the_anomaly(tmp_pat
     assert record["held_out"] == 3 and record["trained_without"] == 3
     assert record["n_anomalous"] == 10 and record["n_normal"] == 90  # labels cycle 0..9
     assert 0 <= record["auroc"] <= 1 and (run / "figures" / "anomaly.png").is_file()
+
+
+def test_the_8x8_digits_train_offline_without_a_class_and_score_it(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    run = tmp_path / "ae"
+    argv = ["train", "ae-mnist-quick", "--out", str(run), *CLI_TINY, "--no-eval"]
+    digits = ["--set", "data.dataset=digits", "--set", "data.train_subset=300"]
+    assert main([*argv, *digits, "--set", "data.exclude_class=1"]) == 0
+    assert main(["anomaly", str(run), "--json"]) == 0
+    record = json.loads((run / "anomaly.json").read_text())
+    assert record["dataset"] == "digits" and record["held_out"] == 1
+    assert record["n_normal"] + record["n_anomalous"] == 180  # every test image is scored
+    assert 0 < record["n_anomalous"] < 40 and 0 <= record["auroc"] <= 1
+    capsys.readouterr()
+    too_many = ["--set", "data.dataset=digits", "--set", "data.train_subset=2000"]
+    assert (
+        main(["train", "ae-mnist-quick", "--out", str(tmp_path / "x"), *CLI_TINY, *too_many]) == 2
+    )
+    assert "exceeds the 1437 training images" in capsys.readouterr().err
 
 
 def noise_folder(folder, per_class: int):

@@ -21,5 +21,7 @@ def test_theory_lab_notebook_executes(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "max |D - D*|" in text and "modes covered" in text
+    assert "JSD(P||Q)" in text and "remedy pack4-std:" in text
+    assert "importance-weighted log-likelihood" in text and text.count("AUROC") == 2
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 5
+    assert len(images) >= 9

@@ -69,7 +69,10 @@ DATASET_SHAPES = {
     "fashion-mnist": (1, 28, 28),
     "cifar10": (3, 32, 32),
     "mnist-digits": (1, 28, 28),
+    "digits": (1, 28, 28),
 }
+# labelled sets of ten classes, one of which data.exclude_class can leave out
+TEN_CLASS_DATASETS = ("mnist", "fashion-mnist", "cifar10", "digits")
 # unpaired two-domain sets (advnets.data.registry): what the cyclegan family trains on
 TWO_DOMAIN_DATASETS = ("mnist-digits", "folder-pair")
 CHANNEL_KINDS = {1: "grey (1 channel)", 3: "colour (3 channels)"}
@@ -84,12 +87,14 @@ class DataConfig:
     #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid, ring-pacgan: points
     #   (advnets.data.toy). Two unpaired domains A and B (the cyclegan family's): mnist-digits,
     #   MNIST (A) and scikit-learn's 8x8 digits up-sampled to 28x28 (B, advnets.data.digits);
-    #   folder-pair, the images of data.folder (A) and of data.folder_b (B)
+    #   folder-pair, the images of data.folder (A) and of data.folder_b (B); digits: those 8x8
+    #   digits alone (1,437 / 180 / 180, labelled), a small image set that needs no download
     dataset: Literal[
         "mnist",
         "fashion-mnist",
         "cifar10",
         "folder",
+        "digits",
         "mnist-digits",
         "folder-pair",
         "gaussian-1d",
@@ -110,7 +115,7 @@ class DataConfig:
     #   folder's images are converted to it (null: RGB); other data must already have it
     channels: int | None = None
 
-    # leave this class (a digit of mnist) out of the training and validation images
+    # leave this class (e.g. a digit of mnist or digits) out of the training and validation images
     #   (anomaly detection: it is then the anomaly; the test set keeps every class); None: none
     exclude_class: int | None = None
     # ssgan-mlp: labelled training images per class (Salimans et al. 2016: 10 on MNIST), drawn
@@ -170,9 +175,9 @@ class DataConfig:
         if self.exclude_class is not None:
             _check_range("data.exclude_class", self.exclude_class, 0, 9)
             _check(
-                self.dataset == "mnist",
-                f"data.exclude_class leaves a digit out of mnist; data.dataset is "
-                f"{self.dataset!r}.",
+                self.dataset in TEN_CLASS_DATASETS,
+                f"data.exclude_class leaves one class out of a labelled set of ten "
+                f"({', '.join(TEN_CLASS_DATASETS)}); data.dataset is {self.dataset!r}.",
             )
 
 

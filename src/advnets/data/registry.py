@@ -129,6 +129,21 @@ def _digits() -> Dataset:
     )
 
 
+def _digits_alone(config: DataConfig) -> Dataset:
+    """scikit-learn's 8x8 digits as a data set of their own (nothing to download), optionally
+    only the first training images."""
+    digits = _digits()
+    _check_subset(config, len(digits.train))
+    if config.train_subset is None:
+        return digits
+    stop, labels = config.train_subset, digits.labels
+    return dataclasses.replace(
+        digits,
+        train=digits.train[:stop],
+        labels=dataclasses.replace(labels, train=labels.train[:stop]),
+    )
+
+
 def _mnist_digits(config: DataConfig) -> Dataset:
     """MNIST (domain A; data.train_subset takes its first training images) and scikit-learn's
     8x8 digits up-sampled to 28x28 (domain B), unpaired: CycleGAN's offline pair."""
@@ -153,6 +168,7 @@ DATASETS: dict[str, Callable[[DataConfig], Dataset]] = {
     "cifar10": _image_splits("cifar10", load_cifar10),
     "folder": _folder,
     "mnist-digits": _mnist_digits,
+    "digits": _digits_alone,
     "folder-pair": _folder_pair,
     **dict.fromkeys(TOY_DATASETS, _toy),
 }
