@@ -204,7 +204,7 @@ def test_an_autoencoder_trained_without_a_digit_scores_it_as_the_anomaly(tmp_pat
     assert 0 <= record["auroc"] <= 1 and (run / "figures" / "anomaly.png").is_file()
 
 
-def test_the_8x8_digits_train_offline_without_a_class_and_score_it(tmp_path, capsys):
+def test_the_8x8_digits_train_offline_without_a_class_and_are_scored(tmp_path, capsys):
     pytest.importorskip("sklearn")
     run = tmp_path / "ae"
     argv = ["train", "ae-mnist-quick", "--out", str(run), *CLI_TINY, "--no-eval"]
@@ -215,6 +215,9 @@ def test_the_8x8_digits_train_offline_without_a_class_and_score_it(tmp_path, cap
     assert record["dataset"] == "digits" and record["held_out"] == 1
     assert record["n_normal"] + record["n_anomalous"] == 180  # every test image is scored
     assert 0 < record["n_anomalous"] < 40 and 0 <= record["auroc"] <= 1
+    assert main(["evaluate", str(run), "--json"]) == 0  # the shipped 8x8-digits classifier
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["domain"]["fid"] >= 0 and evaluation["parzen"]["n_test"] == 180
     capsys.readouterr()
     too_many = ["--set", "data.dataset=digits", "--set", "data.train_subset=2000"]
     assert (

@@ -27,6 +27,11 @@ def test_missing_digits_are_called_partial() -> None:
     assert text.startswith("PARTIAL") and "9 of 10" in text
 
 
+def test_other_images_are_spoken_of_as_classes_not_digits() -> None:
+    text = verdict(domain([0, 9900, 0, 0, 0, 0, 0, 100, 0, 0], recall=0.02), digits=False)
+    assert "of the 10 classes" in text and "99% are class 1" in text and "digit" not in text
+
+
 def test_all_digits_and_high_recall_is_healthy() -> None:
     assert verdict(domain([1000] * 10, recall=0.7)).startswith("HEALTHY")
 

@@ -3,7 +3,7 @@
 The Parzen score of the paper rewards blur and memorisation and misses quality
 and coverage (Theis et al., 2016), so runs are also judged in the feature space
 of a classifier of the data set's images (``advnets.evaluation.classifier``: MNIST's
-digits, Fashion-MNIST's clothes):
+digits, Fashion-MNIST's clothes, scikit-learn's 8x8 digits):
 
 * FID (Heusel et al., 2017): ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2(Σ_r Σ_g)^{1/2}).
 * KID (Bińkowski et al., 2018): the unbiased MMD² with kernel
@@ -34,6 +34,7 @@ import torch
 
 from advnets.data.datasets import Dataset
 from advnets.evaluation.classifier import (
+    DIGITS_WEIGHTS_FILE,
     FASHION_WEIGHTS_FILE,
     WEIGHTS_FILE,
     Embedding,
@@ -66,12 +67,13 @@ SCALAR_DOMAIN_METRICS = (
 DOMAIN_WEIGHTS = {  # the data sets a shipped classifier reads, and its weights
     "mnist": WEIGHTS_FILE,
     "fashion-mnist": FASHION_WEIGHTS_FILE,
+    "digits": DIGITS_WEIGHTS_FILE,
 }
 
 
 def has_domain_features(dataset: Dataset) -> bool:
     """Whether a shipped feature extractor fits this dataset (MNIST's digits, Fashion-MNIST's
-    clothes)."""
+    clothes, scikit-learn's 8x8 digits)."""
     return dataset.name in DOMAIN_WEIGHTS
 
 
@@ -86,8 +88,8 @@ def domain_unavailable(dataset: Dataset) -> str | None:
         return None
     return (
         f"FID, KID, IS, precision/recall, density/coverage and class coverage need a "
-        f"classifier of {dataset.name} images, and advnets ships them for MNIST digits and "
-        f"Fashion-MNIST clothes only; "
+        f"classifier of {dataset.name} images, and advnets ships them for MNIST digits, "
+        f"Fashion-MNIST clothes and scikit-learn's 8x8 digits only; "
         f"this run is judged by Parzen, memorisation and its samples."
     )
 

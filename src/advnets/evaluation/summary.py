@@ -20,25 +20,27 @@ PARTIAL_CLASSES = 9  # fewer than ten but more than COLLAPSED_CLASSES: some digi
 LOW_RECALL = 0.3  # below this, samples cover little of the real digits' variety
 
 
-def verdict(domain: dict) -> str:
-    """One sentence on the samples' variety: collapsed, missing digits, or healthy."""
+def verdict(domain: dict, digits: bool = True) -> str:
+    """One sentence on the samples' variety: collapsed, missing classes, or healthy (in words
+    for digits, or for ``digits=False`` the classes of other images)."""
     counts = domain["class_counts"]
     covered = domain["classes_covered"]
     top = max(range(len(counts)), key=counts.__getitem__)
     top_share = counts[top] / max(sum(counts), 1)
+    kind, tops = ("digits", f"{top}s") if digits else ("classes", f"class {top}")
     if covered <= COLLAPSED_CLASSES:
         return (
-            f"COLLAPSED: the samples show only {covered} of the 10 digits "
-            f"({top_share:.0%} are {top}s); the generator found a few outputs that fool D "
+            f"COLLAPSED: the samples show only {covered} of the 10 {kind} "
+            f"({top_share:.0%} are {tops}); the generator found a few outputs that fool D "
             "and stopped exploring. Try another seed or a smaller training.lr."
         )
     if covered <= PARTIAL_CLASSES or domain["recall"] < LOW_RECALL:
         return (
-            f"PARTIAL: {covered} of 10 digits, recall {domain['recall']:.2f}; some digits or "
-            f"styles are missing (the most common digit, {top}, is {top_share:.0%} of samples)."
+            f"PARTIAL: {covered} of 10 {kind}, recall {domain['recall']:.2f}; some {kind} or "
+            f"styles are missing (the most common, {tops}, is {top_share:.0%} of samples)."
         )
     return (
-        f"HEALTHY: all 10 digits in near-equal numbers (KL to uniform "
+        f"HEALTHY: all 10 {kind} in near-equal numbers (KL to uniform "
         f"{domain['class_kl']:.3f}) and recall {domain['recall']:.2f}."
     )
 
@@ -78,9 +80,11 @@ def class_accuracy_line(conditional: dict) -> str:
 def summarise(evaluation: dict) -> list[str]:
     """The lines printed at the end of ``advnets train``: scores, each with its yardstick."""
     parzen, memo, domain = evaluation["parzen"], evaluation["memorisation"], evaluation["domain"]
+    dataset = evaluation.get("dataset", "mnist")  # records from before it was kept: MNIST's
+    mnist, real = dataset == "mnist", "digits" if dataset in ("mnist", "digits") else "images"
     paper = paper_parzen(evaluation)
     yardstick = f"; the paper: {paper}" if paper else ""
-    if evaluation.get("dataset", "mnist") == "mnist":
+    if mnist:
         yardstick += f", real digits about {REAL_PARZEN}"
     lines = [
         f"Test scores of the {evaluation['checkpoint']} checkpoint (epoch {evaluation['epoch']}), "
@@ -89,10 +93,11 @@ def summarise(evaluation: dict) -> list[str]:
         f"higher is better{yardstick}",
     ]
     if domain:
+        fid_yardstick = f"; real digits about {REAL_FID}" if mnist else ""
         lines += [
-            f"  FID                   {domain['fid']:7.2f}            lower is better; "
-            f"real digits about {REAL_FID} (classifier features)",
-            f"  recall                {domain['recall']:7.2f}            share of real digits "
+            f"  FID                   {domain['fid']:7.2f}            lower is better"
+            f"{fid_yardstick} (classifier features)",
+            f"  recall                {domain['recall']:7.2f}            share of real {real} "
             "the samples reach; 1 is best",
             f"  classes               {domain['classes_covered']:4d}/10, KL to uniform "
             f"{domain['class_kl']:.3f}   all 10 with KL near 0 is best",
@@ -105,7 +110,7 @@ def summarise(evaluation: dict) -> list[str]:
         lines.append("  " + class_accuracy_line(evaluation["conditional"]))
     lines += [line for line in [likelihood_line(evaluation)] if line]
     if domain:
-        lines.append(verdict(domain))
+        lines.append(verdict(domain, digits=real == "digits"))
     elif evaluation.get("domain_unavailable"):
         lines.append(f"  no domain metrics: {evaluation['domain_unavailable']}")
     return lines
