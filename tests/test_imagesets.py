@@ -568,12 +568,14 @@ def test_cifar10_trains_a_colour_dcgan_judged_without_domain_metrics(
     assert grid.mode == "RGB" and grid.size == (2 * 34 + 2, 2 * 34 + 2)
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert evaluation["dataset"] == "cifar10" and evaluation["domain"] is None
-    assert "MNIST digits and Fashion-MNIST clothes only" in evaluation["domain_unavailable"]
+    assert (
+        "MNIST digits, Fashion-MNIST clothes and scikit-learn" in evaluation["domain_unavailable"]
+    )
     assert main(["sample", str(tmp_path / "run"), "-n", "4", "-o", str(tmp_path / "s.png")]) == 0
     assert Image.open(tmp_path / "s.png").mode == "RGB"
     assert main(["report", str(tmp_path / "run")]) == 0
     assert (
-        "MNIST digits and Fashion-MNIST clothes only"
+        "MNIST digits, Fashion-MNIST clothes and scikit-learn"
         in (tmp_path / "run" / "report.html").read_text()
     )
 
