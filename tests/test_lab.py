@@ -92,3 +92,23 @@ def test_d_trained_on_v_by_quadrature_meets_d_star_for_a_gaussian_generator(tmp_
     d_star = lab.p_data() / (lab.p_data() + p_g)
     assert np.abs(check["d"] - d_star)[check["support"]].max() < 0.02
     assert check["max_abs_error"] < 0.02 and check["excluded_mass"] == 0.0
+
+
+def test_a_ring_run_resumed_ends_where_the_uninterrupted_one_ends(tmp_path, capsys):
+    small = ["--set", "data.toy_points=1000", "--set", "evaluation.every_epochs=2"]
+    whole = run_toy(capsys, "ring", "--out", str(tmp_path / "whole"), "--epochs", "4", *small)
+    halves = tmp_path / "halves"
+    run_toy(capsys, "ring", "--out", str(halves), "--epochs", "2", *small)
+    resumed = run_toy(capsys, "ring", "--resume", "--out", str(halves), "--epochs", "4")
+    for key in ("epochs", "g_updates", "modes_covered", "mode_counts", "by_epoch", "remedy"):
+        assert resumed[key] == whole[key]
+    assert [row["epoch"] for row in resumed["by_epoch"]] == [0, 2, 4]
+    final = "final_samples.npy"
+    assert (halves / final).read_bytes() == (tmp_path / "whole" / final).read_bytes()
+    assert Image.open(halves / "figures" / "coverage.gif").n_frames == 3
+    assert main(["toy", "ring", "--resume", "--out", str(halves), "--remedy", "pack2"]) == 2
+    assert "leave out --remedy" in capsys.readouterr().err
+    assert main(["toy", "grid", "--resume", "--out", str(halves)]) == 2
+    assert "toy ring --resume" in capsys.readouterr().err
+    assert main(["toy", "1d", "--resume", "--out", str(tmp_path / "x")]) == 2
+    assert "option of `toy ring`" in capsys.readouterr().err

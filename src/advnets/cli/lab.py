@@ -33,10 +33,17 @@ def cmd_toy(args: argparse.Namespace) -> int:
     if args.samples is not None:
         raise ValueError(f"--samples is an option of `toy divergences`, not of {args.experiment}.")
     two_d = args.experiment in ("ring", "grid")
-    for flag in ("remedy", "preset"):
-        if getattr(args, flag) is not None and not two_d:
+    for flag in ("remedy", "preset", "resume"):
+        if getattr(args, flag) not in (None, False) and not two_d:
             raise ValueError(f"--{flag} is an option of `toy ring` and `toy grid`.")
-    if args.experiment == "saturation":
+    if args.resume:
+        if args.out is None or args.remedy is not None or args.preset is not None:
+            raise ValueError(
+                "--resume continues the run in --out with its own remedy and preset: give "
+                "--out RUN_DIR, and leave out --remedy and --preset."
+            )
+        summary = lab.resume_2d(args.experiment, out, overrides)
+    elif args.experiment == "saturation":
         summary = lab.run_saturation(out, overrides)
     elif args.experiment == "1d":
         summary = lab.run_1d(out, overrides)
@@ -53,7 +60,7 @@ def _toy_divergences(args: argparse.Namespace, out: str | Path) -> int:
     """``toy divergences``: refuses the options of a training, then computes and prints."""
     from advnets.experiments import divergences
 
-    trained = ("mixture", "loss", "k", "lr", "epochs")
+    trained = ("mixture", "loss", "k", "lr", "epochs", "resume")
     given = [f"--{flag}" for flag in trained if getattr(args, flag) not in (None, False)]
     if given or args.set:
         options = ", ".join(given + ["--set"] * bool(args.set))
@@ -143,6 +150,12 @@ def _add_toy(sub) -> None:
         "(150 epochs at lr 1e-3, "
         "G's weight average), "
         "toy-ring-pacgan, toy-grid-pacgan (PacGAN's networks and data; hours)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="ring, grid: continue the stopped run in --out exactly, from its last checkpoint "
+        "(with --epochs: train it longer)",
     )
     p.add_argument("--mixture", action="store_true", help="1d: two Gaussians instead of one")
     p.add_argument("--loss", choices=["non_saturating", "minimax"], help="generator loss")

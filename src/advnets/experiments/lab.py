@@ -21,7 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advnets.config import ConfigError, RunConfig, load_config, remedy_overrides
+from advnets.arrays import read_npy
+from advnets.config import (
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    remedy_overrides,
+)
 from advnets.data.registry import load_dataset
 from advnets.data.toy import to_tensor, toy_distribution
 from advnets.evaluation.modes import mode_statistics
@@ -38,7 +46,7 @@ from advnets.files import atomic_write_bytes, atomic_write_text
 from advnets.games.base import Phase
 from advnets.games.losses import discriminator_loss, value_by_quadrature, value_function
 from advnets.runs.logs import MetricsLog, read_metrics
-from advnets.runs.rundir import RunDir
+from advnets.runs.rundir import RunDir, RunDirError
 from advnets.sampling import eval_mode, generate
 from advnets.training.callbacks import Callback
 from advnets.training.loop import Trainer
@@ -47,6 +55,8 @@ PRESETS = {"1d": "toy-1d", "ring": "toy-ring", "grid": "toy-grid"}
 SNAPSHOT_NOISE_SEED = 7  # the same noise for every 2-D snapshot, so frames are comparable
 SNAPSHOT_POINTS = 2500  # samples per 2-D snapshot (the literature's count)
 FINAL_SAMPLES = "final_samples.npy"  # a 2-D run's last snapshot's samples, in its run directory
+SNAPSHOTS = "snapshots"  # a 2-D run's folder of each snapshot's samples, epoch-NNNNN.npy
+LAB_FILE = "lab.json"  # how a 2-D run was started (experiment, remedy, preset): --resume reads it
 D_FIT_ITERATIONS = 1000  # L-BFGS iterations when D is fitted to D* by quadrature (Proposition 1)
 CRITERION_FIT_POINTS = 20000  # enough for V(D, G) to meet C(G) within ~0.01 nats (Theorem 1)
 CRITERION_FIT_ITERATIONS = 200
@@ -191,6 +201,8 @@ class Lab:
             points = generate(sampler, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
             stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
             snapshot.values = {"points": points, **stats}
+            (self.run.path / SNAPSHOTS).mkdir(exist_ok=True)
+            _write_points(self.run.path / SNAPSHOTS / f"epoch-{epoch:05d}.npy", points)
             trainer_metrics = {k: v for k, v in stats.items() if k != "mode_counts"}
             record = {"kind": "toy_modes", "step": trainer.state.g_updates, "epoch": epoch}
             MetricsLog(self.run.metrics).write({**record, **trainer_metrics})
@@ -199,6 +211,24 @@ class Lab:
     def train(self) -> None:
         """Snapshot the initial G and D, then train with snapshots every few epochs."""
         self.take_snapshot(self.trainer)
+        self.trainer.train()
+
+    def resume(self) -> None:
+        """Continue a stopped 2-D experiment from its last checkpoint, with the snapshots it
+        took up to there (their saved samples, scored again), to the end of training; one
+        stopped before its first checkpoint starts again (:meth:`train`)."""
+        if self.trainer.resume() is None:
+            self.train()
+            return
+        epoch = self.trainer.state.epoch
+        for path in sorted((self.run.path / SNAPSHOTS).glob("epoch-*.npy")):
+            taken = int(path.stem.removeprefix("epoch-"))
+            if taken <= epoch:  # later ones come again, the same, as training goes on
+                points = read_npy(path)
+                stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
+                self.snapshots.append(Snapshot(taken, {}, {"points": points, **stats}))
+        if not self.snapshots or self.snapshots[-1].epoch < epoch:
+            self.take_snapshot(self.trainer)  # stopped between a checkpoint and its snapshot
         self.trainer.train()
 
     # ----- the checks --------------------------------------------------------------------------
@@ -398,54 +428,84 @@ def run_2d(
     preset of the same data); modes covered, sample quality and mode KL over training."""
     config = lab_config(kind, overrides, remedy, preset)
     lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
+    started = {"experiment": kind, "remedy": remedy, "preset": preset or PRESETS[kind]}
     with lab.writing(f"advnets toy {kind}"):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        lab.train()
-        train_seconds = time.perf_counter() - start
-        train_cpu_seconds = time.process_time() - cpu_start
-        snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
-        centres = lab.distribution.centres
-        limit = float(np.abs(centres).max() + 1.5)
-        figures = lab.run.figures
-        figures.mkdir(exist_ok=True)
-        toy_figures.save_2d_figure(figures / "coverage.png", snapshots, centres, limit)
-        pngs = [
-            toy_figures.frame_2d_png(
-                s["points"], centres, f"epoch {s['epoch']}: {s['modes_covered']} modes", limit
+        atomic_write_text(lab.run.path / LAB_FILE, json.dumps(started, indent=2) + "\n")
+        return _train_2d(lab, started, lab.train)
+
+
+def resume_2d(kind: str, out: str | Path, overrides: list[str]) -> dict:
+    """Continue the stopped ring or grid experiment in ``out`` exactly (``overrides`` may
+    change what a resumed training run may, e.g. training.epochs); the summary of run_2d."""
+    run = RunDir(out)
+    with run.writing(f"advnets toy {kind} --resume"):
+        lab_file = run.path / LAB_FILE
+        if not lab_file.is_file():
+            raise RunDirError(f"{run.path} is not a ring or grid run of advnets toy to resume.")
+        started = json.loads(lab_file.read_text())
+        if started["experiment"] != kind:
+            raise RunDirError(
+                f"{run.path} is a {started['experiment']} run: resume it with "
+                f"`advnets toy {started['experiment']} --resume --out {run.path}`."
             )
+        config = config_from_dict(apply_overrides(run.load_config().to_dict(), overrides))
+        run.check_resumable(config)
+        lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
+        return _train_2d(lab, started, lab.resume)
+
+
+def _train_2d(lab: Lab, started: dict, train: Callable[[], None]) -> dict:
+    """Train a 2-D experiment with ``train`` (new or resumed), then write its figures,
+    final samples and summary.json; returns the summary."""
+    kind, remedy = started["experiment"], started["remedy"]
+    start, cpu_start = time.perf_counter(), time.process_time()
+    train()
+    train_seconds = time.perf_counter() - start
+    train_cpu_seconds = time.process_time() - cpu_start
+    snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
+    centres = lab.distribution.centres
+    limit = float(np.abs(centres).max() + 1.5)
+    figures = lab.run.figures
+    figures.mkdir(exist_ok=True)
+    toy_figures.save_2d_figure(figures / "coverage.png", snapshots, centres, limit)
+    pngs = [
+        toy_figures.frame_2d_png(
+            s["points"], centres, f"epoch {s['epoch']}: {s['modes_covered']} modes", limit
+        )
+        for s in snapshots
+    ]
+    toy_figures.save_gif(figures / "coverage.gif", pngs)
+    final = snapshots[-1]
+    _write_points(lab.run.path / FINAL_SAMPLES, final["points"])
+    summary = {
+        "experiment": kind,
+        "preset": started["preset"],
+        "dataset": lab.config.data.dataset,
+        "remedy": remedy,
+        "generator_loss": lab.config.training.generator_loss,
+        "k": lab.config.training.k,
+        "lr": lab.config.training.lr,
+        "seed": lab.config.seed,
+        "epochs": lab.trainer.state.epoch,
+        "g_updates": lab.trainer.state.g_updates,
+        # training and the snapshots' scoring (a resumed run: since it resumed)
+        "train_seconds": train_seconds,
+        # the same in CPU seconds of this process: on a loaded machine, its own cost
+        "train_cpu_seconds": train_cpu_seconds,
+        "threads": torch.get_num_threads(),
+        "modes": final["modes"],
+        "modes_covered": final["modes_covered"],
+        "modes_hit": final["modes_hit"],
+        "high_quality_fraction": final["high_quality_fraction"],
+        "mode_kl": final["mode_kl"],
+        "mode_counts": final["mode_counts"],
+        "by_epoch": [
+            {k: s[k] for k in ("epoch", "modes_covered", "high_quality_fraction", "mode_kl")}
             for s in snapshots
-        ]
-        toy_figures.save_gif(figures / "coverage.gif", pngs)
-        final = snapshots[-1]
-        _write_points(lab.run.path / FINAL_SAMPLES, final["points"])
-        summary = {
-            "experiment": kind,
-            "preset": preset or PRESETS[kind],
-            "dataset": lab.config.data.dataset,
-            "remedy": remedy,
-            "generator_loss": lab.config.training.generator_loss,
-            "k": lab.config.training.k,
-            "lr": lab.config.training.lr,
-            "seed": lab.config.seed,
-            "epochs": lab.trainer.state.epoch,
-            "g_updates": lab.trainer.state.g_updates,
-            "train_seconds": train_seconds,  # training and the snapshots' scoring
-            # the same in CPU seconds of this process: on a loaded machine, its own cost
-            "train_cpu_seconds": train_cpu_seconds,
-            "threads": torch.get_num_threads(),
-            "modes": final["modes"],
-            "modes_covered": final["modes_covered"],
-            "modes_hit": final["modes_hit"],
-            "high_quality_fraction": final["high_quality_fraction"],
-            "mode_kl": final["mode_kl"],
-            "mode_counts": final["mode_counts"],
-            "by_epoch": [
-                {k: s[k] for k in ("epoch", "modes_covered", "high_quality_fraction", "mode_kl")}
-                for s in snapshots
-            ],
-            "run_dir": str(lab.run.path),
-        }
-        _write_summary(lab.run, summary)
+        ],
+        "run_dir": str(lab.run.path),
+    }
+    _write_summary(lab.run, summary)
     return summary
 
 
