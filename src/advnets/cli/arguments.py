@@ -4,7 +4,9 @@ pairs, the one-line usage error, and the options of commands that read runs."""
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 from advnets import limits
@@ -89,3 +91,8 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         "--steps", type=bounded(1, 100_000), default=300, help="latent search: Adam steps (300)"
     )
     add_seed_option(p, "search seed")
+
+
+def timestamped_out(stem: str) -> Path:
+    """The default folder of a new run: runs/<stem>-<date>-<time>."""
+    return Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"

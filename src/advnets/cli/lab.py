@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 from advnets import limits
-from advnets.cli.arguments import add_seed_option, bounded
+from advnets.cli.arguments import add_seed_option, bounded, timestamped_out
 from advnets.config import REMEDIES
 
 
@@ -27,7 +26,7 @@ def cmd_toy(args: argparse.Namespace) -> int:
             overrides.append(f"{key}={getattr(args, flag)}")
     if args.k is not None:
         overrides.append("training.update=alternating")
-    out = args.out or Path("runs") / f"toy-{args.experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or timestamped_out(f"toy-{args.experiment}")
     if args.experiment == "divergences":
         return _toy_divergences(args, out)
     if args.samples is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advnets import limits
-from advnets.cli.arguments import EPILOG, seed_list
+from advnets.cli.arguments import EPILOG, seed_list, timestamped_out
 from advnets.config import (
     ConfigError,
     apply_overrides,
@@ -119,7 +119,7 @@ def _new_out(args: argparse.Namespace) -> Path:
     """A new run's directory: --out, else runs/<preset or config name>-<timestamp>."""
     if args.out is not None:
         return Path(args.out)
-    return Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return timestamped_out(Path(args.config).stem)
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:

@@ -180,6 +180,11 @@ class Lab:
         with eval_mode(self.trainer.game.discriminator):
             return torch.sigmoid(self.trainer.game.discriminator(points)).double().numpy()
 
+    def _scored(self, points: np.ndarray) -> dict:
+        """A 2-D snapshot's values: its samples and their mode statistics."""
+        stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
+        return {"points": points, **stats}
+
     def take_snapshot(self, trainer: Trainer) -> None:
         epoch = trainer.state.epoch
         if epoch % self.every and epoch < self.config.training.epochs:
@@ -199,11 +204,11 @@ class Lab:
             # the generator samples come from: G, or its weight average (generator_average)
             sampler = trainer.game.sampler()
             points = generate(sampler, SNAPSHOT_POINTS, SNAPSHOT_NOISE_SEED).numpy()
-            stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
-            snapshot.values = {"points": points, **stats}
+            snapshot.values = self._scored(points)
             (self.run.path / SNAPSHOTS).mkdir(exist_ok=True)
             _write_points(self.run.path / SNAPSHOTS / f"epoch-{epoch:05d}.npy", points)
-            trainer_metrics = {k: v for k, v in stats.items() if k != "mode_counts"}
+            logged = ("points", "mode_counts")
+            trainer_metrics = {k: v for k, v in snapshot.values.items() if k not in logged}
             record = {"kind": "toy_modes", "step": trainer.state.g_updates, "epoch": epoch}
             MetricsLog(self.run.metrics).write({**record, **trainer_metrics})
         self.snapshots.append(snapshot)
@@ -224,9 +229,7 @@ class Lab:
         for path in sorted((self.run.path / SNAPSHOTS).glob("epoch-*.npy")):
             taken = int(path.stem.removeprefix("epoch-"))
             if taken <= epoch:  # later ones come again, the same, as training goes on
-                points = read_npy(path)
-                stats = mode_statistics(points, self.distribution.centres, self.distribution.std)
-                self.snapshots.append(Snapshot(taken, {}, {"points": points, **stats}))
+                self.snapshots.append(Snapshot(taken, {}, self._scored(read_npy(path))))
         if not self.snapshots or self.snapshots[-1].epoch < epoch:
             self.take_snapshot(self.trainer)  # stopped between a checkpoint and its snapshot
         self.trainer.train()
