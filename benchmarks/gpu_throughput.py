@@ -5,7 +5,7 @@
 Each row drives ``Trainer.train_minibatch`` (the loop's own update: schedules, phases,
 statistics summed on the device, a NaN check every 100 minibatches) on synthetic
 MNIST-shaped data held on the GPU, after 50 warm-up minibatches, and waits for the GPU
-before reading the clock. FLOPs per image are PAPER.md's count
+before reading the clock. FLOPs per image are the necessary work
 (``advnets.games.gan.update_flops_per_image``); the GEMM peak is an 8192² product in the
 same precision (fp32 without TF32, as training runs), measured in the same process.
 """

@@ -2,7 +2,7 @@
 
     python benchmarks/selection_rules.py RUN_DIR [RUN_DIR ...]
 
-Table 1 does not say how its checkpoint was chosen (PAPER.md). The rules compared, over
+The paper's Table 1 does not say how its checkpoint was chosen. The rules compared, over
 the checkpoints a run kept (``training.keep_every_epochs``), its best and its last:
 
 - ``parzen``: the best validation estimate of the paper's protocol, advnets' default

@@ -5,8 +5,8 @@
 
 Image presets train on synthetic MNIST-shaped data (speed does not depend on
 content), toy presets on their own generated points; the data sit in memory
-and minibatches are slices of one tensor. The FLOPs of one update are counted
-as in PAPER.md (30.6 MFLOP per image for the paper's model,
+and minibatches are slices of one tensor. The FLOPs of one update are the
+necessary work (30.6 MFLOP per image for the paper's model,
 ``advnets.games.gan.update_flops_per_image``); images/s x that count
 / GEMM FLOP/s is the fraction of the machine's matrix-multiply peak that
 training reaches. The peak is a 2048² matrix product in the same precision,

@@ -82,8 +82,8 @@ CHANNEL_KINDS = {1: "grey (1 channel)", 3: "colour (3 channels)"}
 class DataConfig:
     """Where the training data come from."""
 
-    # mnist: the standard 50k/10k/10k split (PAPER.md); fashion-mnist: MNIST's split of
-    #   Fashion-MNIST; cifar10: 45k/5k/10k RGB 32x32; folder: the images of data.folder
+    # mnist: the standard 50k/10k/10k split (the reference code's); fashion-mnist: MNIST's
+    #   split of Fashion-MNIST; cifar10: 45k/5k/10k RGB 32x32; folder: the images of data.folder
     #   (advnets.data.registry); gaussian-1d, mixture-1d, ring, grid, ring-pacgan: points
     #   (advnets.data.toy). Two unpaired domains A and B (the cyclegan family's): mnist-digits,
     #   MNIST (A) and scikit-learn's 8x8 digits up-sampled to 28x28 (B, advnets.data.digits);
@@ -421,7 +421,7 @@ class ModelConfig:
 
 @dataclass
 class TrainingConfig:
-    """Algorithm 1 of the paper and its optimiser (PAPER.md, "The MNIST model")."""
+    """Algorithm 1 of the paper and its optimiser (Section 5; the reference code's mnist.yaml)."""
 
     epochs: int = 300  # passes over the training set
     max_steps: int | None = None  # stop after this many generator updates (None: no limit)
@@ -529,7 +529,7 @@ class TrainingConfig:
 
 @dataclass
 class EvaluationConfig:
-    """Model selection during training: a cheap validation Parzen estimate (PAPER.md)."""
+    """Model selection during training: a cheap validation Parzen estimate (Section 5)."""
 
     every_epochs: int = 5  # validation Parzen every this many epochs (and at the end)
     samples: int = 10000  # generated samples in the Parzen window

@@ -44,7 +44,8 @@ def _check_subset(config: DataConfig, n_train: int) -> None:
 
 
 def _mnist(config: DataConfig) -> Dataset:
-    """The standard 50k/10k/10k split (PAPER.md), optionally only the first training images."""
+    """The standard 50k/10k/10k split (the reference code's), optionally only the first
+    training images."""
     splits = load_mnist(config.data_dir, download=config.download)
     _check_subset(config, len(splits.train_x))
     stop = config.train_subset

@@ -207,8 +207,8 @@ REFERENCE_MONITOR_BATCH = 100
 
 
 def reference_monitor_ll(samples: ArrayLike, valid: ArrayLike) -> float:
-    """The Parzen estimate the reference code monitored during training (its ``ll``
-    channel; PAPER.md): the validation images in batches of 100, each batch scored under a
+    """The Parzen estimate the paper's reference code monitored during training (its
+    ``ll`` channel): the validation images in batches of 100, each batch scored under a
     window of its own 100 samples at σ = 0.2, the mean over every image.
 
     Batch b takes rows [100 b, 100 b + 100) of ``samples`` (fresh samples per batch, as the

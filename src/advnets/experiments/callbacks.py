@@ -79,7 +79,7 @@ class TranslationGrid(Callback):
 
 
 class Validation(Callback):
-    """Every few epochs, model selection by the validation Parzen estimate (PAPER.md), and
+    """Every few epochs, model selection by the validation Parzen estimate (Section 5), and
     where a domain classifier is shipped FID, KID, IS, precision/recall, density/coverage and
     classes against the validation images; patience ends a run that stopped improving.
     Each validation also records the reference code's own monitoring estimate

@@ -94,7 +94,7 @@ def update_flops_per_image(
     labels: torch.Tensor | None = None,
     labelled_d: bool = True,
 ) -> float:
-    """Necessary FLOPs per training image of one D+G update (PAPER.md's count).
+    """Necessary FLOPs per training image of one D+G update.
 
     Forward: G once, D on the real and the fake half, and D again for the G step.
     D step backward: D's weight gradients on both halves and its hidden input
