@@ -143,10 +143,22 @@ def test_packing_is_refused_by_the_1d_experiments(tmp_path):
 def test_the_pacgan_presets_build_pacgans_networks():
     config = load_config("toy-ring-pacgan")
     game = build_game(config, load_toy("ring-pacgan", 200, 200), torch.device("cpu"))
-    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in game.generator.modules()) == 4
+    norms = [m for m in game.generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 4 and {m.momentum for m in norms} == {0.05}
     assert [layer.linear.out_features for layer in game.discriminator.hidden] == [1000] * 3
     assert game.discriminator.hidden[0].linear.in_features == 2 * 2
     assert load_config("toy-grid-pacgan").data.dataset == "grid"
+
+
+@pytest.mark.parametrize("preset", ["toy-ring-pacgan", "toy-grid-pacgan"])
+def test_the_pacgan_presets_train_as_their_code(preset):
+    """Their training algorithm applies both players' gradients from one forward pass, and
+    their minibatch is 100 packs and their epoch 100,000 packs, whatever the packing."""
+    config = load_config(preset)
+    m = config.model.discriminator_pack
+    assert config.training.update == "simultaneous"
+    assert config.training.batch_size == 100 * m and config.data.toy_points == 100_000 * m
+    assert config.data.toy_points // config.training.batch_size == 1000
 
 
 def test_toy_ring_with_a_remedy_end_to_end(tmp_path, capsys):

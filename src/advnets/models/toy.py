@@ -32,16 +32,21 @@ from advnets.models.layers import Maxout
 from advnets.models.mlp import minibatch_std
 
 PACGAN_INIT_STD = 0.02  # the weights' std in PacGAN's 2-D experiments
+# their batch normalisation's population statistics move 5% of the way to each minibatch's
+# (PyTorch's default momentum is 10%); samples are drawn with the population statistics
+PACGAN_BATCHNORM_MOMENTUM = 0.05
 
 
 def _hidden_layers(
-    sizes: list[int], activation: Callable[[], nn.Module], batchnorm: bool = False
+    sizes: list[int], activation: Callable[[], nn.Module], batchnorm: float | None = None
 ) -> nn.Sequential:
-    """Linear (+ batch normalisation) + activation for each consecutive pair of ``sizes``."""
+    """Linear (+ batch normalisation of momentum ``batchnorm``) + activation for each
+    consecutive pair of ``sizes``."""
     layers: list[nn.Module] = []
     for width_in, width_out in pairwise(sizes):
-        norm = [nn.BatchNorm1d(width_out)] if batchnorm else []  # has the bias, if there
-        layers += [nn.Linear(width_in, width_out, bias=not batchnorm), *norm, activation()]
+        norm = [nn.BatchNorm1d(width_out, momentum=batchnorm)] if batchnorm else []
+        # batch normalisation has the bias, if there is one
+        layers += [nn.Linear(width_in, width_out, bias=not norm), *norm, activation()]
     return nn.Sequential(*layers)
 
 
@@ -71,7 +76,9 @@ class ToyGenerator(nn.Module):
         super().__init__()
         self.noise_dim, self.data_dim, self.noise = noise_dim, data_dim, noise
         if layers == "pacgan":
-            self.hidden = _hidden_layers([noise_dim, *hidden], nn.ReLU, batchnorm=True)
+            self.hidden = _hidden_layers(
+                [noise_dim, *hidden], nn.ReLU, batchnorm=PACGAN_BATCHNORM_MOMENTUM
+            )
         else:
             self.hidden = _hidden_layers([noise_dim, *hidden], nn.SiLU)
         self.output = nn.Linear(hidden[-1], data_dim)
