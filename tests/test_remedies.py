@@ -150,13 +150,34 @@ def test_the_pacgan_presets_build_pacgans_networks():
     assert load_config("toy-grid-pacgan").data.dataset == "grid"
 
 
+def test_pack_slots_apart_draws_each_slot_of_the_packs_in_its_own_call():
+    """PacGAN's code calls G once per slot of the packs, so G's batch norm normalises each
+    slot's samples apart; the rows keep their order, so packs are formed as before."""
+    config = load_config("toy-ring-pacgan", ["training.batch_size=8", "data.toy_points=400"])
+    game = build_game(config, load_toy("ring-pacgan", 400, 0), torch.device("cpu"))
+    noise_rng = torch.Generator().manual_seed(3)
+    batch = Minibatch(torch.zeros(8, 2), 8, noise_rng)
+    together = load_config("toy-ring-pacgan", ["model.pack_slots_apart=false"])
+    assert config.model.pack_slots_apart and not together.model.pack_slots_apart
+    with torch.no_grad():
+        apart = game._generate(game.generator, batch)
+        noise_rng.manual_seed(3)
+        z = game.generator.sample_noise(8, noise_rng)
+        by_slot = [game.generator(z[0::2]), game.generator(z[1::2])]
+        one_call = game.generator(z)
+    assert torch.equal(apart[0::2], by_slot[0]) and torch.equal(apart[1::2], by_slot[1])
+    assert not torch.allclose(apart, one_call)  # batch statistics over 4 rows, not 8
+    with pytest.raises(ConfigError, match=r"needs model\.discriminator_pack > 1"):
+        load_config("toy-ring", ["model.pack_slots_apart=true"])
+
+
 @pytest.mark.parametrize("preset", ["toy-ring-pacgan", "toy-grid-pacgan"])
 def test_the_pacgan_presets_train_as_their_code(preset):
     """Their training algorithm applies both players' gradients from one forward pass, and
     their minibatch is 100 packs and their epoch 100,000 packs, whatever the packing."""
     config = load_config(preset)
     m = config.model.discriminator_pack
-    assert config.training.update == "simultaneous"
+    assert config.training.update == "simultaneous" and config.model.pack_slots_apart
     assert config.training.batch_size == 100 * m and config.data.toy_points == 100_000 * m
     assert config.data.toy_points // config.training.batch_size == 1000
 

@@ -188,6 +188,7 @@ class GAN(Game):
         self.update, self.k = train_cfg.update, train_cfg.k
         self._batch = train_cfg.batch_size // world_size  # what D sees of a minibatch
         self.pack = config.model.discriminator_pack  # m samples per input of D (PacGAN)
+        self.pack_slots_apart = config.model.pack_slots_apart  # G called once per pack slot
         self.unrolled = None
         if train_cfg.unrolled_steps:  # G steps against D advanced K steps (Metz et al. 2017)
             self.unrolled = UnrolledDiscriminator(
@@ -235,8 +236,14 @@ class GAN(Game):
         return batch.shard(self.generator.sample_noise(batch.size, batch.noise_rng))
 
     def _generate(self, generator: nn.Module, batch: Minibatch) -> torch.Tensor:
-        """G(z) for this process's slice of the minibatch's noise."""
-        return generator(self._noise(batch))
+        """G(z) for this process's slice of the minibatch's noise; with
+        ``model.pack_slots_apart``, slot i of every pack (rows i, i + m, ...) in a call of its
+        own, as PacGAN's code draws them, the rows left in their order."""
+        noise, m = self._noise(batch), self.pack
+        if not self.pack_slots_apart:
+            return generator(noise)
+        slots = [generator(noise[i::m]) for i in range(m)]
+        return torch.stack(slots, dim=1).reshape(len(noise), -1)
 
     def _judge(self, discriminator: nn.Module, images: torch.Tensor, batch: Minibatch):
         """D's logits of ``images`` (the real half, the fake half, or both in that order), in
