@@ -2,7 +2,7 @@
 # The GPU check, unattended and offline: the CUDA tests, training throughput (fp32 and bf16,
 # op by op and as CUDA graphs), seeds trained together, two short mnist-paper runs on real
 # MNIST (one seed; seeds 0-3 together) with their costs, the final evaluation and one
-# validation part by part; then one summary.
+# validation part by part, three epochs of PacGAN's ring setup; then one summary.
 #
 #   bash benchmarks/gpu_check.sh MNIST_DIR [OUT_DIR]
 #
@@ -40,6 +40,9 @@ step seedrun $((train_seconds + 30)) bash -c "timeout -s INT $train_seconds $pyt
 step costs 30 "$python" benchmarks/run_costs.py "$out/run" "$out"/seeds-run/seed-*
 step validation 60 "$python" benchmarks/validation_cost.py --device cuda --steps 300 --repeats 3
 step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
+# PacGAN's ring setup (packs of 2), three epochs of 1,000 updates: what a 400-epoch run costs
+step pacgan 120 "$python" -m advnets toy ring --preset toy-ring-pacgan --set training.device=cuda \
+    --set training.epochs=3 --json --out "$out/pacgan"
 
 {
     echo "# GPU check, $(date -u +%Y-%m-%d)"
@@ -66,5 +69,13 @@ step evaluate 150 "$python" -m advnets evaluate "$out/run" --allow-unfinished
     echo
     echo "## evaluate"
     tail -n 15 "$out/evaluate.log"
+    echo
+    echo "## PacGAN's ring setup, packs of 2 (toy-ring-pacgan), 3 epochs"
+    "$python" -c "
+import json, sys
+run = json.load(open(sys.argv[1]))
+rate = run['g_updates'] / run['train_seconds']
+print(f\"{run['g_updates']} updates in {run['train_seconds']:.1f} s: {rate:.0f} updates/s, \"
+      f\"a 400-epoch run (400,000 updates) {400000 / rate / 60:.1f} min\")" "$out/pacgan.log"
 } >"$out/summary.md"
 cat "$out/summary.md"
