@@ -167,8 +167,8 @@ def test_pack_slots_apart_draws_each_slot_of_the_packs_in_its_own_call():
         one_call = game.generator(z)
     assert torch.equal(apart[0::2], by_slot[0]) and torch.equal(apart[1::2], by_slot[1])
     assert not torch.allclose(apart, one_call)  # batch statistics over 4 rows, not 8
-    with pytest.raises(ConfigError, match=r"needs model\.discriminator_pack > 1"):
-        load_config("toy-ring", ["model.pack_slots_apart=true"])
+    gan = ["model.discriminator_pack=1", "training.batch_size=100", "data.toy_points=100000"]
+    assert load_config("toy-ring-pacgan", gan).model.pack_slots_apart  # one slot: one call
 
 
 @pytest.mark.parametrize("preset", ["toy-ring-pacgan", "toy-grid-pacgan"])

@@ -315,7 +315,8 @@ class ModelConfig:
     discriminator_pack: int = 1
     # PacGAN's code: G draws the m members of the packs in m calls of its own (slot i of every
     #   pack from call i), so G's batch normalisation sees each slot's samples apart; false: one
-    #   call for the whole minibatch. Only batch norm tells them apart. mlp-toy only
+    #   call for the whole minibatch. Only batch norm tells them apart; with packs of 1 the
+    #   two are the same. mlp-toy only
     pack_slots_apart: bool = False
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan); conv-ae, context-encoder: channels of the encoder's
@@ -659,11 +660,6 @@ class RunConfig:
             self.training.batch_size % pack == 0,
             f"training.batch_size = {self.training.batch_size} must divide into whole packs of "
             f"model.discriminator_pack = {pack}.",
-        )
-        _check(
-            pack > 1 or not self.model.pack_slots_apart,
-            "model.pack_slots_apart draws the members of D's packs apart: it needs "
-            "model.discriminator_pack > 1.",
         )
         what = "examples" if pack == 1 else f"packs of model.discriminator_pack = {pack}"
         _check(

@@ -240,7 +240,7 @@ class GAN(Game):
         ``model.pack_slots_apart``, slot i of every pack (rows i, i + m, ...) in a call of its
         own, as PacGAN's code draws them, the rows left in their order."""
         noise, m = self._noise(batch), self.pack
-        if not self.pack_slots_apart:
+        if not self.pack_slots_apart or m == 1:
             return generator(noise)
         slots = [generator(noise[i::m]) for i in range(m)]
         return torch.stack(slots, dim=1).reshape(len(noise), -1)

@@ -1,0 +1,123 @@
+"""PacGAN's Table 1 rows (Lin et al. 2018) from this project's PacGAN presets, over seeds.
+
+    python benchmarks/pacgan_table.py [--datasets ring grid] [--packs 1 2] [--seeds 0 1 2 3 4]
+        [--out runs/pacgan] [--threads 1] [--commands]
+
+Each run is ``advnets toy DATA --preset toy-DATA-pacgan`` with packs of m (1: their GAN),
+minibatches of 100 m points and 100,000 m points, so that a minibatch is their 100 packs and
+an epoch their 100,000 packs, in OUT/DATA-packM-sS. A run takes hours on a CPU, so the script
+trains nothing: --commands prints the command that starts each run not yet finished, or
+resumes it where it stopped (to run them side by side, one thread each, over several
+sittings); without it, the script reads the summary.json of the runs that trained the preset's
+400 epochs and prints, for each
+dataset and packing, the modes hit (of 8 or 25), the high-quality fraction and the reverse
+KL as mean ± standard error over the seeds done, the CPU hours a run took, and the values
+PacGAN reports beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from advnets.config import load_config
+
+# PacGAN's Table 1 (10 runs each), mean ± standard error: modes, high-quality %, reverse KL
+PAPER = {
+    ("ring", 1): "6.3 ± 0.5 | 98.2% | 0.45",
+    ("ring", 2): "7.9 ± 0.1 | |",
+    ("grid", 1): "17.3 ± 0.8 | |",
+    ("grid", 2): "23.8 ± 0.7 | |",
+}
+POINTS_PER_PACK = 100_000  # their epoch: 100,000 packs
+PACKS_PER_MINIBATCH = 100
+
+
+def run_dir(out: Path, kind: str, pack: int, seed: int) -> Path:
+    return out / f"{kind}-pack{pack}-s{seed}"
+
+
+def finished(run: Path, epochs: int) -> dict | None:
+    """The run's summary if it has trained all ``epochs``, else None."""
+    path = run / "summary.json"
+    summary = json.loads(path.read_text()) if path.is_file() else None
+    return summary if summary is not None and summary["epochs"] >= epochs else None
+
+
+def command(run: Path, kind: str, pack: int, seed: int, threads: int, epochs: int) -> str:
+    """The command that starts the run, or resumes it (to ``epochs``) if it has begun."""
+    common = f"--set training.threads={threads} --json --out {run}"
+    if (run / "lab.json").is_file():
+        return f"advnets toy {kind} --resume --epochs {epochs} {common}"
+    settings = [
+        f"model.discriminator_pack={pack}",
+        f"training.batch_size={PACKS_PER_MINIBATCH * pack}",
+        f"data.toy_points={POINTS_PER_PACK * pack}",
+        f"seed={seed}",
+    ]
+    sets = " ".join(f"--set {setting}" for setting in settings)
+    return f"advnets toy {kind} --preset toy-{kind}-pacgan {sets} {common}"
+
+
+def mean_se(values: list[float], digits: int) -> str:
+    """Mean ± standard error (the mean alone for one value)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.{digits}f}"
+    se = statistics.stdev(values) / len(values) ** 0.5
+    return f"{mean:.{digits}f} ± {se:.{digits}f}"
+
+
+def row(kind: str, pack: int, summaries: list[dict], expected: int) -> str:
+    """One Markdown row: this project's runs beside PacGAN's values."""
+    name = "GAN" if pack == 1 else f"PacGAN{pack}"
+    paper = PAPER.get((kind, pack), " | |")
+    if not summaries:
+        return f"| {kind} | {name} | 0 of {expected} | | | | | {paper} |"
+    modes = mean_se([s["modes_hit"] for s in summaries], 1)
+    quality = mean_se([100 * s["high_quality_fraction"] for s in summaries], 1)
+    kl = mean_se([s["mode_kl"] for s in summaries], 2)
+    hours = statistics.fmean(s["train_cpu_seconds"] for s in summaries) / 3600
+    done = f"{len(summaries)} of {expected}"
+    return f"| {kind} | {name} | {done} | {modes} | {quality}% | {kl} | {hours:.1f} | {paper} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["ring"], choices=["ring", "grid"])
+    parser.add_argument("--packs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--out", type=Path, default=Path("runs/pacgan"))
+    parser.add_argument("--threads", type=int, default=1, help="in the printed commands")
+    parser.add_argument(
+        "--commands", action="store_true", help="print the commands of the unfinished runs"
+    )
+    args = parser.parse_args()
+    runs = [
+        (kind, pack, seed, run_dir(args.out, kind, pack, seed))
+        for kind in args.datasets
+        for pack in args.packs
+        for seed in args.seeds
+    ]
+    epochs = {kind: load_config(f"toy-{kind}-pacgan").training.epochs for kind in args.datasets}
+    if args.commands:
+        for kind, pack, seed, run in runs:
+            if finished(run, epochs[kind]) is None:
+                print(command(run, kind, pack, seed, args.threads, epochs[kind]))
+        return
+    print(
+        "| data | packing | seeds done | modes hit | high quality | reverse KL | CPU h/run "
+        "| PacGAN: modes | high quality | reverse KL |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for kind in args.datasets:
+        for pack in args.packs:
+            found = [finished(run, epochs[k]) for k, m, _, run in runs if (k, m) == (kind, pack)]
+            summaries = [summary for summary in found if summary is not None]
+            print(row(kind, pack, summaries, len(args.seeds)))
+
+
+if __name__ == "__main__":
+    main()

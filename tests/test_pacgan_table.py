@@ -1,0 +1,57 @@
+"""benchmarks/pacgan_table.py: PacGAN's rows from finished runs, and the commands of the rest."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conftest import load_script
+
+from advnets.cli import main
+from advnets.config import load_config
+
+script = load_script("benchmarks/pacgan_table.py")
+
+
+def write_summary(run, epochs: int, modes_hit: int, quality: float, kl: float) -> None:
+    run.mkdir(parents=True)
+    (run / "lab.json").write_text("{}")
+    summary = {"epochs": epochs, "modes_hit": modes_hit, "high_quality_fraction": quality,
+               "mode_kl": kl, "train_cpu_seconds": 7200.0}  # fmt: skip
+    (run / "summary.json").write_text(json.dumps(summary))
+
+
+def test_only_runs_of_all_400_epochs_count_and_the_rest_get_commands(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "pacgan"
+    write_summary(out / "ring-pack1-s0", 400, 6, 0.98, 0.4)
+    write_summary(out / "ring-pack1-s1", 400, 8, 0.96, 0.2)
+    write_summary(out / "ring-pack2-s0", 5, 8, 0.6, 0.1)  # stopped early: not counted
+    argv = ["--out", str(out), "--seeds", "0", "1"]
+    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv])
+    script.main()
+    table = capsys.readouterr().out
+    assert (
+        "| ring | GAN | 2 of 2 | 7.0 ± 1.0 | 97.0 ± 1.0% | 0.30 ± 0.10 | 2.0 | 6.3 ± 0.5" in table
+    )
+    assert "| ring | PacGAN2 | 0 of 2 |" in table
+    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv, "--commands"])
+    script.main()
+    commands = capsys.readouterr().out.splitlines()
+    assert commands[0].startswith("advnets toy ring --resume --epochs 400")
+    assert "ring-pack2-s0" in commands[0] and "ring-pack2-s1" in commands[1]
+    fresh = commands[1].split()
+    assert fresh[:5] == ["advnets", "toy", "ring", "--preset", "toy-ring-pacgan"]
+    settings = [fresh[i + 1] for i, word in enumerate(fresh) if word == "--set"]
+    assert "training.batch_size=200" in settings and "data.toy_points=200000" in settings
+    config = load_config("toy-ring-pacgan", [s for s in settings if s.split("=")[0] != "seed"])
+    assert config.data.toy_points // config.training.batch_size == 1000
+
+
+def test_the_printed_command_of_the_gan_row_is_accepted(tmp_path, capsys):
+    run = tmp_path / "ring-pack1-s0"
+    words = script.command(run, "ring", 1, 0, 1, 400).split()[1:]  # without "advnets"
+    words[words.index("--out") + 1] = str(run)
+    words += ["--set", "data.toy_points=100", "--set", "training.batch_size=10", "--epochs", "1"]
+    assert main(words) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["modes"] == 8 and summary["g_updates"] == 10
