@@ -157,6 +157,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "toy-ring-pacgan": ("toy-ring-pacgan", SMALL_POINTS),
     "toy-grid-pacgan": ("toy-grid-pacgan", SMALL_POINTS),
     "toy-ring-unrolled5": ("toy-ring", [*SMALL_POINTS, "training.unrolled_steps=5"]),
+    "toy-ring-unrolled5-exact": (
+        "toy-ring",
+        [*SMALL_POINTS, "training.unrolled_steps=5", "training.unrolled_second_order=true"],
+    ),
     "toy-ring-minibatch-std": ("toy-ring", [*SMALL_POINTS, "model.discriminator_minibatch_std=4"]),
 }
 DIGITS = 16  # hex digits kept of each SHA-256: 64 bits tell any change apart

@@ -17,7 +17,8 @@ from advnets.experiments.lab import FINAL_SAMPLES, SNAPSHOT_POINTS, Lab, lab_con
 from advnets.figures.toy import save_remedies_figure
 from advnets.games import build_game
 from advnets.games.base import Minibatch
-from advnets.games.remedies import pack
+from advnets.games.losses import discriminator_loss
+from advnets.games.remedies import UnrolledDiscriminator, pack
 
 SMALL = ["model.generator_hidden=[16, 16]", "model.discriminator_units=[16, 16]"]
 
@@ -88,6 +89,51 @@ def test_unrolling_leaves_d_and_its_optimiser_untouched():
     assert game.unrolled.optimizer.state[unrolled[0]]["step"] == 1 + 5  # from D's 1, 5 more
 
 
+def _unrolling_setup(second_order: bool):
+    """A small float64 D with an Adam that has taken one step, unrolled 3 steps."""
+    torch.manual_seed(0)
+    d = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1)).double()
+
+    def build(params):
+        return torch.optim.Adam(params, lr=0.05, betas=(0.5, 0.999))
+
+    optimizer = build(list(d.parameters()))
+    real = torch.randn(8, 2, dtype=torch.float64)
+    discriminator_loss(d(real), d(real + 1)).backward()
+    optimizer.step()
+    return d, optimizer, real, UnrolledDiscriminator(d, optimizer, build, 3, second_order)
+
+
+def _g_loss(unrolled, real, fake, keep_graph: bool) -> torch.Tensor:
+    """The non-saturating G loss of ``fake`` against D unrolled on ``real`` and ``fake``."""
+    used = fake if keep_graph else fake.detach()
+    critic = unrolled.advance(lambda net: discriminator_loss(net(real), net(used)))
+    return torch.nn.functional.softplus(-critic(fake)).mean()
+
+
+def test_second_order_unrolling_takes_the_first_order_steps_and_differentiates_through_them():
+    d, optimizer, real, first = _unrolling_setup(second_order=False)
+    second = _unrolling_setup(second_order=True)[3]
+    fake = (torch.randn(8, 2, dtype=torch.float64) * 0.5).requires_grad_()
+    before = [w.clone() for w in d.parameters()]
+    (g_first,) = torch.autograd.grad(_g_loss(first, real, fake, False), fake)
+    (g_second,) = torch.autograd.grad(_g_loss(second, real, fake, True), fake)
+    # the same three Adam steps: the unrolled weights agree with the copy's
+    weights = second.advance(lambda net: discriminator_loss(net(real), net(fake.detach())))
+    probe = torch.randn(5, 2, dtype=torch.float64)
+    assert torch.allclose(weights(probe), first.network(probe), rtol=0, atol=1e-12)
+    assert all(torch.equal(w, b) for w, b in zip(d.parameters(), before, strict=True))
+    assert optimizer.state[next(d.parameters())]["step"] == 1  # D's optimiser untouched
+    # the second-order gradient is the whole derivative: central differences agree with it
+    direction = torch.randn_like(fake)
+    step = 1e-6
+    plus = _g_loss(second, real, (fake + step * direction).detach().requires_grad_(), True)
+    minus = _g_loss(second, real, (fake - step * direction).detach().requires_grad_(), True)
+    numeric = (plus - minus).item() / (2 * step)
+    assert (g_second * direction).sum().item() == pytest.approx(numeric, rel=1e-5)
+    assert (g_first * direction).sum().item() != pytest.approx(numeric, rel=1e-2)
+
+
 def test_remedy_names_are_validated():
     assert remedy_overrides("none") == []
     assert set(REMEDIES) == {
@@ -97,6 +143,7 @@ def test_remedy_names_are_validated():
         "pack4",
         "minibatch-std",
         "unrolled5",
+        "unrolled5-exact",
         "pack4-std",
     }
     with pytest.raises(ConfigError, match="remedy 'pack5' is not valid; choose one of none"):

@@ -225,6 +225,8 @@ REMEDIES = {
     "minibatch-std": ["model.discriminator_minibatch_std=4"],
     # unrolled GAN (Metz et al. 2017): G's step against D advanced 5 steps, first order
     "unrolled5": ["training.unrolled_steps=5"],
+    # the same with G's gradient through the 5 steps, as Metz et al. train it (second order)
+    "unrolled5-exact": ["training.unrolled_steps=5", "training.unrolled_second_order=true"],
     # packs of 4 whose D also sees the minibatch standard deviation over all 50 packs of a
     #   minibatch of 200 (Karras et al. 2018 take it over the whole minibatch; minibatch-std
     #   above over groups of 4), the minibatch set here so that every preset divides into them
@@ -462,6 +464,10 @@ class TrainingConfig:
     #   D advanced this many D steps on the current minibatch (first order: no gradient through
     #   the unrolling); D's own update is unchanged. 0: off. Alternating update only
     unrolled_steps: int = 0
+    # unrolled GAN as Metz et al. train it: G's gradient also flows through the unrolled D
+    #   steps (their Eq. 12's second term: how D would answer a change of G), so each G step
+    #   differentiates through K Adam steps (second order). false: first order. Adam only
+    unrolled_second_order: bool = False
     threads: int | None = None  # torch CPU threads; None: PyTorch's default
     # auto: a CUDA GPU when PyTorch sees one, else the CPU; under torchrun, GPU LOCAL_RANK
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -525,6 +531,12 @@ class TrainingConfig:
             self.unrolled_steps == 0 or self.update == "alternating",
             f"training.unrolled_steps = {self.unrolled_steps} needs training.update: alternating "
             "(the unrolled D steps come before a separate G step).",
+        )
+        _check(
+            not self.unrolled_second_order
+            or (self.unrolled_steps > 0 and self.optimizer == "adam"),
+            "training.unrolled_second_order differentiates through unrolled Adam steps: it needs "
+            "training.unrolled_steps > 0 and training.optimizer: adam.",
         )
         _check(
             self.k == 1 or self.update == "alternating",

@@ -138,7 +138,8 @@ def _add_toy(sub) -> None:
         help="ring, grid: a remedy for mode collapse (default none): pack2, pack3, pack4: D "
         "judges packs of 2, 3, 4 samples (PacGAN, Lin et al. 2018); minibatch-std: D also sees "
         "the spread of groups of 4 samples (Karras et al. 2018); unrolled5: each G step against "
-        "D advanced 5 steps, first order (Metz et al. 2017); pack4-std: packs of 4 whose D also "
+        "D advanced 5 steps, first order (Metz et al. 2017); unrolled5-exact: the same with G's "
+        "gradient through the 5 steps, as Metz et al. train it; pack4-std: packs of 4 whose D also "
         "sees the spread of all 50 packs of a minibatch of 200",
     )
     p.add_argument(

@@ -196,6 +196,7 @@ class GAN(Game):
                 self.optimizers["d"],
                 lambda params: build_optimizer(train_cfg, params),
                 train_cfg.unrolled_steps,
+                train_cfg.unrolled_second_order,
             )
         # ‖∇θg (generator loss)‖ of the latest G update, updated in place (see Phase)
         self._g_grad_norm = torch.zeros((), device=device)
@@ -319,8 +320,9 @@ class GAN(Game):
         """Descend the generator loss in theta_g on m fresh noise samples; returns the loss.
 
         D is called bare (not through DDP): no gradient of D is taken here. With unrolled
-        steps (Metz et al. 2017) the loss is taken against a copy of D advanced that many
-        D steps on this minibatch's real samples and these fakes (first order)."""
+        steps (Metz et al. 2017) the loss is taken against D advanced that many D steps on
+        this minibatch's real samples and these fakes: a copy (first order), or D's weights
+        after the steps with their graph (second order, ``training.unrolled_second_order``)."""
         with batch.autocast():
             fake = self._generate(self._g, batch)
         critic = self.discriminator
@@ -336,10 +338,12 @@ class GAN(Game):
         self._update_average()
         return g_loss.detach()[None]
 
-    def _unrolled_loss(self, net: nn.Module, batch: Minibatch, fake: torch.Tensor):
-        """D's loss for one unrolled step of the copy ``net``: the real half and the fakes,
-        held fixed (no gradient to G)."""
-        fake = fake.detach().to(batch.real.dtype)
+    def _unrolled_loss(self, net: Callable, batch: Minibatch, fake: torch.Tensor):
+        """D's loss for one unrolled step of ``net``: the real half and the fakes, held fixed
+        (no gradient to G) unless the unrolling is second order."""
+        if not self.unrolled.second_order:
+            fake = fake.detach()
+        fake = fake.to(batch.real.dtype)
         with batch.autocast():
             real_logits = net(pack(batch.real, self.pack)).float()
             fake_logits = net(pack(fake, self.pack)).float()
