@@ -196,7 +196,6 @@ FAMILY_OPTIONS = {
     "generator_skip": ("mlp-toy",),
     "toy_layers": ("mlp-toy",),
     "discriminator_pack": ("mlp-toy",),
-    "pack_slots_apart": ("mlp-toy",),
     "num_classes": ("cgan-mlp", "acgan", "ssgan-mlp"),
     "dcgan_hidden": ("dcgan", "acgan"),
     "discriminator_input_noise": ("ssgan-mlp",),
@@ -317,8 +316,8 @@ class ModelConfig:
     discriminator_pack: int = 1
     # PacGAN's code: G draws the m members of the packs in m calls of its own (slot i of every
     #   pack from call i), so G's batch normalisation sees each slot's samples apart; false: one
-    #   call for the whole minibatch. Only batch norm tells them apart; with packs of 1 the
-    #   two are the same. mlp-toy only
+    #   call for the whole minibatch. Only batch norm tells them apart; with packs of 1 (and
+    #   so outside mlp-toy, the only family that packs) the two are the same
     pack_slots_apart: bool = False
     # dcgan, acgan: channels of D's first and G's last hidden layer, doubling towards the
     #   middle (advnets.models.dcgan); conv-ae, context-encoder: channels of the encoder's
