@@ -41,7 +41,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         if not torch.cuda.is_available():
             raise ConfigError(
                 "training.device is cuda, but PyTorch sees no CUDA GPU on this machine "
-                "(use --device cpu or --device auto)."
+                "(set it to cpu or auto: --device cpu, or --set training.device=cpu)."
             )
         if local_rank >= torch.cuda.device_count():
             raise ConfigError(
