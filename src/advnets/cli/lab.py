@@ -92,7 +92,8 @@ def _print_toy(summary: dict) -> None:
         remedy = "" if summary["remedy"] == "none" else f" (remedy {summary['remedy']})"
         print(
             f"{summary['experiment']}{remedy}: {summary['modes_covered']}/{summary['modes']} modes "
-            f"covered, {summary['high_quality_fraction']:.1%} high-quality samples, mode KL "
+            f"covered ({summary['modes_hit']} with a high-quality sample, PacGAN's count), "
+            f"{summary['high_quality_fraction']:.1%} high-quality samples, mode KL "
             f"{summary['mode_kl']:.3f}\nfigures: {summary['run_dir']}/figures "
             "(coverage.png, coverage.gif)"
         )
