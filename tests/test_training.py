@@ -225,6 +225,31 @@ def test_simultaneous_update_applies_each_loss_to_its_own_network(tmp_path):
     assert not all(torch.equal(a[k], b[k]) for k in g_keys)
 
 
+def test_discriminator_lr_gives_d_its_own_rate_under_the_same_schedule(tmp_path):
+    """Two time scales: D starts at training.discriminator_lr, G at training.lr, and the
+    paper's decay divides each once per update of its own."""
+    trainer = start(tmp_path, "run", "training.discriminator_lr=0.03", "training.max_steps=3")
+    trainer.train()
+    decay = trainer.config.training.lr_decay
+    lr = {role: trainer.current_learning_rate(role) for role in ("d", "g")}
+    assert lr["d"] == pytest.approx(0.03 / decay**2) and lr["g"] == pytest.approx(0.1 / decay**2)
+    same = start(tmp_path, "same", "training.max_steps=3")
+    same.train()
+    assert same.current_learning_rate("d") == pytest.approx(lr["g"])
+    d_keys = [k for k in checkpoint_tensors(same) if k.startswith("discriminator.")]
+    assert not all(torch.equal(checkpoint_tensors(same)[k], checkpoint_tensors(trainer)[k])
+                   for k in d_keys)  # fmt: skip
+
+
+def test_discriminator_lr_is_refused_where_there_is_no_discriminator():
+    from advnets.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"training\.discriminator_lr belong"):
+        load_config("vae-mnist-quick", ["training.discriminator_lr=0.01"])
+    with pytest.raises(ConfigError, match="discriminator_lr must be > 0"):
+        load_config("mnist-paper", ["training.discriminator_lr=0"])
+
+
 def test_batch_larger_than_the_data_is_refused(tmp_path):
     from advnets.config import ConfigError
 

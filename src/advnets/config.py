@@ -440,6 +440,9 @@ class TrainingConfig:
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
     optimizer: Literal["sgd", "adam"] = "sgd"
     lr: float = 0.1  # initial learning rate
+    # not in the paper: D's own initial learning rate, the schedules moving it as they move lr
+    #   (two time scales, Heusel et al. 2017's TTUR); null: training.lr for both players
+    discriminator_lr: float | None = None
     lr_decay: float = 1.000004  # sgd: lr is divided by this after every update
     lr_min: float = 1e-6  # sgd: floor of the decayed learning rate
     # not in the paper: after this many updates (of each network) divide lr by anneal_decay
@@ -503,6 +506,12 @@ class TrainingConfig:
                 value is None or value >= 1, f"training.{name} must be >= 1 or null, got {value}."
             )
         _check(self.lr > 0, f"training.lr must be > 0, got {self.lr}.")
+        _check(
+            self.discriminator_lr is None
+            or (self.discriminator_lr > 0 and self.discriminator_lr >= self.lr_min),
+            f"training.discriminator_lr must be > 0 and >= training.lr_min, or null, got "
+            f"{self.discriminator_lr}.",
+        )
         _check(self.lr_decay >= 1, f"training.lr_decay must be >= 1, got {self.lr_decay}.")
         _check(
             self.anneal_decay >= 1, f"training.anneal_decay must be >= 1, got {self.anneal_decay}."
@@ -580,6 +589,10 @@ def _check_own_game(family: str, training: TrainingConfig) -> None:
         (training.k != 1, "training.k"),
         (training.generator_average != 0, "training.generator_average"),
         (training.generator_loss != "non_saturating", "training.generator_loss"),
+        (
+            family in AUTOENCODER_FAMILIES and training.discriminator_lr is not None,
+            "training.discriminator_lr",
+        ),
     ]
     found = [name for refused, name in adversarial if refused]
     plays = "trains one network alone" if family in AUTOENCODER_FAMILIES else "plays its own game"

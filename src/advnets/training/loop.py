@@ -201,13 +201,17 @@ class Trainer:
 
     def scheduled_learning_rate(self, role: str) -> float:
         """The lr the schedules give ``role``'s optimiser for its next update: training.lr
-        divided by training.lr_decay once per update since the start (floor lr_min), by
-        training.anneal_decay instead after training.anneal_after_updates where set, times
-        Zhu et al.'s linear factor of the epoch where set."""
+        (D's: training.discriminator_lr where set) divided by training.lr_decay once per
+        update since the start (floor lr_min), by training.anneal_decay instead after
+        training.anneal_after_updates where set, times Zhu et al.'s linear factor of the
+        epoch where set."""
         cfg = self.config.training
         updates = self.state.updates()[role]
+        initial = cfg.lr
+        if role == "d" and cfg.discriminator_lr is not None:
+            initial = cfg.discriminator_lr
         lr = annealed_learning_rate(
-            cfg.lr, cfg.lr_decay, cfg.lr_min, updates, cfg.anneal_after_updates, cfg.anneal_decay
+            initial, cfg.lr_decay, cfg.lr_min, updates, cfg.anneal_after_updates, cfg.anneal_decay
         )
         if cfg.lr_constant_epochs is not None:
             lr *= linear_decay_factor(self.state.epoch + 1, cfg.lr_constant_epochs, cfg.epochs)
