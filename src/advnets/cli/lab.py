@@ -161,7 +161,9 @@ def _add_toy(sub) -> None:
     p.add_argument("--mixture", action="store_true", help="1d: two Gaussians instead of one")
     p.add_argument("--loss", choices=["non_saturating", "minimax"], help="generator loss")
     p.add_argument("--k", type=int, help="D steps per G step (Algorithm 1)")
-    p.add_argument("--lr", type=float, help="learning rate of both networks")
+    p.add_argument(
+        "--lr", type=float, help="learning rate (of both networks unless training.discriminator_lr)"
+    )
     p.add_argument("--epochs", type=int)
     add_seed_option(
         p, "the run's seed (divergences: of the Monte Carlo samples; default 0)", default=None
