@@ -38,13 +38,17 @@ PACGAN_BATCHNORM_MOMENTUM = 0.05
 
 
 def _hidden_layers(
-    sizes: list[int], activation: Callable[[], nn.Module], batchnorm: float | None = None
+    sizes: list[int],
+    activation: Callable[[], nn.Module],
+    batchnorm_momentum: float | None = None,
 ) -> nn.Sequential:
-    """Linear (+ batch normalisation of momentum ``batchnorm``) + activation for each
-    consecutive pair of ``sizes``."""
+    """Linear + activation for each consecutive pair of ``sizes``, with batch normalisation
+    between them (of this momentum) where ``batchnorm_momentum`` is given."""
     layers: list[nn.Module] = []
     for width_in, width_out in pairwise(sizes):
-        norm = [nn.BatchNorm1d(width_out, momentum=batchnorm)] if batchnorm else []
+        norm = []
+        if batchnorm_momentum is not None:
+            norm = [nn.BatchNorm1d(width_out, momentum=batchnorm_momentum)]
         # batch normalisation has the bias, if there is one
         layers += [nn.Linear(width_in, width_out, bias=not norm), *norm, activation()]
     return nn.Sequential(*layers)
@@ -77,7 +81,7 @@ class ToyGenerator(nn.Module):
         self.noise_dim, self.data_dim, self.noise = noise_dim, data_dim, noise
         if layers == "pacgan":
             self.hidden = _hidden_layers(
-                [noise_dim, *hidden], nn.ReLU, batchnorm=PACGAN_BATCHNORM_MOMENTUM
+                [noise_dim, *hidden], nn.ReLU, batchnorm_momentum=PACGAN_BATCHNORM_MOMENTUM
             )
         else:
             self.hidden = _hidden_layers([noise_dim, *hidden], nn.SiLU)
