@@ -69,6 +69,7 @@ def main() -> int:
         "step": state["g_updates"],
         "checkpoint": meta["checkpoint"],
         "model": dataclasses.asdict(config.model),
+        "config": config.to_dict(),
         "data_dim": generator.data_dim,
         "image_shape": list(dataset.image_shape),
         "data_sha256": dataset.sha256,

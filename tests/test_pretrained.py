@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -25,6 +26,10 @@ def test_every_shipped_generator_matches_its_recorded_hash_and_card():
         assert not generator.training
         assert generator.data_dim == card["data_dim"] == int(np.prod(card["image_shape"]))
         assert name in pretrained.describe(name)
+        config = pretrained.trained_config(name)  # the run's whole config, for Table 1's means
+        assert config.seed == card["seed"] and config.data.dataset == "mnist"
+        trained_model = dataclasses.asdict(config.model)
+        assert all(trained_model[key] == value for key, value in card["model"].items())
 
 
 def test_a_damaged_shipped_file_is_refused(monkeypatch):

@@ -144,6 +144,30 @@ def test_table1_shows_a_shipped_generator_from_its_card(tmp_path, mnist_dir, cap
     assert "shipped: mnist-paper" in capsys.readouterr().err
 
 
+def test_table1_averages_a_shipped_generator_with_the_seeds_of_its_recipe(
+    tmp_path, mnist_dir, capsys, monkeypatch
+):
+    # a card that records its run's config joins the runs of that recipe; its own seed twice
+    # is refused
+    from advnets.config import load_config
+    from advnets.evaluation import pretrained
+
+    run = train(tmp_path, "mine", "--set", "seed=1")
+    same_recipe = load_config(str(run / "config.yaml"), ["seed=0"])
+    monkeypatch.setattr(pretrained, "trained_config", lambda name: same_recipe)
+    capsys.readouterr()
+    table1 = ["table1", str(run), "--pretrained", "mnist-paper", "--no-ceiling"]
+    assert main([*table1, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    mean = rows[6]
+    assert mean["model"] == "advnets, mean over 2 seeds" and len(rows) == 7
+    lls = [float(row["Parzen LL (nats)"]) for row in rows[4:6]]
+    assert float(mean["Parzen LL (nats)"]) == pytest.approx(statistics.fmean(lls))
+    same_recipe.seed = 1
+    assert main(table1) == 2
+    assert "are both seed 1 of one recipe" in capsys.readouterr().err
+
+
 def test_report_renders_in_headless_chromium(run, tmp_path):
     inpaint = ["inpaint", str(run), "-n", "3", "--steps", "5", "--restarts", "1"]
     assert main(inpaint) == 0  # its figure joins the report

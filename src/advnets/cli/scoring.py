@@ -94,19 +94,38 @@ def cmd_parzen(args: argparse.Namespace) -> int:
 
 
 def _recipe_names(opened: list, shipped: list[str]) -> list[str]:
-    """Each row's recipe for Table 1's means: a shipped generator its own; a run (as
-    open_runs gives it) its model family where every family has one recipe and nothing is
-    shipped, else the names of the runs that share its settings up to the seed."""
+    """Each row's recipe for Table 1's means, runs (as open_runs gives them) first, then the
+    shipped generators: a run's model family where every family has one recipe and nothing
+    is shipped, else the names of the rows that share its settings up to the seed. A shipped
+    generator whose card records its run's config joins the runs of that recipe (seed 0
+    shipped beside seeds 1 and 2 of the same command); one without, its own. One seed twice
+    in a recipe is refused: a mean over seeds counts each once."""
+    from advnets.evaluation import pretrained
     from advnets.runs.rundir import recipe
 
     keys = [recipe(config) for _, config, _ in opened]
+    seeds: list[int | None] = [config.seed for _, config, _ in opened]
+    names = [str(run.path) for run, _, _ in opened] + [f"shipped {name}" for name in shipped]
+    for name in shipped:
+        config = pretrained.trained_config(name)
+        keys.append(f"shipped {name}" if config is None else recipe(config))
+        seeds.append(None if config is None else config.seed)
+    seen: dict[tuple[str, int | None], str] = {}
+    for key, name, seed in zip(keys, names, seeds, strict=True):
+        if seed is not None and (key, seed) in seen:
+            raise ConfigError(
+                f"{seen[key, seed]} and {name} are both seed {seed} of one recipe; a mean "
+                "over seeds counts each seed once, so give only one of them."
+            )
+        seen[key, seed] = name
     families = [config.model.family for _, config, _ in opened]
     if len(set(keys)) == len(set(families)) and not shipped:
         return families
     members: dict[str, list[str]] = {}
-    for key, (run, _, _) in zip(keys, opened, strict=True):
-        members.setdefault(key, []).append(run.path.name)
-    return [", ".join(members[key]) for key in keys] + [f"shipped {name}" for name in shipped]
+    short = [run.path.name for run, _, _ in opened] + names[len(opened) :]
+    for key, name in zip(keys, short, strict=True):
+        members.setdefault(key, []).append(name)
+    return [", ".join(members[key]) for key in keys]
 
 
 @writes_into_runs

@@ -4,7 +4,8 @@ Each is the generator weights only (float32 safetensors) of one run, checked aga
 SHA-256 recorded here before use, with a model card beside it (``<file>.json``): the
 preset, seed and epoch it came from, its test scores under the paper's Parzen protocol
 (10,000 samples drawn with noise seed ``PROTOCOL_SEED``, Section 5) and the domain
-metrics, and the command that made it (``scripts/ship_generator.py``). The card also
+metrics, the run's whole config (``config``: what makes two runs seeds of one recipe, for
+Table 1's means), and the command that made it (``scripts/ship_generator.py``). The card also
 holds a smaller score (``check``: 1,000 samples against 600 real test digits shipped
 with the tests) that the tests recompute, so a shipped file and its card cannot drift
 apart unnoticed.
@@ -18,7 +19,7 @@ from importlib import resources
 
 import torch
 
-from advnets.config import ConfigError, ModelConfig
+from advnets.config import ConfigError, ModelConfig, RunConfig, config_from_dict
 from advnets.evaluation.parzen import parzen_protocol
 from advnets.files import shipped_bytes
 from advnets.models import build_models
@@ -63,6 +64,13 @@ def card(name: str) -> dict:
     """The model card of a shipped generator: where it came from and what it scores."""
     text = resources.files(PACKAGE).joinpath(f"{shipped(name).file}.json").read_text()
     return json.loads(text)
+
+
+def trained_config(name: str) -> RunConfig | None:
+    """The whole config of the run a shipped generator came from, or None where its card
+    does not record one."""
+    recorded = card(name).get("config")
+    return None if recorded is None else config_from_dict(recorded)
 
 
 def load_pretrained(name: str) -> tuple[torch.nn.Module, dict]:
