@@ -7,12 +7,12 @@ Each run is ``advnets toy DATA --preset toy-DATA-pacgan`` with packs of m (1: th
 minibatches of 100 m points and 100,000 m points, so that a minibatch is their 100 packs and
 an epoch their 100,000 packs, in OUT/DATA-packM-sS. A run takes hours on a CPU, so the script
 trains nothing: --commands prints the command that starts each run not yet finished, or
-resumes it where it stopped (to run them side by side, one thread each, over several
-sittings); without it, the script reads the summary.json of the runs that trained the preset's
-400 epochs and prints, for each
-dataset and packing, the modes hit (of 8 or 25), the high-quality fraction and the reverse
-KL as mean ± standard error over the seeds done, the CPU hours a run took, and the values
-PacGAN reports beside them.
+resumes it where it stopped, seed 0 of every row first (to run them side by side, one
+thread each, over several sittings: ``--commands | xargs -P 2 -I{} sh -c '{}'``). Without
+it, the script reads the summary.json of the runs that trained the preset's 400 epochs and
+prints, for each dataset and packing, the modes hit (of 8 or 25), the high-quality fraction
+and the reverse KL as mean ± standard error over the seeds done, the CPU hours a run took,
+and the values PacGAN reports beside them.
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def main() -> None:
         for seed in args.seeds
     ]
     epochs = {kind: load_config(f"toy-{kind}-pacgan").training.epochs for kind in args.datasets}
-    if args.commands:
-        for kind, pack, seed, run in runs:
+    if args.commands:  # seed by seed, so that every row gains its seeds at the same pace
+        for kind, pack, seed, run in sorted(runs, key=lambda entry: entry[2]):
             if finished(run, epochs[kind]) is None:
                 print(command(run, kind, pack, seed, args.threads, epochs[kind]))
         return

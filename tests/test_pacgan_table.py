@@ -38,8 +38,11 @@ def test_only_runs_of_all_400_epochs_count_and_the_rest_get_commands(tmp_path, c
     script.main()
     commands = capsys.readouterr().out.splitlines()
     assert commands[0].startswith("advnets toy ring --resume --epochs 400")
-    assert "ring-pack2-s0" in commands[0] and "ring-pack2-s1" in commands[1]
-    fresh = commands[1].split()
+    # seed by seed: seed 0's unfinished runs (ring PacGAN2, grid GAN, grid PacGAN2), then 1's
+    assert [command.rsplit("/", 1)[1] for command in commands[:4]] == [
+        "ring-pack2-s0", "grid-pack1-s0", "grid-pack2-s0", "ring-pack2-s1"
+    ]  # fmt: skip
+    fresh = commands[3].split()
     assert fresh[:5] == ["advnets", "toy", "ring", "--preset", "toy-ring-pacgan"]
     settings = [fresh[i + 1] for i, word in enumerate(fresh) if word == "--set"]
     assert "training.batch_size=200" in settings and "data.toy_points=200000" in settings
