@@ -103,29 +103,29 @@ def _recipe_names(opened: list, shipped: list[str]) -> list[str]:
     from advnets.evaluation import pretrained
     from advnets.runs.rundir import recipe
 
-    keys = [recipe(config) for _, config, _ in opened]
-    seeds: list[int | None] = [config.seed for _, config, _ in opened]
-    names = [str(run.path) for run, _, _ in opened] + [f"shipped {name}" for name in shipped]
+    # per row: its recipe, its seed (None: unknown), its name in an error and in a row label
+    rows = [(recipe(c), c.seed, str(run.path), run.path.name) for run, c, _ in opened]
     for name in shipped:
-        config = pretrained.trained_config(name)
-        keys.append(f"shipped {name}" if config is None else recipe(config))
-        seeds.append(None if config is None else config.seed)
-    seen: dict[tuple[str, int | None], str] = {}
-    for key, name, seed in zip(keys, names, seeds, strict=True):
+        config, label = pretrained.trained_config(name), f"shipped {name}"
+        if config is None:
+            rows.append((label, None, label, label))
+        else:
+            rows.append((recipe(config), config.seed, label, label))
+    seen: dict[tuple[str, int], str] = {}
+    for key, seed, where, _ in rows:
         if seed is not None and (key, seed) in seen:
             raise ConfigError(
-                f"{seen[key, seed]} and {name} are both seed {seed} of one recipe; a mean "
+                f"{seen[key, seed]} and {where} are both seed {seed} of one recipe; a mean "
                 "over seeds counts each seed once, so give only one of them."
             )
-        seen[key, seed] = name
+        seen[key, seed] = where
     families = [config.model.family for _, config, _ in opened]
-    if len(set(keys)) == len(set(families)) and not shipped:
+    if len({key for key, *_ in rows}) == len(set(families)) and not shipped:
         return families
     members: dict[str, list[str]] = {}
-    short = [run.path.name for run, _, _ in opened] + names[len(opened) :]
-    for key, name in zip(keys, short, strict=True):
-        members.setdefault(key, []).append(name)
-    return [", ".join(members[key]) for key in keys]
+    for key, _, _, label in rows:
+        members.setdefault(key, []).append(label)
+    return [", ".join(members[key]) for key, *_ in rows]
 
 
 @writes_into_runs
