@@ -1,7 +1,8 @@
 """PacGAN's Table 1 rows (Lin et al. 2018) from this project's PacGAN presets, over seeds.
 
     python benchmarks/pacgan_table.py [--datasets ring grid] [--packs 1 2] [--seeds 0 1 2 3 4]
-        [--out runs/pacgan] [--threads 1] [--commands]
+        [--out runs/pacgan] [--results benchmarks/results/pacgan] [--threads 1]
+        [--commands | --record]
 
 Each run is ``advnets toy DATA --preset toy-DATA-pacgan`` with packs of m (1: their GAN),
 minibatches of 100 m points and 100,000 m points, so that a minibatch is their 100 packs and
@@ -9,10 +10,15 @@ an epoch their 100,000 packs, in OUT/DATA-packM-sS. A run takes hours on a CPU, 
 trains nothing: --commands prints the command that starts each run not yet finished, or
 resumes it where it stopped, seed 0 of every row first (to run them side by side, one
 thread each, over several sittings: ``--commands | xargs -P 2 -I{} sh -c '{}'``). Without
-it, the script reads the summary.json of the runs that trained the preset's 400 epochs and
-prints, for each dataset and packing, the modes hit (of 8 or 25), the high-quality fraction
-and the reverse KL as mean ± standard error over the seeds done, the CPU hours a run took,
-and the values PacGAN reports beside them.
+it, the script reads the runs that trained the preset's 400 epochs and prints, for each
+dataset and packing, the modes hit (of 8 or 25), the high-quality fraction and the reverse
+KL as mean ± standard error over the seeds done, the CPU hours a run took, and the values
+PacGAN reports beside them.
+
+A run is hours of a machine that may not outlive the sitting, so --record keeps what the
+table needs of each finished run in OUT: its summary, its validation curve and the machine
+that trained it, as RESULTS/DATA-packM-sS.json (a small file, kept with the project). The
+table counts recorded runs beside finished ones in OUT, and --commands skips them both.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import statistics
 from pathlib import Path
 
 from advnets.config import load_config
+from advnets.files import atomic_write_text
+from advnets.training.throughput import machine
 
 # PacGAN's Table 1 (10 runs each), mean ± standard error: modes, high-quality %, reverse KL
 PAPER = {
@@ -31,6 +39,7 @@ PAPER = {
     ("grid", 1): "17.3 ± 0.8 | |",
     ("grid", 2): "23.8 ± 0.7 | |",
 }
+RESULTS = Path(__file__).resolve().parent / "results" / "pacgan"
 POINTS_PER_PACK = 100_000  # their epoch: 100,000 packs
 PACKS_PER_MINIBATCH = 100
 
@@ -44,6 +53,30 @@ def finished(run: Path, epochs: int) -> dict | None:
     path = run / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else None
     return summary if summary is not None and summary["epochs"] >= epochs else None
+
+
+def recorded(results: Path, name: str, epochs: int) -> dict | None:
+    """The recorded summary of run ``name`` if one of all ``epochs`` is kept in ``results``."""
+    path = results / f"{name}.json"
+    summary = json.loads(path.read_text()) if path.is_file() else None
+    return summary if summary is not None and summary["epochs"] >= epochs else None
+
+
+def validation_curve(run: Path) -> list[dict]:
+    """The run's mode statistics at each validation (metrics.jsonl's toy_modes records)."""
+    kept = ("epoch", "modes_hit", "modes_covered", "high_quality_fraction", "mode_kl")
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    entries = (json.loads(line) for line in lines if line.strip())
+    return [{k: e[k] for k in kept} for e in entries if e.get("kind") == "toy_modes"]
+
+
+def record(run: Path, summary: dict, results: Path) -> Path:
+    """Keep a finished run's summary (without its directory's path and the epoch list that
+    the curve holds), its validation curve and this machine as RESULTS/NAME.json."""
+    dropped = ("run_dir", "by_epoch")
+    kept = {key: value for key, value in summary.items() if key not in dropped}
+    kept |= {"validation": validation_curve(run), "machine": machine()}
+    return atomic_write_text(results / f"{run.name}.json", json.dumps(kept, indent=1) + "\n")
 
 
 def command(run: Path, kind: str, pack: int, seed: int, threads: int, epochs: int) -> str:
@@ -90,9 +123,14 @@ def main() -> None:
     parser.add_argument("--packs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", type=Path, default=Path("runs/pacgan"))
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the recorded runs")
     parser.add_argument("--threads", type=int, default=1, help="in the printed commands")
-    parser.add_argument(
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
         "--commands", action="store_true", help="print the commands of the unfinished runs"
+    )
+    action.add_argument(
+        "--record", action="store_true", help="record the finished runs of OUT in RESULTS"
     )
     args = parser.parse_args()
     runs = [
@@ -102,9 +140,20 @@ def main() -> None:
         for seed in args.seeds
     ]
     epochs = {kind: load_config(f"toy-{kind}-pacgan").training.epochs for kind in args.datasets}
+
+    def result(kind: str, run: Path) -> dict | None:
+        """The run's recorded summary, or its own if it has finished, or None."""
+        return recorded(args.results, run.name, epochs[kind]) or finished(run, epochs[kind])
+
+    if args.record:
+        for kind, _, _, run in runs:
+            summary = finished(run, epochs[kind])
+            if summary is not None:
+                print(f"recorded {record(run, summary, args.results)}")
+        return
     if args.commands:  # seed by seed, so that every row gains its seeds at the same pace
         for kind, pack, seed, run in sorted(runs, key=lambda entry: entry[2]):
-            if finished(run, epochs[kind]) is None:
+            if result(kind, run) is None:
                 print(command(run, kind, pack, seed, args.threads, epochs[kind]))
         return
     print(
@@ -114,7 +163,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for kind in args.datasets:
         for pack in args.packs:
-            found = [finished(run, epochs[k]) for k, m, _, run in runs if (k, m) == (kind, pack)]
+            found = [result(k, run) for k, m, _, run in runs if (k, m) == (kind, pack)]
             summaries = [summary for summary in found if summary is not None]
             print(row(kind, pack, summaries, len(args.seeds)))
 

@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import struct
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import torch
 from advnets.cli import main as advnets
 from advnets.data import mnist
 from advnets.files import sha256_bytes
+from advnets.training.throughput import machine
 
 SMALL_IMAGES = [  # 3 minibatches per epoch, a validation and a best checkpoint every epoch
     "training.epochs=2",
@@ -165,23 +165,6 @@ CASES: dict[str, tuple[str, list[str]]] = {
 }
 DIGITS = 16  # hex digits kept of each SHA-256: 64 bits tell any change apart
 RESUMED = "mnist-quick"  # also trained one epoch, then resumed: the same checkpoints result
-
-
-def machine() -> dict[str, str]:
-    """What float results depend on: the CPU, the kernels PyTorch chose for it, the PyTorch
-    and NumPy builds."""
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": cpu,
-        "capability": torch.backends.cpu.get_cpu_capability(),  # the kernels PyTorch picks
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-    }
 
 
 def _idx(array: np.ndarray) -> bytes:

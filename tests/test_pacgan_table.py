@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 from conftest import load_script
@@ -26,7 +27,7 @@ def test_only_runs_of_all_400_epochs_count_and_the_rest_get_commands(tmp_path, c
     write_summary(out / "ring-pack1-s0", 400, 6, 0.98, 0.4)
     write_summary(out / "ring-pack1-s1", 400, 8, 0.96, 0.2)
     write_summary(out / "ring-pack2-s0", 5, 8, 0.6, 0.1)  # stopped early: not counted
-    argv = ["--out", str(out), "--seeds", "0", "1"]
+    argv = ["--out", str(out), "--results", str(tmp_path / "none"), "--seeds", "0", "1"]
     monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv])
     script.main()
     table = capsys.readouterr().out
@@ -48,6 +49,40 @@ def test_only_runs_of_all_400_epochs_count_and_the_rest_get_commands(tmp_path, c
     assert "training.batch_size=200" in settings and "data.toy_points=200000" in settings
     config = load_config("toy-ring-pacgan", [s for s in settings if s.split("=")[0] != "seed"])
     assert config.data.toy_points // config.training.batch_size == 1000
+
+
+def test_recorded_runs_count_without_their_directories_and_get_no_command(
+    tmp_path, capsys, monkeypatch
+):
+    out, results = tmp_path / "pacgan", tmp_path / "results"
+    run = out / "grid-pack2-s1"
+    write_summary(run, 400, 24, 0.9, 0.05)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "run_dir": str(run)}))
+    validations = [{"kind": "toy_modes", "epoch": e, "step": 1000 * e, "modes_hit": 20 + e // 100,
+                    "modes_covered": 3, "high_quality_fraction": 0.8, "mode_kl": 0.1}
+                   for e in (0, 200, 400)]  # fmt: skip
+    lines = [{"kind": "train", "step": 5}, *validations]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    argv = ["--out", str(out), "--results", str(results), "--datasets", "grid", "--seeds", "1"]
+    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv, "--record"])
+    script.main()
+    kept = json.loads((results / "grid-pack2-s1.json").read_text())
+    assert "run_dir" not in kept and kept["modes_hit"] == 24 and kept["machine"]["cpu"]
+    assert [v["modes_hit"] for v in kept["validation"]] == [20, 22, 24]
+    assert "step" not in kept["validation"][0]
+    shutil.rmtree(out)  # the machine that trained it is gone: the record remains
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv])
+    script.main()
+    assert (
+        "| grid | PacGAN2 | 1 of 1 | 24.0 | 90.0% | 0.05 | 2.0 | 23.8 ± 0.7"
+        in capsys.readouterr().out
+    )
+    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv, "--commands"])
+    script.main()
+    commands = capsys.readouterr().out.splitlines()
+    assert len(commands) == 1 and commands[0].endswith("grid-pack1-s1")
 
 
 def test_the_printed_command_of_the_gan_row_is_accepted(tmp_path, capsys):

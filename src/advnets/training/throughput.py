@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import platform
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -29,3 +33,20 @@ def gemm_gflops(
         a @ b
     synchronize()
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def machine() -> dict[str, str]:
+    """What float results and speeds depend on: the CPU, the kernels PyTorch chose for it,
+    the PyTorch and NumPy builds."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "capability": torch.backends.cpu.get_cpu_capability(),  # the kernels PyTorch picks
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
