@@ -48,18 +48,20 @@ def run_dir(out: Path, kind: str, pack: int, seed: int) -> Path:
     return out / f"{kind}-pack{pack}-s{seed}"
 
 
-def finished(run: Path, epochs: int) -> dict | None:
-    """The run's summary if it has trained all ``epochs``, else None."""
-    path = run / "summary.json"
+def complete(path: Path, epochs: int) -> dict | None:
+    """The summary in the JSON file ``path`` if it exists and counts all ``epochs``."""
     summary = json.loads(path.read_text()) if path.is_file() else None
     return summary if summary is not None and summary["epochs"] >= epochs else None
+
+
+def finished(run: Path, epochs: int) -> dict | None:
+    """The run's summary if it has trained all ``epochs``, else None."""
+    return complete(run / "summary.json", epochs)
 
 
 def recorded(results: Path, name: str, epochs: int) -> dict | None:
     """The recorded summary of run ``name`` if one of all ``epochs`` is kept in ``results``."""
-    path = results / f"{name}.json"
-    summary = json.loads(path.read_text()) if path.is_file() else None
-    return summary if summary is not None and summary["epochs"] >= epochs else None
+    return complete(results / f"{name}.json", epochs)
 
 
 def validation_curve(run: Path) -> list[dict]:
