@@ -2,7 +2,7 @@
 
     python benchmarks/pacgan_table.py [--datasets ring grid] [--packs 1 2] [--seeds 0 1 2 3 4]
         [--out runs/pacgan] [--results benchmarks/results/pacgan] [--threads 1]
-        [--commands | --record]
+        [--commands | --record] [--figure docs/pacgan-validation.png]
 
 Each run is ``advnets toy DATA --preset toy-DATA-pacgan`` with packs of m (1: their GAN),
 minibatches of 100 m points and 100,000 m points, so that a minibatch is their 100 packs and
@@ -19,6 +19,8 @@ A run is hours of a machine that may not outlive the sitting, so --record keeps 
 table needs of each finished run in OUT: its summary, its validation curve and the machine
 that trained it, as RESULTS/DATA-packM-sS.json (a small file, kept with the project). The
 table counts recorded runs beside finished ones in OUT, and --commands skips them both.
+--figure also draws, from the same runs, the modes hit and the reverse KL at every
+validation, one line per run, coloured by packing.
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ import json
 import statistics
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
 from advnets.config import load_config
-from advnets.files import atomic_write_text
+from advnets.figures.curves import figure_png
+from advnets.files import atomic_write_bytes, atomic_write_text
+from advnets.runs.logs import read_metrics
 from advnets.training.throughput import machine
 
 # PacGAN's Table 1 (10 runs each), mean ± standard error: modes, high-quality %, reverse KL
@@ -67,9 +76,8 @@ def recorded(results: Path, name: str, epochs: int) -> dict | None:
 def validation_curve(run: Path) -> list[dict]:
     """The run's mode statistics at each validation (metrics.jsonl's toy_modes records)."""
     kept = ("epoch", "modes_hit", "modes_covered", "high_quality_fraction", "mode_kl")
-    lines = (run / "metrics.jsonl").read_text().splitlines()
-    entries = (json.loads(line) for line in lines if line.strip())
-    return [{k: e[k] for k in kept} for e in entries if e.get("kind") == "toy_modes"]
+    records = read_metrics(run / "metrics.jsonl")
+    return [{k: r[k] for k in kept} for r in records if r.get("kind") == "toy_modes"]
 
 
 def record(run: Path, summary: dict, results: Path) -> Path:
@@ -119,6 +127,37 @@ def row(kind: str, pack: int, summaries: list[dict], expected: int) -> str:
     return f"| {kind} | {name} | {done} | {modes} | {quality}% | {kl} | {hours:.1f} | {paper} |"
 
 
+def plot_validation(results: dict[tuple[str, int], list[dict]], path: Path) -> Path:
+    """Modes hit and reverse KL against epochs for each dataset (rows), one line per run,
+    coloured by packing, PacGAN's mean modes hit for the row as a dashed line."""
+    kinds = sorted({kind for kind, _ in results}, key=["ring", "grid"].index)
+    fig, axes = plt.subplots(len(kinds), 2, figsize=(10, 3.2 * len(kinds)), squeeze=False)
+    for (kind, pack), summaries in sorted(results.items()):
+        modes_ax, kl_ax = axes[kinds.index(kind)]
+        colour = f"C{pack - 1}"
+        name = "GAN" if pack == 1 else f"PacGAN{pack}"
+        for number, summary in enumerate(summaries):
+            epochs = [v["epoch"] for v in summary["validation"]]
+            label = f"{name} ({len(summaries)} runs)" if number == 0 else None
+            modes = [v["modes_hit"] for v in summary["validation"]]
+            modes_ax.plot(epochs, modes, color=colour, lw=0.8, alpha=0.7, label=label)
+            kl = [v["mode_kl"] for v in summary["validation"]]
+            kl_ax.plot(epochs, kl, color=colour, lw=0.8, alpha=0.7, label=label)
+        paper = PAPER.get((kind, pack), "").split(" ")[0]
+        if paper:
+            modes_ax.axhline(float(paper), color=colour, ls="--", lw=0.8)
+        modes_ax.set_ylabel(f"{kind}: modes hit (of {summaries[0]['modes']})")
+        kl_ax.set_ylabel(f"{kind}: reverse KL")
+    for ax in axes.flat:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0][0].set_title("modes hit (dashed: PacGAN's mean)")
+    axes[0][1].set_title("reverse KL of the mode histogram")
+    fig.tight_layout()
+    return atomic_write_bytes(path, figure_png(fig))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
@@ -134,6 +173,7 @@ def main() -> None:
     action.add_argument(
         "--record", action="store_true", help="record the finished runs of OUT in RESULTS"
     )
+    parser.add_argument("--figure", type=Path, help="also draw the runs' validation curves")
     args = parser.parse_args()
     runs = [
         (kind, pack, seed, run_dir(args.out, kind, pack, seed))
@@ -144,8 +184,12 @@ def main() -> None:
     epochs = {kind: load_config(f"toy-{kind}-pacgan").training.epochs for kind in args.datasets}
 
     def result(kind: str, run: Path) -> dict | None:
-        """The run's recorded summary, or its own if it has finished, or None."""
-        return recorded(args.results, run.name, epochs[kind]) or finished(run, epochs[kind])
+        """The run's recorded summary, or its own with its validation curve if it has
+        finished, or None."""
+        kept = recorded(args.results, run.name, epochs[kind])
+        if kept is None and (summary := finished(run, epochs[kind])) is not None:
+            kept = {**summary, "validation": validation_curve(run)}
+        return kept
 
     if args.record:
         for kind, _, _, run in runs:
@@ -163,11 +207,19 @@ def main() -> None:
         "| PacGAN: modes | high quality | reverse KL |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
+    done: dict[tuple[str, int], list[dict]] = {}
     for kind in args.datasets:
         for pack in args.packs:
             found = [result(k, run) for k, m, _, run in runs if (k, m) == (kind, pack)]
             summaries = [summary for summary in found if summary is not None]
             print(row(kind, pack, summaries, len(args.seeds)))
+            if summaries:
+                done[kind, pack] = summaries
+    if args.figure is not None:
+        curves = {
+            key: [s for s in summaries if "validation" in s] for key, summaries in done.items()
+        }
+        print(f"wrote {plot_validation({k: v for k, v in curves.items() if v}, args.figure)}")
 
 
 if __name__ == "__main__":

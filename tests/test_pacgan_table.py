@@ -58,7 +58,7 @@ def test_recorded_runs_count_without_their_directories_and_get_no_command(
     run = out / "grid-pack2-s1"
     write_summary(run, 400, 24, 0.9, 0.05)
     summary = json.loads((run / "summary.json").read_text())
-    (run / "summary.json").write_text(json.dumps({**summary, "run_dir": str(run)}))
+    (run / "summary.json").write_text(json.dumps({**summary, "modes": 25, "run_dir": str(run)}))
     validations = [{"kind": "toy_modes", "epoch": e, "step": 1000 * e, "modes_hit": 20 + e // 100,
                     "modes_covered": 3, "high_quality_fraction": 0.8, "mode_kl": 0.1}
                    for e in (0, 200, 400)]  # fmt: skip
@@ -73,12 +73,14 @@ def test_recorded_runs_count_without_their_directories_and_get_no_command(
     assert "step" not in kept["validation"][0]
     shutil.rmtree(out)  # the machine that trained it is gone: the record remains
     capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv])
+    figure = tmp_path / "curves.png"
+    monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv, "--figure", str(figure)])
     script.main()
     assert (
         "| grid | PacGAN2 | 1 of 1 | 24.0 | 90.0% | 0.05 | 2.0 | 23.8 ± 0.7"
         in capsys.readouterr().out
     )
+    assert figure.read_bytes().startswith(b"\x89PNG")
     monkeypatch.setattr(sys, "argv", ["pacgan_table.py", *argv, "--commands"])
     script.main()
     commands = capsys.readouterr().out.splitlines()
