@@ -132,8 +132,11 @@ def test_sample_by_class_from_a_trained_conditional_run(tmp_path, mnist_dir, cap
     )
     grid = np.load(tmp_path / "a.npy")
     assert grid.shape == (20, 784)  # 2 rows of the 10 classes
-    # column 7 of the grid's first row has the first seven's noise, as --class 7 drew it
-    assert np.array_equal(grid[7], sevens[0])
+    # column 7 of the grid's first row has the first seven's noise, as --class 7 drew it: the
+    # same image up to the rounding of products over batches of another size (kernels are
+    # chosen by shape and thread count), and nearer to it than to any other seven
+    distances = np.abs(sevens - grid[7]).max(axis=1)
+    assert distances.argmin() == 0 and distances[0] < 1e-5
     capsys.readouterr()
     assert main(["sample", str(out), "-o", str(tmp_path / "b.npy"), "--class", "ten"]) != 0
     assert "choose 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 or all" in capsys.readouterr().err
