@@ -112,3 +112,27 @@ def test_a_ring_run_resumed_ends_where_the_uninterrupted_one_ends(tmp_path, caps
     assert "toy ring --resume" in capsys.readouterr().err
     assert main(["toy", "1d", "--resume", "--out", str(tmp_path / "x")]) == 2
     assert "option of `toy ring`" in capsys.readouterr().err
+
+
+def test_an_interrupted_ring_run_names_the_toy_command_that_resumes_it(
+    tmp_path, capsys, monkeypatch
+):
+    import os
+    import signal
+
+    from advnets.experiments.lab import Lab
+
+    snapshot = Lab.take_snapshot
+
+    def stop_after_epoch_1(lab, trainer):  # Ctrl-C while the second epoch trains
+        snapshot(lab, trainer)
+        if trainer.state.epoch == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Lab, "take_snapshot", stop_after_epoch_1)
+    out = tmp_path / "ring"
+    small = ["--set", "data.toy_points=1000", "--set", "evaluation.every_epochs=1"]
+    assert main(["toy", "ring", "--out", str(out), "--epochs", "3", *small]) == 130
+    assert f"Resume with: advnets toy ring --resume --out {out}" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert run_toy(capsys, "ring", "--resume", "--out", str(out))["epochs"] == 3

@@ -130,13 +130,22 @@ class Lab:
     it checks the config, the data and the model and writes nothing; the experiment writes
     into its run directory inside :meth:`writing`."""
 
-    def __init__(self, config: RunConfig, out: str | Path, snapshot_every: int = 5) -> None:
+    def __init__(
+        self, config: RunConfig, out: str | Path, snapshot_every: int = 5, resumes: str = ""
+    ) -> None:
+        """``resumes``: the ``advnets toy`` experiment that resumes this run (ring, grid), if
+        any: an interrupted run names its command."""
         self.config = config
         self.dataset = load_dataset(config.data)
         self.distribution = toy_distribution(config.data.dataset)
         self.run = RunDir(out)
+        hint = (
+            f"Resume with: advnets toy {resumes} --resume --out {self.run.path}"
+            if resumes
+            else "This experiment does not resume: run it again with another --out"
+        )
         self.trainer = Trainer(
-            config, self.dataset, self.run, callbacks=[_Snapshots(self), Curves()]
+            config, self.dataset, self.run, callbacks=[_Snapshots(self), Curves()], resume_hint=hint
         )
         self.every = snapshot_every
         self.snapshots: list[Snapshot] = []
@@ -430,7 +439,7 @@ def run_2d(
     """Train on the ring or the grid (with a remedy for mode collapse, or from another
     preset of the same data); modes covered, sample quality and mode KL over training."""
     config = lab_config(kind, overrides, remedy, preset)
-    lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
+    lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs, resumes=kind)
     started = {"experiment": kind, "remedy": remedy, "preset": preset or PRESETS[kind]}
     with lab.writing(f"advnets toy {kind}"):
         atomic_write_text(lab.run.path / LAB_FILE, json.dumps(started, indent=2) + "\n")
@@ -453,7 +462,7 @@ def resume_2d(kind: str, out: str | Path, overrides: list[str]) -> dict:
             )
         config = config_from_dict(apply_overrides(run.load_config().to_dict(), overrides))
         run.check_resumable(config)
-        lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs)
+        lab = Lab(config, out, snapshot_every=config.evaluation.every_epochs, resumes=kind)
         return _train_2d(lab, started, lab.resume)
 
 

@@ -122,10 +122,14 @@ class Trainer:
         run_dir: RunDir,
         processes: Processes | None = None,
         callbacks: Sequence[Callback] = (),
+        resume_hint: str | None = None,
     ) -> None:
         self.config = config
         self.data = dataset
         self.run = run_dir
+        # what an interrupted run tells the user: the command that continues it
+        resume = f"Resume with: advnets train --resume --out {run_dir.path}"
+        self.resume_hint = resume_hint or resume
         self.callbacks = list(callbacks)  # end-of-epoch work, in order (training.callbacks)
         train_cfg = config.training
         self.processes = processes or Processes(device=resolve_device(train_cfg.device))
@@ -421,8 +425,7 @@ class Trainer:
         """Save and stop: some rank received a stop signal."""
         self.save("last")
         raise TrainingInterrupted(
-            f"interrupted at step {self.state.g_updates}; checkpoint saved. "
-            f"Resume with: advnets train --resume --out {self.run.path}"
+            f"interrupted at step {self.state.g_updates}; checkpoint saved. {self.resume_hint}"
             + (", launched by torchrun as before" if self.processes.distributed else "")
         )
 
