@@ -128,20 +128,23 @@ def row(kind: str, pack: int, summaries: list[dict], expected: int) -> str:
 
 
 def plot_validation(results: dict[tuple[str, int], list[dict]], path: Path) -> Path:
-    """Modes hit and reverse KL against epochs for each dataset (rows), one line per run,
-    coloured by packing, PacGAN's mean modes hit for the row as a dashed line."""
+    """Modes hit and reverse KL against epochs (from the first validation after the start) for
+    each dataset (rows), one line per run coloured by packing, PacGAN's mean modes hit for
+    the row as a dashed line."""
     kinds = sorted({kind for kind, _ in results}, key=["ring", "grid"].index)
     fig, axes = plt.subplots(len(kinds), 2, figsize=(10, 3.2 * len(kinds)), squeeze=False)
     for (kind, pack), summaries in sorted(results.items()):
         modes_ax, kl_ax = axes[kinds.index(kind)]
         colour = f"C{pack - 1}"
         name = "GAN" if pack == 1 else f"PacGAN{pack}"
+        runs = f"{len(summaries)} run{'s' if len(summaries) > 1 else ''}"
         for number, summary in enumerate(summaries):
-            epochs = [v["epoch"] for v in summary["validation"]]
-            label = f"{name} ({len(summaries)} runs)" if number == 0 else None
-            modes = [v["modes_hit"] for v in summary["validation"]]
+            trained = [v for v in summary["validation"] if v["epoch"] > 0]  # not the initial G
+            epochs = [v["epoch"] for v in trained]
+            label = f"{name} ({runs})" if number == 0 else None
+            modes = [v["modes_hit"] for v in trained]
             modes_ax.plot(epochs, modes, color=colour, lw=0.8, alpha=0.7, label=label)
-            kl = [v["mode_kl"] for v in summary["validation"]]
+            kl = [v["mode_kl"] for v in trained]
             kl_ax.plot(epochs, kl, color=colour, lw=0.8, alpha=0.7, label=label)
         paper = PAPER.get((kind, pack), "").split(" ")[0]
         if paper:
