@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -201,9 +203,12 @@ def main() -> None:
                 print(f"recorded {record(run, summary, args.results)}")
         return
     if args.commands:  # seed by seed, so that every row gains its seeds at the same pace
-        for kind, pack, seed, run in sorted(runs, key=lambda entry: entry[2]):
-            if result(kind, run) is None:
-                print(command(run, kind, pack, seed, args.threads, epochs[kind]))
+        try:
+            for kind, pack, seed, run in sorted(runs, key=lambda entry: entry[2]):
+                if result(kind, run) is None:
+                    print(command(run, kind, pack, seed, args.threads, epochs[kind]), flush=True)
+        except BrokenPipeError:  # a reader that takes the first few (`| head -2`) and stops
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet at exit
         return
     print(
         "| data | packing | seeds done | modes hit | high quality | reverse KL | CPU h/run "

@@ -103,6 +103,13 @@ def test_a_ring_run_resumed_ends_where_the_uninterrupted_one_ends(tmp_path, caps
     for key in ("epochs", "g_updates", "modes_covered", "mode_counts", "by_epoch", "remedy"):
         assert resumed[key] == whole[key]
     assert [row["epoch"] for row in resumed["by_epoch"]] == [0, 2, 4]
+    # the training clock goes on from the first sitting's reading: it counts every sitting
+    epochs = [r for r in map(json.loads, (halves / "metrics.jsonl").open()) if r["kind"] == "epoch"]
+    for field in ("train_seconds", "train_cpu_seconds"):
+        readings = [r[field] for r in epochs]
+        assert [r["epoch"] for r in epochs] == [1, 2, 3, 4]
+        assert readings == sorted(readings) and readings[0] > 0
+        assert resumed[field] >= readings[-1]
     final = "final_samples.npy"
     assert (halves / final).read_bytes() == (tmp_path / "whole" / final).read_bytes()
     assert Image.open(halves / "figures" / "coverage.gif").n_frames == 3

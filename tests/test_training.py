@@ -367,3 +367,17 @@ def test_last_is_written_every_nth_epoch_and_at_the_end(tmp_path, monkeypatch):
     kept = sorted(p.name for p in trainer.run.checkpoints.glob("epoch_*.safetensors"))
     assert kept == ["epoch_00003.safetensors"]
     assert ckpt.read_state(trainer.run.checkpoint("last"))["state"]["epoch"] == 5
+
+
+def test_the_training_clock_goes_on_from_the_reading_kept_at_the_step_resumed_from(tmp_path):
+    from advnets.runs.logs import MetricsLog
+    from advnets.training.throughput import TrainingClock
+
+    log = MetricsLog(tmp_path / "metrics.jsonl")
+    for step in (10, 20, 30):
+        log.write({"kind": "train", "step": step, "train_seconds": 10.0 * step,
+                   "train_cpu_seconds": 5.0 * step})  # fmt: skip
+    log.write({"kind": "machine", "step": 20})  # a record without a reading
+    reading = TrainingClock.continuing(log.truncate_after(25)).reading()
+    assert 200 <= reading["train_seconds"] < 201 and 100 <= reading["train_cpu_seconds"] < 101
+    assert TrainingClock.continuing([{"kind": "machine", "step": 0}]).reading()["train_seconds"] < 1

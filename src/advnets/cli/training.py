@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +44,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.seeds is not None or (args.resume and args.out and seeds_of_run(args.out)):
         return _train_seeds(args)
-    started = time.perf_counter()
     with _training_run(args) as (config, run):
         processes = distributed.start(config.training.device)
         trainer, dataset = _start_trainer(args, config, run, processes)
@@ -58,7 +56,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.close()
         distributed.stop(processes)
         if processes.is_main:
-            _report_training(args, run, dataset, state, time.perf_counter() - started)
+            _report_training(args, run, dataset, state, trainer.clock.reading()["train_seconds"])
     return 0
 
 
@@ -140,7 +138,6 @@ def _train_seeds(args: argparse.Namespace) -> int:
         raise ConfigError("--seeds trains in one process: start it without torchrun.")
     if args.fork_from:
         raise ConfigError("--seeds starts new runs from scratch: fork one seed at a time.")
-    started = time.perf_counter()
     with contextlib.ExitStack() as held:
         out, configs, runs = _seed_runs(args, held)
         dataset = load_dataset(configs[0].data)
@@ -156,9 +153,9 @@ def _train_seeds(args: argparse.Namespace) -> int:
             print(f"resuming the {len(runs)} seeds of {out} at epoch {state.epoch}, step "
                   f"{state.g_updates}")  # fmt: skip
         many.train()
-        seconds = time.perf_counter() - started
         for trainer in many.trainers:
             print(f"seed {trainer.config.seed}: {trainer.run.path}")
+            seconds = trainer.clock.reading()["train_seconds"]
             _report_training(args, trainer.run, dataset, trainer.state, seconds)
     return 0
 
@@ -284,8 +281,9 @@ def _fork_learning_rate_note(trainer) -> str | None:
 
 
 def _report_training(args: argparse.Namespace, run, dataset, state, seconds: float) -> None:
-    """What a finished training prints: how long it took, the test-set scores of image runs
-    in words (``advnets.evaluation.summary``), where the pictures are, and the report command."""
+    """What a finished training prints: how long its training took over all its sittings
+    (``seconds``), the test-set scores of image runs in words (``advnets.evaluation.summary``),
+    where the pictures are, and the report command."""
     from advnets.evaluation.runs import evaluate_run
     from advnets.evaluation.summary import summarise
     from advnets.models.registry import family

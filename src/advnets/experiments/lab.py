@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -470,10 +469,8 @@ def _train_2d(lab: Lab, started: dict, train: Callable[[], None]) -> dict:
     """Train a 2-D experiment with ``train`` (new or resumed), then write its figures,
     final samples and summary.json; returns the summary."""
     kind, remedy = started["experiment"], started["remedy"]
-    start, cpu_start = time.perf_counter(), time.process_time()
     train()
-    train_seconds = time.perf_counter() - start
-    train_cpu_seconds = time.process_time() - cpu_start
+    spent = lab.trainer.clock.reading()
     snapshots = [{"epoch": s.epoch, **s.values} for s in lab.snapshots]
     centres = lab.distribution.centres
     limit = float(np.abs(centres).max() + 1.5)
@@ -500,10 +497,9 @@ def _train_2d(lab: Lab, started: dict, train: Callable[[], None]) -> dict:
         "seed": lab.config.seed,
         "epochs": lab.trainer.state.epoch,
         "g_updates": lab.trainer.state.g_updates,
-        # training and the snapshots' scoring (a resumed run: since it resumed)
-        "train_seconds": train_seconds,
-        # the same in CPU seconds of this process: on a loaded machine, its own cost
-        "train_cpu_seconds": train_cpu_seconds,
+        # training and the snapshots' scoring, over all the run's sittings; the CPU seconds
+        # of its process are, on a loaded machine, its own cost
+        **spent,
         "threads": torch.get_num_threads(),
         "modes": final["modes"],
         "modes_covered": final["modes_covered"],

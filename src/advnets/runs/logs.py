@@ -64,11 +64,12 @@ class MetricsLog:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
 
-    def truncate_after(self, step: int) -> None:
+    def truncate_after(self, step: int) -> list[dict[str, Any]]:
         """Drop records logged after ``step`` (work a resumed run is about to redo), and lines
-        that are not records."""
+        that are not records; return the records kept."""
         kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= step]
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        return kept
 
     def write(self, record: dict[str, Any]) -> None:
         """Append ``record`` as one line with one write, on a line of its own."""

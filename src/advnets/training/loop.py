@@ -59,7 +59,7 @@ from advnets.training.schedules import (
     linear_decay_factor,
     ramped_momentum,
 )
-from advnets.training.throughput import gemm_gflops
+from advnets.training.throughput import TrainingClock, gemm_gflops
 from advnets.training.window import LogWindow
 
 
@@ -156,6 +156,7 @@ class Trainer:
         self.batches_per_epoch = len(dataset.train) // train_cfg.batch_size
         self.metrics: MetricsLog | None = None  # open while training, on rank 0
         self.board: TensorBoardLog | None = None
+        self.clock = TrainingClock()  # (re)started with the logs
         self._signalled = False  # a stop signal arrived in this process
         self._config_unrecorded = False  # a resumed run's config, written with its checkpoint
         self._interrupted = False  # some rank was signalled: all stop after this minibatch
@@ -361,12 +362,12 @@ class Trainer:
         )
 
     def _open_logs(self) -> None:
-        """metrics.jsonl (rank 0; records after the step it continues from dropped) and
-        TensorBoard."""
+        """metrics.jsonl (rank 0; records after the step it continues from dropped), the
+        training clock going on from its last reading, and TensorBoard."""
         main = self.processes.is_main
         self.metrics = MetricsLog(self.run.metrics) if main else None
-        if self.metrics is not None:
-            self.metrics.truncate_after(self.state.g_updates)
+        kept = self.metrics.truncate_after(self.state.g_updates) if self.metrics else []
+        self.clock = TrainingClock.continuing(kept)
         self.board = TensorBoardLog(
             self.run.tensorboard,
             self.config.logging.tensorboard and main,
@@ -491,6 +492,7 @@ class Trainer:
             "epoch_progress": self.state.epoch + self.state.batch / self.batches_per_epoch,
             "lr": hyperparameter(group, "lr"),
             "momentum": hyperparameter(group, "momentum"),
+            **self.clock.reading(),
         }
 
     def _end_of_epoch(self) -> None:
@@ -508,6 +510,7 @@ class Trainer:
                     "step": self.state.g_updates,
                     "epoch": self.state.epoch,
                     "evaluate_seconds": time.perf_counter() - started,
+                    **self.clock.reading(),
                     "time": time.time(),
                 }
             )
