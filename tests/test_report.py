@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -177,6 +178,9 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     for words in ("Parzen log-likelihood", "225 ± 2", "FID", "coverage", "Figure 2", "Figure 3"):
         assert words in page
     assert "advnets inpaint: masked test digits" in page
+    trained = re.search(r"Trained to step (\d+) in [\d.]+ s of wall time, [\d.]+ s of CPU", page)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").open()]
+    assert trained and int(trained[1]) == [r for r in records if r["kind"] == "epoch"][-1]["step"]
     shot = tmp_path / "report.png"
     result = render_without_problems(run / "report.html", shot)
     assert result["title"] == "advnets run report: run"

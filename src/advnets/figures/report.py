@@ -15,6 +15,7 @@ from pathlib import Path
 
 from advnets import __version__
 from advnets.files import atomic_write_text
+from advnets.runs.logs import read_metrics
 from advnets.runs.rundir import RunDir
 
 PAPER_PARZEN = "225 ± 2"  # Table 1, adversarial nets, MNIST
@@ -161,6 +162,7 @@ def write_report(
         _metrics_table(evaluation, reference),
         _metrics_note(evaluation),
         "<h2>Training</h2>",
+        _training_time(run),
         _figure(
             figures.get("curves"),
             "Losses, discriminator outputs and validation scores over training.",
@@ -228,6 +230,37 @@ def _heading(run: RunDir, info: dict, scored: dict) -> str:
         f"(step {scored['step']}) · data SHA-256 "
         f"<code>{html.escape(str(info.get('data_sha256', '?'))[:16])}…</code></p>"
     )
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def _training_time(run: RunDir) -> str:
+    """How long the training took, over all its sittings (the last reading of the training
+    clock in metrics.jsonl), and the machine's pace where it last started; empty for a run
+    logged before the clock was."""
+    records = read_metrics(run.metrics) if run.metrics.is_file() else []
+    read = [r for r in records if "train_cpu_seconds" in r]
+    if not read:
+        return ""
+    last = read[-1]
+    text = (
+        f"Trained to step {last['step']} in {_duration(last['train_seconds'])} of wall time, "
+        f"{_duration(last['train_cpu_seconds'])} of CPU time of the training process "
+        "(every sitting of a resumed run counted, evaluation during training included)"
+    )
+    machine = [r for r in records if r.get("kind") == "machine"]
+    if machine:
+        text += (
+            f"; where it last started, fp32 matrix products ran at "
+            f"{machine[-1]['gemm_gflops']:.0f} GFLOP/s ({machine[-1]['threads']} CPU "
+            f"thread{'s' if machine[-1]['threads'] > 1 else ''})"
+        )
+    return f'<p class="muted">{html.escape(text)}.</p>'
 
 
 def _title(run: RunDir) -> str:
@@ -301,6 +334,7 @@ def write_translation_report(run: RunDir, summary: dict) -> Path:
             "advnets translate: test images of A, G(A), F(G(A)); of B, F(B), G(F(B)).",
         ),
         "<h2>Training</h2>",
+        _training_time(run),
         _figure(run.curves, "Losses over training."),
         _figure(
             run.samples / "latest.png",
