@@ -243,7 +243,7 @@ def _training_time(run: RunDir) -> str:
     """How long the training took, over all its sittings (the last reading of the training
     clock in metrics.jsonl), and the machine's pace where it last started; empty for a run
     logged before the clock was."""
-    records = read_metrics(run.metrics) if run.metrics.is_file() else []
+    records = read_metrics(run.metrics)  # none for a run without metrics.jsonl
     read = [r for r in records if "train_cpu_seconds" in r]
     if not read:
         return ""
